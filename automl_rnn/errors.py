@@ -1,0 +1,34 @@
+"""Errors a user can cause and fix: the CLI prints them as one line and exits with code 2."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class UserError(Exception):
+    """A problem in the user's input (file, flag, field, value), stated in one line.
+
+    The message names what is wrong (file, field or column, and the value received) and what to do.
+    The CLI prints it without a traceback and exits with code 2.
+    """
+
+
+class DataError(UserError):
+    """The data (a CSV or a built-in task's file) cannot be used as asked."""
+
+
+class ConfigError(UserError):
+    """An experiment, task or search-space file (or flag) is invalid."""
+
+
+def closest(name: str, choices: Iterable[str]) -> str:
+    """A ``" (did you mean 'x'?)"`` hint for ``name`` among ``choices``, or ``""`` when none is close."""
+    match = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def unknown_name(kind: str, name: str, choices: Iterable[str]) -> str:
+    """One-line message for an unknown name, listing the valid ones and the closest match."""
+    valid = sorted(choices)
+    return f"unknown {kind} '{name}'{closest(name, valid)}; valid: {', '.join(valid)}"

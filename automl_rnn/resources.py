@@ -1,0 +1,25 @@
+"""Where the built-in tasks and search spaces live: the checkout's top-level folders, or the wheel."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def _folder(checkout_name: str, package: str) -> Path:
+    local = _CHECKOUT / checkout_name
+    if local.is_dir() and any(local.glob("*.yaml")):
+        return local
+    return Path(str(resources.files(package)))
+
+
+def tasks_dir() -> Path:
+    """Folder of the built-in ``tasks/*.yaml`` (its ``data/`` holds the shipped CSVs)."""
+    return _folder("tasks", "automl_rnn.builtin_tasks")
+
+
+def spaces_dir() -> Path:
+    """Folder of the built-in ``search_spaces/*.yaml``."""
+    return _folder("search_spaces", "automl_rnn.builtin_spaces")
