@@ -115,3 +115,7 @@ def main() -> None:
     except UserError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

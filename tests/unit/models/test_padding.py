@@ -1,0 +1,49 @@
+"""Padding never changes a sequence's result: alone or batched with longer padded rows."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from automl_rnn.data.contract import DataShape
+from automl_rnn.kinds import CELLS
+from automl_rnn.models.factory import ArchConfig, build_network
+
+CASES = [
+    ("seq2seq", False, "last"),
+    ("seq2vec", False, "last"),
+    ("seq2vec", True, "last"),
+    ("seq2vec", False, "mean"),
+    ("seq2vec", True, "mean"),
+    ("encoder_decoder", False, "last"),
+    ("encoder_decoder", True, "last"),
+]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize(("topology", "bidirectional", "readout"), CASES)
+def test_output_alone_equals_output_in_padded_batch(
+    cell: str, topology: str, bidirectional: bool, readout: str
+) -> None:
+    torch.manual_seed(0)
+    shape = DataShape("regression", 3, 2, 4, variable_length=True)
+    arch = ArchConfig(cell, topology, 2, 8, 0.0, bidirectional, readout)
+    net = build_network(arch, shape).eval()
+    lengths = torch.tensor([5, 11, 3, 8])
+    x = torch.randn(4, 11, 3)
+    x[torch.arange(11).unsqueeze(0) >= lengths.unsqueeze(1)] = 0.0  # zero padding
+    x_padded_with_noise = x.clone()
+    x_padded_with_noise[torch.arange(11).unsqueeze(0) >= lengths.unsqueeze(1)] = 9.0
+    with torch.no_grad():
+        batched = net(x, lengths)
+        noisy = net(x_padded_with_noise, lengths)
+        for row, length in enumerate(lengths.tolist()):
+            alone = net(x[row : row + 1, :length], torch.tensor([length]))
+            got = (
+                batched[row : row + 1, :length] if topology == "seq2seq" else batched[row : row + 1]
+            )
+            torch.testing.assert_close(got, alone, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        noisy[:, :3] if topology == "seq2seq" else noisy,
+        batched[:, :3] if topology == "seq2seq" else batched,
+    )
