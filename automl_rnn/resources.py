@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
@@ -12,7 +12,11 @@ def _folder(checkout_name: str, package: str) -> Path:
     local = _CHECKOUT / checkout_name
     if local.is_dir() and any(local.glob("*.yaml")):
         return local
-    return Path(str(resources.files(package)))
+    # An installed wheel: the folder is a data package without __init__.py (a namespace package).
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"automl-rnn is installed without its {checkout_name}/ folder")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def tasks_dir() -> Path:

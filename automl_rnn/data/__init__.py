@@ -1,1 +1,50 @@
-"""data."""
+"""The data layer: built-in tasks, the user's CSV, splits, windows, scaling, loaders and scores.
+
+``prepare(source)`` parses and validates a :class:`~automl_rnn.data.source.DataSource` once per
+process and returns a :class:`~automl_rnn.data.prepared.PreparedData`. Importing this package is
+cheap: numpy, pandas and torch load only when data are prepared or loaders built.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from automl_rnn.data.prepared import PreparedData
+    from automl_rnn.data.source import DataSource
+
+__all__ = ["clear_cache", "prepare"]
+
+_CACHE: dict[str, PreparedData] = {}
+
+
+def _stamp(path: str | None) -> str:
+    """Size and mtime of a file the source reads, so an edited file is read again."""
+    if path is None:
+        return ""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return ""
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def prepare(source: DataSource) -> PreparedData:
+    """Parsed, validated data of ``source``, memoised per process (per source and file version).
+
+    Raises :class:`automl_rnn.errors.DataError` or :class:`~automl_rnn.errors.ConfigError` with one
+    line for anything the user must fix.
+    """
+    task_file = source.task if source.task and source.task.endswith((".yaml", ".yml")) else None
+    key = f"{source.model_dump_json()}|{_stamp(source.data)}|{_stamp(task_file)}"
+    if key not in _CACHE:
+        from automl_rnn.data.build import build
+
+        _CACHE[key] = build(source)
+    return _CACHE[key]
+
+
+def clear_cache() -> None:
+    """Forget every prepared source (tests that rewrite files in place use it)."""
+    _CACHE.clear()

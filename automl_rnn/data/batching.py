@@ -1,0 +1,96 @@
+"""Torch datasets that hand out whole batches: tensors stay whole, ``__getitems__`` slices them.
+
+Imported only when loaders are built (it imports torch). torch's fetcher calls ``__getitems__``
+with a batch's indices; the loaders' ``collate_fn`` then passes the dict through unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from automl_rnn.data.prepared import Loaders
+
+
+def _passthrough(batch: Any) -> Any:
+    """The dataset already returned the whole batch dict: nothing to collate."""
+    return batch
+
+
+class TensorBatches(Dataset[dict[str, torch.Tensor]]):
+    """Rows of whole tensors (all with the same first dimension), served a batch at a time.
+
+    With ``one_hot > 0``, ``x`` holds token ids (0 = padding, 1..one_hot = tokens) and leaves as
+    one-hot float32 ``[B, T, one_hot]`` (padding → zero vectors). When ``lengths`` is present the
+    batch is trimmed to its longest row.
+    """
+
+    def __init__(self, tensors: dict[str, torch.Tensor], one_hot: int = 0) -> None:
+        self.tensors = tensors
+        self.one_hot = one_hot
+        # Row 0 (padding) is all zeros, row i the one-hot vector of token i.
+        self.table = torch.eye(one_hot + 1)[:, 1:].contiguous() if one_hot else None
+        self.size = len(next(iter(tensors.values())))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return self.__getitems__([index])
+
+    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        # index_select, not value[rows]: advanced indexing is far slower on numpy-backed tensors.
+        rows = torch.as_tensor(indices, dtype=torch.long)
+        batch = {key: value.index_select(0, rows) for key, value in self.tensors.items()}
+        if "lengths" in batch:
+            longest = int(batch["lengths"].max())
+            batch["x"] = batch["x"][:, :longest].contiguous()
+        if self.table is not None:
+            ids = batch["x"]  # [B, T]
+            flat = self.table.index_select(0, ids.reshape(-1))  # [B * T, V]
+            batch["x"] = flat.reshape(*ids.shape, self.one_hot)  # [B, T, V]
+        return batch
+
+
+class SeqForecastBatches(TensorBatches):
+    """Forecast windows for seq2seq: ``y[b, t]`` is the horizon after input step ``t``.
+
+    Built per batch from the whole target series (``[N_total, D]``, original units) and each
+    window's ``start`` (index of its first target), scaled with the window's ``loc``/``scale``.
+    """
+
+    def __init__(
+        self, tensors: dict[str, torch.Tensor], targets: torch.Tensor, seq_len: int, horizon: int
+    ) -> None:
+        super().__init__(tensors)
+        self.targets = targets
+        steps = torch.arange(seq_len) - seq_len + 1
+        self.offsets = steps[:, None] + torch.arange(horizon)[None, :]  # [T, L]
+
+    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        batch = super().__getitems__(indices)
+        start = batch.pop("start")  # [B]
+        index = start[:, None, None] + self.offsets[None]  # [B, T, L]
+        y = self.targets.index_select(0, index.reshape(-1))  # [B * T * L, D]
+        y = y.reshape(*index.shape, -1)  # [B, T, L, D]
+        y = (y - batch["loc"][:, :, None, :]) / batch["scale"][:, :, None, :]
+        batch["y"] = y.reshape(y.shape[0], y.shape[1], -1)  # [B, T, L * D]
+        return batch
+
+
+def make_loaders(datasets: dict[str, TensorBatches], batch_size: int, seed: int) -> Loaders:
+    """Train (shuffled with a seeded generator), val and test loaders; no workers, no collation."""
+    loaders: dict[str, DataLoader[Any]] = {}
+    for split, dataset in datasets.items():
+        shuffle = split == "train"
+        loaders[split] = DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            generator=torch.Generator().manual_seed(seed) if shuffle else None,
+            collate_fn=_passthrough,
+            num_workers=0,
+        )
+    return Loaders(train=loaders["train"], val=loaders["val"], test=loaders["test"])

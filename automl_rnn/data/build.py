@@ -1,0 +1,113 @@
+"""From a :class:`DataSource` to :class:`PreparedData`: built-in tasks, task files, user CSVs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from automl_rnn.data import generators, images
+from automl_rnn.data.arrays import ArrayData, View, seeded_split
+from automl_rnn.data.catalog import data_file, load_task
+from automl_rnn.data.forecast import ForecastData
+from automl_rnn.data.missing import DEFAULT_MAX_GAP, handle_missing
+from automl_rnn.data.prepared import PreparedData
+from automl_rnn.data.seasonality import acf_season
+from automl_rnn.data.series import RawSeries, read_series
+from automl_rnn.data.source import DataSource
+from automl_rnn.data.spec import TaskSpec
+from automl_rnn.data.text import read_text_task
+from automl_rnn.errors import ConfigError
+
+log = logging.getLogger("automl_rnn.data")
+
+
+def build(source: DataSource) -> PreparedData:
+    """Parse and validate the data ``source`` names (no caching here: see ``prepare``)."""
+    if source.task is not None:
+        return _task(source)
+    assert source.data is not None
+    if source.text_col is not None:
+        return read_text_task(source.data, source.text_col, _one_target(source))
+    return _csv_series(source)
+
+
+def _one_target(source: DataSource) -> str:
+    if len(source.target) != 1:
+        raise ConfigError(
+            f"--text-col takes one --target label column, got {','.join(source.target)}"
+        )
+    return source.target[0]
+
+
+def _csv_series(source: DataSource) -> ForecastData:
+    assert source.data is not None
+    raw = read_series(source.data, source.target, source.time_col, source.features)
+    gap = DEFAULT_MAX_GAP if source.max_gap is None else source.max_gap
+    raw = handle_missing(raw, source.missing or "interpolate", gap)
+    season = source.season or raw.season_hint
+    if season is None:
+        season = acf_season(raw.values[: int(0.8 * len(raw.values)), 0])
+        if season is not None:
+            raw.notes.append(f"season {season} inferred from the autocorrelation")
+    n = len(raw.values)
+    horizon = source.horizon
+    if horizon is None:
+        horizon = season if season is not None and 6 * season <= n else 1
+        raw.notes.append(f"--horizon not given: forecasting {horizon} step(s)")
+    parts = horizon * max(1, min(4, n // (20 * horizon)))
+    return ForecastData(Path(source.data).stem, raw, horizon, season, parts, parts)
+
+
+def _task(source: DataSource) -> PreparedData:
+    assert source.task is not None
+    spec, task_file = load_task(source.task)
+    params = spec.merged_params(source.task_params)
+    if spec.kind == "forecast":
+        raw: RawSeries
+        if spec.builder == "series":
+            assert spec.target is not None
+            raw = read_series(data_file(spec, task_file), (spec.target,), spec.time_col, ())
+        else:
+            raw = generators.sine_mix(params)
+        gap = spec.max_gap if source.max_gap is None else source.max_gap
+        raw = handle_missing(raw, source.missing or spec.missing, gap)
+        horizon = source.horizon or spec.horizon
+        assert horizon is not None
+        season = source.season or spec.season or raw.season_hint
+        return ForecastData(
+            spec.name, raw, horizon, season, spec.val_size, spec.test_size, spec.topologies,
+            spec.metric,
+        )  # fmt: skip
+    if source.horizon is not None or source.season is not None or source.missing is not None:
+        raise ConfigError(
+            f"--horizon, --season and --missing apply to forecast tasks, not '{spec.name}'"
+        )
+    return _array_task(spec, params, task_file)
+
+
+def _array_task(spec: TaskSpec, params: dict[str, object], task_file: Path) -> ArrayData:
+    classes: tuple[str, ...] = ()
+    vocab: tuple[str, ...] = ()
+    notes: list[str] = []
+    views: dict[str, View]
+    if spec.builder == "adding":
+        views = {"seq2vec": generators.adding(params)}
+    elif spec.builder == "copy_memory":
+        views, vocab = generators.copy_memory(params)
+    elif spec.builder == "dates":
+        view, alphabet, vocab = generators.dates(params)
+        views = {"encoder_decoder": view}
+        notes.append(f"input alphabet: {''.join(alphabet)!r}")
+    elif spec.builder == "digits":
+        view, classes = images.digits_rows(data_file(spec, task_file))
+        views = {"seq2vec": view}
+    else:
+        view, vocab = images.digits_caption(data_file(spec, task_file))
+        views = {"vec2seq": view}
+    rows = len(next(iter(views.values())).y)
+    split = seeded_split(rows, spec.val_fraction, spec.test_fraction, spec.split_seed)
+    ordered: dict[str, View] = {str(t): views[t] for t in spec.topologies}
+    source = spec.file or f"generated ({spec.builder}: {params})"
+    return ArrayData(
+        spec.name, spec.kind, ordered, split, spec.metric, source, classes, vocab, notes
+    )

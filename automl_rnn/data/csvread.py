@@ -1,0 +1,173 @@
+"""Reading a user's CSV: detect delimiter and decimal comma, refuse empty or binary files, and turn
+columns into numbers or times with one-line errors that name the file, column and line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from automl_rnn.errors import DataError, closest
+
+NA_TOKENS = ["", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "?"]
+_COMMA_DECIMAL = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*,\d+$|^[+-]?\d+,\d+$")
+_DOT_DECIMAL = re.compile(r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$")
+_CONTROL = set(range(32)) - {9, 10, 12, 13}
+
+
+@dataclass
+class Table:
+    """A CSV read as strings (missing cells are NaN), with the file line of every row."""
+
+    path: Path
+    frame: pd.DataFrame
+    lines: np.ndarray
+    delimiter: str
+    decimal: str
+
+    def column(self, name: str, role: str) -> pd.Series:
+        """The column ``name`` (``role`` says which flag asked for it, e.g. ``--target``)."""
+        if name not in self.frame.columns:
+            cols = [str(c) for c in self.frame.columns]
+            raise DataError(
+                f"{self.path}: no column '{name}' for {role}{closest(name, cols)}; "
+                f"columns: {', '.join(cols)}"
+            )
+        return self.frame[name]
+
+    def numeric(self, name: str, role: str) -> np.ndarray:
+        """Column as float64 (NaN where missing); a non-numeric cell is an error naming its line."""
+        raw = self.column(name, role)
+        text = raw.str.strip()
+        if self.decimal == ",":
+            text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+        bad = (np.isnan(values) & raw.notna().to_numpy()) | np.isinf(values)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(
+                f"{self.path}: column '{name}' has non-numeric value {raw.iloc[i]!r} at line "
+                f"{self.lines[i]}; fix it, or leave the cell empty to mark it missing"
+            )
+        return values
+
+    def where(self, i: int) -> str:
+        """``line N`` of row ``i``."""
+        return f"line {self.lines[i]}"
+
+
+def read_table(path: str | Path) -> Table:
+    """Read ``path`` as a table of strings, detecting the delimiter and the decimal mark."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"data file not found: {path}") from None
+    except IsADirectoryError:
+        raise DataError(f"{path} is a folder; give a CSV file") from None
+    except OSError as err:
+        raise DataError(f"cannot read {path}: {err.strerror}") from None
+    if not raw.strip():
+        raise DataError(f"{path} is empty; give a CSV with a header row and data rows")
+    head = raw[:8192]
+    if b"\x00" in head or sum(b in _CONTROL for b in head) > 0.05 * len(head):
+        raise DataError(f"{path} is a binary file, not a text CSV")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    lines = text.splitlines()
+    delimiter = _delimiter([line for line in lines[:60] if line.strip()])
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_values=NA_TOKENS,
+            skipinitialspace=True,
+            engine="c",
+        )
+    except pd.errors.ParserError as err:
+        detail = str(err).strip().splitlines()[-1].removeprefix("Error tokenizing data. C error: ")
+        raise DataError(
+            f"{path}: malformed CSV ({detail}); every row needs the header's columns"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty; give a CSV with a header row and data rows") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        raise DataError(f"{path} has a header but no data rows")
+    frame = frame.apply(lambda col: col.str.strip()).replace("", np.nan)
+    data_lines = [i + 1 for i, line in enumerate(lines) if line.strip()][1:]
+    row_lines = np.asarray(
+        data_lines if len(data_lines) == len(frame) else np.arange(len(frame)) + 2, dtype=np.int64
+    )
+    return Table(path, frame, row_lines, delimiter, _decimal(frame, delimiter))
+
+
+def _delimiter(lines: list[str]) -> str:
+    """The delimiter among ``,`` ``;`` tab that splits every sample line into the same >1 fields."""
+    best, best_fields = ",", 1
+    for candidate in (",", ";", "\t"):
+        counts = [len(row) for row in csv.reader(lines, delimiter=candidate)]
+        if counts and counts[0] > best_fields and all(c == counts[0] for c in counts):
+            best, best_fields = candidate, counts[0]
+    if best_fields == 1:  # nothing consistent: take the one splitting the header most
+        header = lines[0] if lines else ""
+        best = max((",", ";", "\t"), key=lambda c: len(header.split(c)))
+    return best
+
+
+def _decimal(frame: pd.DataFrame, delimiter: str) -> str:
+    """``,`` when numbers are written ``1,5`` (and none ``1.5``), else ``.``."""
+    if delimiter == ",":
+        return "."
+    sample = frame.head(200).stack().astype(str)
+    commas = int(sample.str.match(_COMMA_DECIMAL).sum())
+    dots = int(sample.str.match(_DOT_DECIMAL).sum())
+    return "," if commas > 0 and dots == 0 else "."
+
+
+def parse_times(table: Table, name: str) -> pd.DatetimeIndex | np.ndarray:
+    """The time column as datetimes (or as numbers for a plain step index); errors name the line."""
+    raw = table.column(name, "--time-col")
+    if raw.isna().any():
+        i = int(np.argmax(raw.isna().to_numpy()))
+        raise DataError(f"{table.path}: column '{name}' has no time at {table.where(i)}")
+    text = raw.astype(str)
+    if (
+        text.str.fullmatch(r"[+-]?\d+(\.\d+)?").all()
+        and not text.str.fullmatch(r"\d{4}|\d{8}").all()
+    ):
+        return text.astype(float).to_numpy()
+    fmt = (
+        "%Y%m%d"
+        if text.str.fullmatch(r"\d{8}").all()
+        else ("%Y" if text.str.len().eq(4).all() else None)
+    )
+    best: pd.DatetimeIndex | None = None
+    for dayfirst in (False, True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst, format=fmt)
+        if best is None or int(np.sum(parsed.isna())) < int(np.sum(best.isna())):
+            best = pd.DatetimeIndex(parsed)
+        if not best.isna().any():
+            break
+    assert best is not None
+    if best.isna().any():
+        i = int(np.argmax(best.isna()))
+        raise DataError(
+            f"{table.path}: column '{name}' has {raw.iloc[i]!r} at {table.where(i)}, which is not a "
+            "time like the rows before it; use one date format (e.g. 2024-01-31) in the column"
+        )
+    if best.tz is not None:
+        best = best.tz_convert(None)
+    return best

@@ -1,0 +1,106 @@
+"""Where a search's data comes from: a built-in task, a task file, or the user's own CSV.
+
+Torch-free: the CLI validates the data flags with this model before anything heavy is imported.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from automl_rnn.errors import ConfigError, closest
+
+MissingMode = Literal["interpolate", "drop", "error"]
+
+
+def _split_names(value: Any) -> Any:
+    """``"a, b"`` or ``["a", "b"]`` → ``("a", "b")`` (other values pass through for pydantic)."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list | tuple):
+        return tuple(str(part).strip() for part in value)
+    return value
+
+
+class DataSource(BaseModel):
+    """The data flags of one search: exactly one of ``task`` (built-in name or task YAML) or ``data``.
+
+    ``data`` is a CSV: a forecast series (``target`` [, ``time_col``, ``features``, ``horizon``,
+    ``season``, ``missing``]) or, with ``text_col``, text classification (``target`` = label column).
+    ``task_params`` overrides a generator task's parameters (e.g. ``{"length": 200}`` for ``adding``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task: str | None = None
+    data: str | None = None
+    target: tuple[str, ...] = ()
+    """Target column(s); several (comma-separated) make a multivariate forecast."""
+    time_col: str | None = None
+    features: tuple[str, ...] = ()
+    """Covariate columns fed as inputs next to the target's history."""
+    horizon: int | None = Field(None, ge=1)
+    season: int | None = Field(None, ge=1)
+    missing: MissingMode | None = None
+    """None: interpolate short gaps (the default), or the task file's choice."""
+    max_gap: int | None = Field(None, ge=0)
+    """Longest run of missing values ``interpolate`` fills (default 3; task files may raise it)."""
+    text_col: str | None = None
+    task_params: dict[str, int | float | str] = Field(default_factory=dict)
+
+    @field_validator("target", "features", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        return _split_names(value)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSource:
+        if (self.task is None) == (self.data is None):
+            raise ValueError("give exactly one of --task NAME or --data FILE.csv")
+        if self.task is not None:
+            csv_only = [
+                n for n in ("target", "time_col", "features", "text_col") if getattr(self, n)
+            ]
+            if csv_only:
+                flag = "--" + csv_only[0].replace("_", "-")
+                raise ValueError(f"{flag} applies to --data only, not to --task {self.task}")
+        else:
+            if not self.target:
+                hint = "label column" if self.text_col else "column to forecast"
+                raise ValueError(f"--data {self.data} needs --target COL (the {hint})")
+            if self.task_params:
+                raise ValueError("task_params apply to generator tasks (--task) only")
+            if self.text_col and (self.time_col or self.features or self.horizon or self.season):
+                raise ValueError(
+                    "--text-col makes a classification task: drop --time-col, --features, "
+                    "--horizon and --season"
+                )
+        return self
+
+    @classmethod
+    def from_args(cls, args: dict[str, Any]) -> DataSource:
+        """Build from CLI-style flags (``None`` values are ignored); errors are one-line ConfigErrors."""
+        clean = {key.replace("-", "_"): v for key, v in args.items() if v is not None}
+        unknown = [key for key in clean if key not in cls.model_fields]
+        if unknown:
+            hint = closest(unknown[0], cls.model_fields)
+            raise ConfigError(f"unknown data option '{unknown[0]}'{hint}")
+        try:
+            return cls(**clean)
+        except ValidationError as err:
+            raise ConfigError(_one_line(err)) from None
+
+    @property
+    def label(self) -> str:
+        """Short name for messages: the task name or the CSV path."""
+        return self.task if self.task is not None else str(self.data)
+
+
+def _one_line(err: ValidationError) -> str:
+    first = err.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not field:
+        return message
+    return f"--{field.replace('_', '-')}: {message} (got {first.get('input')!r})"
