@@ -27,3 +27,55 @@ def inspect_data(source_args: dict[str, Any]) -> dict[str, Any]:
 
     source = DataSource.from_args(source_args)
     return prepare(source).summary()
+
+
+def spaces(name: str | None = None) -> Any:
+    """All built-in search spaces (name, description, parameters), or one space in full."""
+    from automl_rnn.search.space import list_spaces, load_space
+
+    if name is None:
+        return list_spaces()
+    return load_space(name).to_dict()
+
+
+def search(
+    overrides: dict[str, Any], config: str | None = None, progress: bool = True
+) -> dict[str, Any]:
+    """Run (or resume) a search; return its summary. Validates everything before any trial."""
+    import time
+
+    from automl_rnn.search.study_runner import run_search
+
+    started = time.monotonic()
+    summary = run_search(overrides, config, progress)
+    summary["wall_seconds"] = round(time.monotonic() - started, 1)
+    return summary
+
+
+def best(study: str, workspace: str = ".") -> dict[str, Any]:
+    """The best trial of a study as a JSON-ready dict (see :func:`automl_rnn.search.summary.best`)."""
+    from automl_rnn.search.summary import best as best_of
+
+    return best_of(_open(study, workspace))
+
+
+def status(study: str, workspace: str = ".") -> dict[str, Any]:
+    """Counts by state, best so far, elapsed time."""
+    from automl_rnn.search.summary import status as status_of
+
+    return status_of(_open(study, workspace))
+
+
+def _open(study: str, workspace: str) -> Any:
+    from pathlib import Path
+
+    from automl_rnn.errors import UserError
+    from automl_rnn.search.storage import journal_path, open_storage, recover_stale_trials
+    from automl_rnn.search.summary import load_study
+
+    folder = Path(workspace).expanduser().resolve()
+    if not journal_path(folder).is_file():
+        raise UserError(f"no studies in workspace {folder} (run `automl-rnn search` there first)")
+    loaded = load_study(open_storage(folder), study)
+    recover_stale_trials(loaded)
+    return loaded

@@ -22,6 +22,12 @@ from automl_rnn import metric_names as M
 from automl_rnn.data.contract import IGNORE_INDEX, DataShape
 from automl_rnn.models.topologies import Batch, Chunk, Seq2Seq
 
+_FLOAT_LOSSES: dict[str, Callable[..., Tensor]] = {
+    "mse": F.mse_loss,
+    "mae": F.l1_loss,
+    "huber": F.huber_loss,
+}
+
 
 class DivergedError(RuntimeError):
     """Training diverged; ``reason`` reads ``diverged: non-finite loss`` or ``diverged: gradient
@@ -112,11 +118,7 @@ class RecurrentModule(pl.LightningModule):
             return F.cross_entropy(
                 pred.reshape(-1, pred.shape[-1]), target.reshape(-1), ignore_index=IGNORE_INDEX
             )
-        kind: Callable[..., Tensor] = {
-            "mse": F.mse_loss,
-            "mae": F.l1_loss,
-            "huber": F.huber_loss,
-        }[self.config.loss]
+        kind = _FLOAT_LOSSES[self.config.loss]
         if chunk.mask is None:
             return kind(pred, target)
         per_value = kind(pred, target, reduction="none")  # [B, T, O]

@@ -1,0 +1,206 @@
+"""The Optuna backend (the embedded default): samples with the space's ``suggest``, runs
+:func:`automl_rnn.search.runner.run_trial`, translates its reports into Optuna pruning.
+
+Workers are processes on this machine sharing the workspace's journal storage; each limits its
+torch threads to its share of the cores.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState as OptunaState
+
+from automl_rnn.config.experiment import ExperimentSpec
+from automl_rnn.search.objectives import Objective
+from automl_rnn.search.outcome import Decision, TrialResult, TrialState
+from automl_rnn.search.plan import SearchPlan
+from automl_rnn.search.runner import TrialContext, run_trial, trial_seed
+from automl_rnn.search.storage import checkpoint_dir, open_storage, owner_tag
+from automl_rnn.tracking.base import NullTracker
+
+FINISHED = (OptunaState.COMPLETE, OptunaState.PRUNED)
+
+
+class TrialFailed(Exception):
+    """A trial ended FAILED (the reason is recorded on the trial); Optuna catches it and goes on."""
+
+
+class OptunaReporter:
+    """Reporter over an Optuna trial: ``trial.report`` + ``should_prune`` (single objective only)."""
+
+    def __init__(self, trial: optuna.Trial, prunable: bool) -> None:
+        self.trial = trial
+        self.prunable = prunable
+
+    def report(self, epoch: int, value: float) -> Decision:
+        if not self.prunable or not math.isfinite(value):
+            return Decision.CONTINUE
+        self.trial.report(value, epoch)
+        return Decision.PRUNE if self.trial.should_prune() else Decision.CONTINUE
+
+
+def make_sampler(name: str, seed: int, n_trials: int | None) -> optuna.samplers.BaseSampler:
+    """TPE (multivariate, grouped for conditional spaces) by default; random; GP; CMA-ES."""
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    if name == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    startup = min(10, max(3, (n_trials or 30) // 3))
+    return optuna.samplers.TPESampler(
+        seed=seed, multivariate=True, group=True, n_startup_trials=startup, constant_liar=True
+    )
+
+
+def make_pruner(name: str, max_epochs: int) -> optuna.pruners.BasePruner:
+    """Hyperband on the per-epoch objective by default; median; none."""
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    return optuna.pruners.HyperbandPruner(
+        min_resource=2, max_resource=max_epochs, reduction_factor=3
+    )
+
+
+def record(trial: optuna.Trial, result: TrialResult) -> None:
+    """Store the runner's result on the Optuna trial (read back by ``best`` / ``status``)."""
+    trial.set_user_attr("state", result.state.value)
+    trial.set_user_attr("params", result.params)
+    trial.set_user_attr("metrics", {k: v for k, v in result.metrics.items() if math.isfinite(v)})
+    if result.reason:
+        trial.set_user_attr("reason", result.reason)
+    if result.checkpoint:
+        trial.set_user_attr("checkpoint", result.checkpoint)
+
+
+def make_objective(
+    spec: ExperimentSpec,
+    plan: SearchPlan,
+    on_result: Callable[[int, TrialResult], None] | None = None,
+) -> Callable[[optuna.Trial], Any]:
+    """The Optuna objective: sample, run the trial, translate its outcome."""
+    objectives: tuple[Objective, ...] = tuple(plan.objectives)
+    prunable = len(objectives) == 1 and spec.pruner != "none"
+    folder = checkpoint_dir(spec.workspace_path, spec.study_name)
+
+    def objective(trial: optuna.Trial) -> Any:
+        trial.set_user_attr("owner", owner_tag())
+        seed = trial_seed(spec.seed, trial.number)
+        trial.set_user_attr("seed", seed)
+        params = plan.space.suggest(trial)
+        context = TrialContext(trial.number, seed, objectives, folder)
+        result = run_trial(spec, params, OptunaReporter(trial, prunable), NullTracker(), context)
+        record(trial, result)
+        if result.state is TrialState.PRUNED:
+            raise optuna.TrialPruned(result.reason)
+        if result.state is TrialState.FAILED:
+            raise TrialFailed(result.reason)
+        assert result.values is not None
+        return result.values[0] if len(result.values) == 1 else result.values
+
+    return objective
+
+
+def create_study(spec: ExperimentSpec, plan: SearchPlan, worker: int = 0) -> optuna.Study:
+    """Create or load the study in the workspace's shared storage."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    return optuna.create_study(
+        study_name=spec.study_name,
+        storage=open_storage(spec.workspace_path),
+        directions=[o.direction for o in plan.objectives],
+        sampler=make_sampler(spec.sampler, spec.seed + worker, spec.trials),
+        pruner=make_pruner(spec.pruner, spec.max_epochs),
+        load_if_exists=True,
+    )
+
+
+def optimize(
+    spec: ExperimentSpec,
+    plan: SearchPlan,
+    worker: int = 0,
+    progress: Callable[[optuna.Study, Any], None] | None = None,
+) -> None:
+    """Run trials in this process until the study holds ``spec.trials`` finished trials, the
+    timeout passes, or too many trials failed in a row."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = create_study(spec, plan, worker)
+    stops: list[Callable[[optuna.Study, Any], None]] = [_failure_cap(max(10, spec.trials or 10))]
+    if progress is not None:
+        stops.append(progress)
+    if spec.trials is not None:
+        stops.append(optuna.study.MaxTrialsCallback(spec.trials, states=FINISHED))
+        if _finished(study) >= spec.trials:
+            return
+    study.optimize(
+        make_objective(spec, plan),
+        timeout=spec.timeout,
+        callbacks=stops,
+        catch=(TrialFailed,),
+        gc_after_trial=False,
+    )
+
+
+def _finished(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def _failure_cap(limit: int) -> Callable[[optuna.Study, Any], None]:
+    """Stop after ``limit`` failed trials in a row: every configuration failing is a broken setup."""
+    streak = [0]
+
+    def callback(study: optuna.Study, trial: Any) -> None:
+        streak[0] = streak[0] + 1 if trial.state == OptunaState.FAIL else 0
+        if streak[0] >= limit:
+            study.set_user_attr("stopped", f"{limit} trials failed in a row")
+            study.stop()
+
+    return callback
+
+
+def _worker_main(spec_json: str, worker: int, threads: int) -> None:
+    """Entry point of a worker process (spawned: a fresh interpreter, no inherited threads)."""
+    import torch
+
+    from automl_rnn.search.plan import make_plan
+
+    torch.set_num_threads(threads)
+    spec = ExperimentSpec.model_validate_json(spec_json)
+    optimize(spec, make_plan(spec), worker)
+
+
+def run_workers(
+    spec: ExperimentSpec, poll: Callable[[], None], poll_seconds: float = 1.0
+) -> list[int]:
+    """Start ``spec.workers`` processes and call ``poll`` while they run; returns exit codes."""
+    threads = max(1, (os.cpu_count() or 1) // spec.workers)
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(
+            target=_worker_main, args=(spec.model_dump_json(), i, threads), daemon=False
+        )
+        for i in range(spec.workers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        while any(p.is_alive() for p in processes):
+            poll()
+            time.sleep(poll_seconds)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+    poll()
+    return [p.exitcode or 0 for p in processes]

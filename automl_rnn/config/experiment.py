@@ -1,0 +1,163 @@
+"""The experiment spec: everything one search needs, from an experiment YAML and/or CLI flags.
+
+Flags override the YAML; unknown keys are refused with the closest valid one suggested.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from automl_rnn.errors import ConfigError, closest
+
+SamplerName = Literal["tpe", "random", "gp", "cmaes"]
+PrunerName = Literal["hyperband", "median", "none"]
+
+#: Keys of the experiment that describe the data (passed to the data layer's DataSource).
+DATA_KEYS = (
+    "task",
+    "data",
+    "target",
+    "time_col",
+    "features",
+    "horizon",
+    "season",
+    "missing",
+    "text_col",
+    "task_params",
+)
+
+
+class ExperimentSpec(BaseModel):
+    """One search: data, space, backend, budget and where it all lives."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # --- data (one of task / data) ---
+    task: str | None = None
+    data: str | None = None
+    target: str | None = None
+    time_col: str | None = None
+    features: str | list[str] | None = None
+    horizon: int | None = Field(None, ge=1)
+    season: int | None = Field(None, ge=1)
+    missing: str | None = None
+    text_col: str | None = None
+    task_params: dict[str, Any] = Field(default_factory=dict)
+    # --- what to search ---
+    topology: str = "auto"
+    """A topology name, or ``auto``: search the topologies the task fits (as the space allows)."""
+    space: str | None = None
+    """Built-in space name or a YAML path; None takes the task's default space."""
+    objectives: list[str] | None = None
+    """e.g. ``[val_loss]`` or ``[val_loss, params]``; None takes the task kind's default."""
+    # --- how ---
+    backend: Literal["optuna"] = "optuna"
+    sampler: SamplerName = "tpe"
+    pruner: PrunerName = "hyperband"
+    trials: int | None = Field(10, ge=1)
+    """Finished (complete or pruned) trials the study should hold when the search ends."""
+    timeout: float | None = Field(None, gt=0)
+    """Seconds after which no new trial starts."""
+    max_epochs: int = Field(40, ge=1)
+    epoch_samples: int = Field(1024, ge=1)
+    """Minimum training samples per epoch: small data sets repeat their (reshuffled) windows."""
+    patience: int | None = Field(10, ge=1)
+    """Stop a trial after this many epochs without improving its objective (None: never)."""
+    workers: int = Field(1, ge=1, le=64)
+    seed: int = 0
+    study: str | None = None
+    """Study name; running the same name again resumes it. Default: the task or file name."""
+    workspace: str = "."
+    """Folder for study storage, checkpoints and the MLflow store."""
+
+    @field_validator("features", mode="before")
+    @classmethod
+    def _split_features(cls, value: Any) -> Any:
+        return (
+            [f.strip() for f in value.split(",") if f.strip()] if isinstance(value, str) else value
+        )
+
+    @field_validator("objectives", mode="before")
+    @classmethod
+    def _split_objectives(cls, value: Any) -> Any:
+        return (
+            [o.strip() for o in value.split(",") if o.strip()] if isinstance(value, str) else value
+        )
+
+    @model_validator(mode="after")
+    def _one_data_source(self) -> ExperimentSpec:
+        if (self.task is None) == (self.data is None):
+            raise ValueError("give exactly one of --task NAME or --data FILE --target COL")
+        if self.trials is None and self.timeout is None:
+            raise ValueError("give --trials N or --timeout S (or both) to bound the search")
+        return self
+
+    @property
+    def study_name(self) -> str:
+        """The study's name (given, or derived from the task or file)."""
+        if self.study:
+            return self.study
+        return self.task if self.task else Path(str(self.data)).stem
+
+    @property
+    def workspace_path(self) -> Path:
+        return Path(self.workspace).expanduser().resolve()
+
+    def data_args(self) -> dict[str, Any]:
+        """The data-source fields that were set (for the data layer's ``DataSource.from_args``)."""
+        args = {key: getattr(self, key) for key in DATA_KEYS}
+        return {k: v for k, v in args.items() if v is not None and v != {}}
+
+
+def load_experiment(config: str | None, overrides: dict[str, Any]) -> ExperimentSpec:
+    """Build the spec from an optional YAML file and flag overrides (None = flag not given)."""
+    values: dict[str, Any] = {}
+    source = "flags"
+    if config is not None:
+        values = _read_yaml(config)
+        source = config
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return ExperimentSpec.model_validate(values)
+    except ValidationError as err:
+        raise ConfigError(_first_error(err, source)) from None
+
+
+def _read_yaml(path: str) -> dict[str, Any]:
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"{path}: experiment file not found")
+    try:
+        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(
+            f"{path}:{where} is not valid YAML ({getattr(err, 'problem', err)})"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (expected an experiment YAML)") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of experiment keys, got {type(loaded).__name__}"
+        )
+    return loaded
+
+
+def _first_error(err: ValidationError, source: str) -> str:
+    """One line for the first validation error, naming the source, the field and the value."""
+    first = err.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "experiment"
+    if first["type"] == "extra_forbidden":
+        hint = closest(field, ExperimentSpec.model_fields)
+        return f"{source}: unknown key '{field}'{hint}"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["loc"]:
+        return f"{source}: {field}: {message} (got {first.get('input')!r})"
+    return f"{source}: {message}"

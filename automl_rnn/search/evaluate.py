@@ -1,0 +1,57 @@
+"""Predictions of a trained module over a split, in the data's units, and inference latency."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from automl_rnn.models.module import RecurrentModule
+
+
+def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device) if k != "lengths" else v for k, v in batch.items()}
+
+
+@torch.no_grad()
+def predict(module: RecurrentModule, loader: Iterable[Any], device: torch.device) -> np.ndarray:
+    """Predictions in loader order: forecasts ``[N, L, D]`` in original units (seq2seq: the last
+    valid step's forecast), class indices ``[N]``, token indices ``[N, L]`` (``[N, T]`` seq2seq)."""
+    module.eval()
+    parts = []
+    for raw in loader:
+        batch = _to_device(raw, device)
+        pred = module.net(batch["x"], batch.get("lengths"))
+        if module.shape.is_float_target:
+            values = module.to_original_units(module.final_forecast(pred, batch), batch)
+            parts.append(values.float().cpu().numpy())
+        else:
+            parts.append(pred.argmax(dim=-1).cpu().numpy())
+    return np.concatenate(parts, axis=0)
+
+
+@torch.no_grad()
+def inference_latency_ms(
+    net: nn.Module, loader: Iterable[Any], device: torch.device, repeats: int = 5
+) -> float:
+    """Median wall time of a forward pass over one sequence (the first row of the first batch)."""
+    net.eval()
+    batch = _to_device(next(iter(loader)), device)
+    x = batch["x"][:1]
+    lengths = batch["lengths"][:1] if "lengths" in batch else None
+    net(x, lengths)  # warm-up
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        net(x, lengths)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append((time.perf_counter() - started) * 1000.0)
+    return float(statistics.median(times))

@@ -1,0 +1,60 @@
+"""Objective names users write in ``--objectives``, resolved per task kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from automl_rnn import metric_names as M
+from automl_rnn.errors import ConfigError, unknown_name
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective: the user's name, the metric it reads, and its direction."""
+
+    name: str
+    metric: str
+    direction: str  # "minimize" | "maximize"
+    per_epoch: bool = True
+    """Known after every epoch (usable for pruning and best-epoch selection)."""
+
+
+def _per_kind(kind: str) -> dict[str, Objective]:
+    objectives = {
+        "val_loss": Objective("val_loss", M.VAL_LOSS, "minimize"),
+        "params": Objective("params", "params", "minimize", per_epoch=False),
+        "latency_ms": Objective("latency_ms", "latency_ms", "minimize", per_epoch=False),
+    }
+    if kind in ("forecast", "regression"):
+        objectives["val_mae"] = Objective("val_mae", M.VAL_METRIC, "minimize")
+    else:
+        objectives["val_accuracy"] = Objective("val_accuracy", M.VAL_METRIC, "maximize")
+    if kind == "tokens":
+        objectives["val_exact"] = Objective("val_exact", M.VAL_EXACT, "maximize")
+    return objectives
+
+
+def default_objective(kind: str) -> str:
+    """Forecasts are compared in the data's units (``val_mae``): the loss is in scaled units,
+    and scaling (global vs window) is itself searched. Other kinds use the validation loss."""
+    return "val_mae" if kind == "forecast" else "val_loss"
+
+
+def resolve_objectives(names: list[str], kind: str) -> list[Objective]:
+    """Objectives for ``names``; the first must be known per epoch (it drives pruning)."""
+    available = _per_kind(kind)
+    resolved = []
+    for name in names:
+        if name not in available:
+            raise ConfigError(f"objectives: {unknown_name('objective', name, available)}")
+        resolved.append(available[name])
+    if not resolved:
+        raise ConfigError("objectives: give at least one objective, e.g. --objectives val_loss")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"objectives: each objective once, got {','.join(names)}")
+    if not resolved[0].per_epoch:
+        raise ConfigError(
+            f"objectives: the first objective must be a validation metric, got '{names[0]}' "
+            "(e.g. --objectives val_loss,params)"
+        )
+    return resolved

@@ -1,0 +1,43 @@
+"""A search plan: the validated data, space and objectives a spec resolves to (before any trial)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from automl_rnn.config.experiment import ExperimentSpec
+from automl_rnn.errors import ConfigError
+from automl_rnn.search.objectives import Objective, default_objective, resolve_objectives
+
+
+@dataclass
+class SearchPlan:
+    """What every worker of one search shares: prepared data, search space, objectives."""
+
+    prepared: Any  # automl_rnn.data.prepared.PreparedData
+    space: Any  # automl_rnn.search.space.SearchSpace
+    objectives: list[Objective]
+
+
+def make_plan(spec: ExperimentSpec) -> SearchPlan:
+    """Resolve and validate everything a user can get wrong, so errors come before any trial."""
+    from automl_rnn.data import prepare
+    from automl_rnn.data.source import DataSource
+    from automl_rnn.search.space import load_space
+
+    prepared = prepare(DataSource.from_args(spec.data_args()))
+    if spec.topology == "auto":
+        topologies = list(prepared.topologies)
+    elif spec.topology in prepared.topologies:
+        topologies = [spec.topology]
+    else:
+        raise ConfigError(
+            f"--topology '{spec.topology}' does not fit task '{prepared.name}' "
+            f"({prepared.kind}); choose one of: auto, {', '.join(prepared.topologies)}"
+        )
+    candidates = prepared.seq_len_candidates() if prepared.kind == "forecast" else None
+    space = load_space(
+        spec.space or prepared.default_space, topologies=topologies, seq_len_candidates=candidates
+    )
+    names = spec.objectives or [default_objective(prepared.kind)]
+    return SearchPlan(prepared, space, resolve_objectives(list(names), prepared.kind))

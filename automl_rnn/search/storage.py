@@ -1,0 +1,92 @@
+"""The workspace layout and the Optuna storage that local worker processes share.
+
+Storage choice: Optuna's ``JournalStorage`` over one append-only file (``optuna.journal``) with a
+file lock. Several processes on one machine append to it safely; SQLite under concurrent writers
+raises "database is locked" (measured in bench/storage_contention.py). Nothing to start.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import optuna
+
+JOURNAL = "optuna.journal"
+
+
+def checkpoint_dir(workspace: Path, study: str) -> Path:
+    """Where a study's best-epoch weights go: ``<workspace>/checkpoints/<study>/``."""
+    return workspace / "checkpoints" / study
+
+
+def journal_path(workspace: Path) -> Path:
+    return workspace / JOURNAL
+
+
+def open_storage(workspace: Path) -> optuna.storages.BaseStorage:
+    """The workspace's study storage (created on first use)."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+
+    workspace.mkdir(parents=True, exist_ok=True)
+    path = str(journal_path(workspace))
+    return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+
+
+def owner_tag() -> str:
+    """Identifies the process running a trial: ``host:pid:start-time`` (pid reuse safe on Linux)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
+
+
+def _start_time(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except OSError:
+        return "?"
+
+
+def owner_alive(tag: str) -> bool:
+    """Whether the process named by :func:`owner_tag` still runs (other hosts: assumed alive)."""
+    try:
+        host, pid_text, started = tag.split(":")
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return started == "?" or _start_time(pid) == started
+
+
+def recover_stale_trials(study: optuna.Study) -> list[int]:
+    """Mark RUNNING trials whose process died as FAILED and queue their parameters again.
+
+    Returns the numbers of the trials recovered.
+    """
+    from optuna.trial import TrialState
+
+    recovered = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner = trial.user_attrs.get("owner")
+        if owner is not None and owner_alive(str(owner)):
+            continue
+        storage = study._storage  # the public Study API has no setter for another process's trial
+        storage.set_trial_user_attr(trial._trial_id, "reason", "worker died (killed mid-trial)")
+        storage.set_trial_user_attr(trial._trial_id, "state", "failed")
+        study.tell(trial.number, state=TrialState.FAIL)
+        if trial.params:
+            study.enqueue_trial(
+                trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False
+            )
+        recovered.append(trial.number)
+    return recovered

@@ -1,0 +1,124 @@
+"""Orchestrates one search: spec -> plan -> study (created or resumed) -> workers -> summary."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from automl_rnn.config.experiment import DATA_KEYS, ExperimentSpec, load_experiment
+from automl_rnn.errors import ConfigError
+from automl_rnn.search.plan import SearchPlan, make_plan
+
+#: Keys that must match when a study is resumed (they change what is searched).
+_IDENTITY_KEYS = (*DATA_KEYS, "topology", "space", "objectives")
+
+
+def resolve_spec(overrides: dict[str, Any], config: str | None) -> ExperimentSpec:
+    """The spec from flags and YAML; ``--study NAME`` alone resumes with the stored spec."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if config is None and "task" not in given and "data" not in given and given.get("study"):
+        stored = _stored_spec(str(given.get("workspace", ".")), str(given["study"]))
+        if stored is not None:
+            return ExperimentSpec.model_validate({**stored, **given})
+    return load_experiment(config, overrides)
+
+
+def _stored_spec(workspace: str, study: str) -> dict[str, Any] | None:
+    from pathlib import Path
+
+    import optuna
+
+    from automl_rnn.search.storage import journal_path, open_storage
+
+    folder = Path(workspace).expanduser().resolve()
+    if not journal_path(folder).is_file():
+        return None
+    try:
+        loaded = optuna.load_study(study_name=study, storage=open_storage(folder))
+    except KeyError:
+        return None
+    stored = loaded.user_attrs.get("experiment")
+    return dict(stored) if isinstance(stored, dict) else None
+
+
+def _check_resume(study: Any, spec: ExperimentSpec) -> None:
+    stored = study.user_attrs.get("experiment")
+    current = spec.model_dump(mode="json")
+    if not isinstance(stored, dict):
+        study.set_user_attr("experiment", current)
+        return
+    changed = [k for k in _IDENTITY_KEYS if stored.get(k) != current.get(k)]
+    if changed:
+        raise ConfigError(
+            f"study '{spec.study_name}' already exists with a different {', '.join(changed)} "
+            f"({', '.join(f'{k}={stored.get(k)!r}' for k in changed)}); "
+            "use another --study name to start a new search"
+        )
+
+
+def run_search(overrides: dict[str, Any], config: str | None, progress: bool) -> dict[str, Any]:
+    """Validate, create or resume the study, run the trials, and summarise."""
+    import sys
+
+    from automl_rnn.backends import optuna_backend
+    from automl_rnn.search.progress import Progress
+    from automl_rnn.search.storage import recover_stale_trials
+    from automl_rnn.search.summary import best, counts, failure_reasons, status
+
+    spec = resolve_spec(overrides, config)
+    plan = make_plan(spec)
+    study = optuna_backend.create_study(spec, plan)
+    _check_resume(study, spec)
+    recovered = recover_stale_trials(study)
+    display = Progress(study, spec.trials, sys.stderr if progress else io.StringIO())
+    if spec.workers == 1:
+        optuna_backend.optimize(spec, plan, 0, progress=display)
+    else:
+        optuna_backend.run_workers(spec, display.poll)
+    summary: dict[str, Any] = {
+        "study": spec.study_name,
+        "workspace": str(spec.workspace_path),
+        "task": plan.prepared.name,
+        "space": plan.space.name,
+        "objectives": [o.name for o in plan.objectives],
+        "counts": counts(study),
+        "failure_reasons": failure_reasons(study),
+        "recovered_trials": recovered,
+        "elapsed_seconds": status(study)["elapsed_seconds"],
+    }
+    stopped = study.user_attrs.get("stopped")
+    if stopped:
+        summary["stopped"] = stopped
+    try:
+        summary["best"] = best(study)
+    except Exception:
+        summary["best"] = None
+    summary["baseline"] = _baseline_verdict(plan, summary["best"])
+    return summary
+
+
+def _baseline_verdict(plan: SearchPlan, top: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Test metrics of the best trial against the task's baseline, in words and numbers."""
+    if top is None:
+        return None
+    metrics = top.get("metrics", {})
+    kind = plan.prepared.kind
+    if kind == "forecast" and "test_rel_mae" in metrics:
+        rel = metrics["test_rel_mae"]
+        return {
+            "test_mae": metrics.get("test_mae"),
+            "seasonal_naive_mae": metrics.get("test_snaive_mae"),
+            "test_rel_mae": rel,
+            "test_mase": metrics.get("test_mase"),
+            "verdict": "beats seasonal naive" if rel < 1 else "does NOT beat seasonal naive",
+        }
+    if kind == "classification" and "test_accuracy" in metrics:
+        acc, base = metrics["test_accuracy"], metrics.get("test_majority_accuracy", 0.0)
+        return {
+            "test_accuracy": acc,
+            "majority_accuracy": base,
+            "verdict": "beats the majority class"
+            if acc > base
+            else "does NOT beat the majority class",
+        }
+    return {k: v for k, v in metrics.items() if k.startswith("test_")}

@@ -1,0 +1,5 @@
+"""Experiment tracking behind one :class:`Tracker` protocol."""
+
+from automl_rnn.tracking.base import NullTracker, Tracker
+
+__all__ = ["NullTracker", "Tracker"]

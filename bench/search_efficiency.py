@@ -1,0 +1,86 @@
+"""TPE + Hyperband against random search without pruning: compute to reach random's best.
+
+    python bench/search_efficiency.py [--trials 20] [--seeds 0 1 2] [--task sine_mix]
+
+Same task, same space, same number of trials, three seeds. For each seed: the summed trial
+seconds each method needs to first reach random search's final best objective (random: up to
+its best trial; ours: up to its first trial at least as good, or all of it if never), and the best
+objective each reaches. Last line: ``RESULT compute_ratio=<ours/random> best_ratio=<ours/random>``
+(medians over seeds; lower is better for both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import tempfile
+
+import optuna
+
+
+def trial_seconds(trial: optuna.trial.FrozenTrial) -> float:
+    if trial.datetime_start is None or trial.datetime_complete is None:
+        return 0.0
+    return (trial.datetime_complete - trial.datetime_start).total_seconds()
+
+
+def run(task: str, space: str, trials: int, seed: int, sampler: str, pruner: str, epochs: int) -> optuna.Study:
+    from automl_rnn import api
+    from automl_rnn.search.storage import open_storage
+    from pathlib import Path
+
+    workspace = tempfile.mkdtemp(prefix=f"bench-{sampler}-")
+    api.search(
+        {"task": task, "space": space, "trials": trials, "seed": seed, "sampler": sampler,
+         "pruner": pruner, "max_epochs": epochs, "workspace": workspace, "patience": None},
+        progress=False,
+    )
+    return optuna.load_study(study_name=task, storage=open_storage(Path(workspace)))
+
+
+def compute_to_reach(study: optuna.Study, target: float) -> tuple[float, float]:
+    """(seconds summed over trials until one reaches ``target``, best value reached)."""
+    spent, best = 0.0, math.inf
+    reached = None
+    for trial in sorted(study.trials, key=lambda t: t.number):
+        spent += trial_seconds(trial)
+        if trial.state == optuna.trial.TrialState.COMPLETE and trial.value is not None:
+            best = min(best, trial.value)
+            if reached is None and trial.value <= target:
+                reached = spent
+    return (reached if reached is not None else spent), best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--task", default="sine_mix")
+    parser.add_argument("--space", default="forecast")
+    parser.add_argument("--epochs", type=int, default=20)
+    args = parser.parse_args()
+    compute_ratios, best_ratios = [], []
+    for seed in args.seeds:
+        rand = run(args.task, args.space, args.trials, seed, "random", "none", args.epochs)
+        ours = run(args.task, args.space, args.trials, seed, "tpe", "hyperband", args.epochs)
+        target = rand.best_value
+        rand_compute, rand_best = compute_to_reach(rand, target)
+        ours_compute, ours_best = compute_to_reach(ours, target)
+        compute_ratios.append(ours_compute / rand_compute)
+        best_ratios.append(ours_best / rand_best)
+        print(
+            f"seed={seed} random: best={rand_best:.4f} compute_to_best={rand_compute:.1f}s "
+            f"total={sum(map(trial_seconds, rand.trials)):.1f}s | tpe+hyperband: best={ours_best:.4f} "
+            f"compute_to_random_best={ours_compute:.1f}s total={sum(map(trial_seconds, ours.trials)):.1f}s "
+            f"pruned={sum(t.state == optuna.trial.TrialState.PRUNED for t in ours.trials)}",
+            flush=True,
+        )
+    print(
+        f"RESULT compute_ratio={statistics.median(compute_ratios):.3f} "
+        f"best_ratio={statistics.median(best_ratios):.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
