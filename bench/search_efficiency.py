@@ -25,15 +25,27 @@ def trial_seconds(trial: optuna.trial.FrozenTrial) -> float:
     return (trial.datetime_complete - trial.datetime_start).total_seconds()
 
 
-def run(task: str, space: str, trials: int, seed: int, sampler: str, pruner: str, epochs: int) -> optuna.Study:
+def run(
+    task: str, space: str, trials: int, seed: int, sampler: str, pruner: str, epochs: int
+) -> optuna.Study:
+    from pathlib import Path
+
     from automl_rnn import api
     from automl_rnn.search.storage import open_storage
-    from pathlib import Path
 
     workspace = tempfile.mkdtemp(prefix=f"bench-{sampler}-")
     api.search(
-        {"task": task, "space": space, "trials": trials, "seed": seed, "sampler": sampler,
-         "pruner": pruner, "max_epochs": epochs, "workspace": workspace, "patience": None},
+        {
+            "task": task,
+            "space": space,
+            "trials": trials,
+            "seed": seed,
+            "sampler": sampler,
+            "pruner": pruner,
+            "max_epochs": epochs,
+            "workspace": workspace,
+            "patience": None,
+        },
         progress=False,
     )
     return optuna.load_study(study_name=task, storage=open_storage(Path(workspace)))

@@ -79,7 +79,9 @@ def main() -> None:
             extra = statistics.median(r["peak"] - r["baseline"] for r in runs)
             seconds = statistics.median(r["seconds"] for r in runs)
             peaks[(mode, steps)] = peak
-            print(f"{mode:>8} {steps:>5} {peak / 2**20:>9.0f} {extra / 2**20:>16.0f} {seconds:>8.2f}")
+            print(
+                f"{mode:>8} {steps:>5} {peak / 2**20:>9.0f} {extra / 2**20:>16.0f} {seconds:>8.2f}"
+            )
     tbptt_ratio = peaks[("tbptt64", 4096)] / peaks[("tbptt64", 256)]
     full_ratio = peaks[("full", 4096)] / peaks[("full", 256)]
     print(f"RESULT tbptt_mem_ratio={tbptt_ratio:.3f} full_mem_ratio={full_ratio:.3f}")

@@ -20,9 +20,29 @@ def wall(workers: int, trials: int, seed: int) -> float:
     with tempfile.TemporaryDirectory() as workspace:
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "automl_rnn.cli", "search", "--task", "sine_mix",
-             "--space", "tiny", "--trials", str(trials), "--max-epochs", "6", "--pruner", "none",
-             "--workers", str(workers), "--workspace", workspace, "--seed", str(seed), "--quiet"],
+            [
+                sys.executable,
+                "-m",
+                "automl_rnn.cli",
+                "search",
+                "--task",
+                "sine_mix",
+                "--space",
+                "tiny",
+                "--trials",
+                str(trials),
+                "--max-epochs",
+                "6",
+                "--pruner",
+                "none",
+                "--workers",
+                str(workers),
+                "--workspace",
+                workspace,
+                "--seed",
+                str(seed),
+                "--quiet",
+            ],
             check=True,
             capture_output=True,
         )

@@ -7,6 +7,7 @@ torch threads to its share of the cores.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import multiprocessing
 import os
@@ -19,6 +20,7 @@ import optuna
 from optuna.trial import TrialState as OptunaState
 
 from automl_rnn.config.experiment import ExperimentSpec
+from automl_rnn.errors import ConfigError
 from automl_rnn.search.objectives import Objective
 from automl_rnn.search.outcome import Decision, TrialResult, TrialState
 from automl_rnn.search.plan import SearchPlan
@@ -51,6 +53,9 @@ def make_sampler(name: str, seed: int, n_trials: int | None) -> optuna.samplers.
     """TPE (multivariate, grouped for conditional spaces) by default; random; GP; CMA-ES."""
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
+    needs = {"gp": "scipy", "cmaes": "cmaes"}.get(name)
+    if needs is not None and importlib.util.find_spec(needs) is None:
+        raise ConfigError(f"--sampler {name} needs the '{needs}' package: pip install {needs}")
     if name == "gp":
         return optuna.samplers.GPSampler(seed=seed)
     if name == "cmaes":

@@ -1,8 +1,10 @@
 """The workspace layout and the Optuna storage that local worker processes share.
 
 Storage choice: Optuna's ``JournalStorage`` over one append-only file (``optuna.journal``) with a
-file lock. Several processes on one machine append to it safely; SQLite under concurrent writers
-raises "database is locked" (measured in bench/storage_contention.py). Nothing to start.
+file lock. Several processes on one machine append to it safely and cheaply. SQLite serialises
+concurrent writers on a database lock (past its timeout: "database is locked"); measured in
+``bench/storage_contention.py`` (4 processes x 40 ask/tell cycles): no failed operation on
+either, the journal 4.1x faster. Nothing to start, nothing to install.
 """
 
 from __future__ import annotations
