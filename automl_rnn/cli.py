@@ -286,6 +286,9 @@ def main() -> None:
     except UserError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: run the same command again to resume the study", err=True)
+        sys.exit(130)
 
 
 if __name__ == "__main__":
