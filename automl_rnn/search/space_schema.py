@@ -7,11 +7,13 @@ failure is a :class:`ConfigError` of one line naming the file, the parameter and
 
 from __future__ import annotations
 
+import contextlib
 import math
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -41,6 +43,9 @@ class _ParamDecl(BaseModel):
     step: Any = None
     choices: list[Any] | None = None
     when: dict[str, Any] | None = None
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class _SpaceFile(BaseModel):
@@ -79,6 +84,14 @@ class Param:
         """The YAML form (for display and round trips)."""
         raise NotImplementedError
 
+    def _range_spec(self, kind: str, low: float, high: float, step: float | None) -> dict[str, Any]:
+        spec: dict[str, Any] = {"type": kind, "low": low, "high": high}
+        if step is not None:
+            spec["step"] = step
+        if getattr(self, "log", False):
+            spec["log"] = True
+        return self._with_when(spec)
+
     def _with_when(self, spec: dict[str, Any]) -> dict[str, Any]:
         if self.when:
             spec["when"] = {k: v[0] if len(v) == 1 else list(v) for k, v in self.when.items()}
@@ -105,12 +118,7 @@ class IntParam(Param):
         )
 
     def spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = {"type": "int", "low": self.low, "high": self.high}
-        if self.step != 1:
-            spec["step"] = self.step
-        if self.log:
-            spec["log"] = True
-        return self._with_when(spec)
+        return self._range_spec("int", self.low, self.high, self.step if self.step != 1 else None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,12 +132,7 @@ class FloatParam(Param):
         return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
 
     def spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = {"type": "float", "low": self.low, "high": self.high}
-        if self.step is not None:
-            spec["step"] = self.step
-        if self.log:
-            spec["log"] = True
-        return self._with_when(spec)
+        return self._range_spec("float", self.low, self.high, self.step)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -266,18 +269,7 @@ def parse_space(path: Path) -> SpaceDecl:
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise err.file(f"expected a mapping with 'description' and 'params', got {data!r}")
-    for key in data:
-        if key not in _SpaceFile.model_fields:
-            valid = ", ".join(_SpaceFile.model_fields)
-            raise err.file(
-                f"unknown key '{key}'{closest(str(key), _SpaceFile.model_fields)}; valid: {valid}"
-            )
-    try:
-        top = _SpaceFile.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise err.file(f"{loc}: {first['msg']} (got {first.get('input')!r})") from None
+    top = _validated(_SpaceFile, data, err.file)
     if not top.params:
         raise err.file("'params' declares no parameter")
     params: list[Param] = []
@@ -286,6 +278,20 @@ def parse_space(path: Path) -> SpaceDecl:
             raise err.file(unknown_name("parameter", str(name), HYPERPARAM_NAMES))
         params.append(_parse_param(err, name, raw, params))
     return SpaceDecl(path=path, description=top.description.strip(), params=tuple(params))
+
+
+def _validated(model: type[_M], raw: dict[Any, Any], error: Callable[[str], ConfigError]) -> _M:
+    """``raw`` as ``model``: an unknown key gets the closest valid one, other errors their value."""
+    keys = list(model.model_fields)
+    for key in raw:
+        if key not in keys:
+            raise error(f"unknown key '{key}'{closest(str(key), keys)}; valid: {', '.join(keys)}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise error(f"{loc}: {first['msg']} (got {first.get('input')!r})") from None
 
 
 def _parse_param(err: SpaceErrors, name: str, raw: Any, earlier: list[Param]) -> Param:
@@ -297,18 +303,7 @@ def _parse_param(err: SpaceErrors, name: str, raw: Any, earlier: list[Param]) ->
         raise err(name, f"write choices as {{choices: {raw!r}}} (got a bare list {raw!r})")
     if not isinstance(raw, dict):
         return FixedParam(name=name, value=field_value(err, name, raw))
-    for key in raw:
-        if key not in _ParamDecl.model_fields:
-            hint = closest(str(key), _ParamDecl.model_fields)
-            raise err(
-                name, f"unknown key '{key}'{hint}; valid: {', '.join(_ParamDecl.model_fields)}"
-            )
-    try:
-        decl = _ParamDecl.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise err(name, f"{key}: {first['msg']} (got {first.get('input')!r})") from None
+    decl = _validated(_ParamDecl, raw, lambda problem: err(name, problem))
     when = _parse_when(err, name, decl.when, earlier) if decl.when is not None else {}
     if decl.choices is not None:
         return _categorical(err, name, decl, when)
@@ -368,6 +363,9 @@ def _range(err: SpaceErrors, name: str, decl: _ParamDecl, when: Condition) -> Pa
 
 
 def _step(err: SpaceErrors, name: str, kind: str, raw: Any, low: float, high: float) -> float:
+    if isinstance(raw, str):  # YAML reads 1e-3 (no dot) as text
+        with contextlib.suppress(ValueError):
+            raw = float(raw)
     valid = not isinstance(raw, bool) and isinstance(raw, int | float) and raw > 0
     if not valid or (kind == "int" and not float(raw).is_integer()):
         raise err(name, f"step must be a positive {kind} (got step={raw!r})")

@@ -30,8 +30,12 @@ def write(tmp_path: Path, params: str, name: str = "space.yaml") -> Path:
 
 
 def draws(space: SearchSpace, n: int, seed: int = 0) -> list[optuna.trial.FrozenTrial]:
+    def objective(trial: optuna.Trial) -> float:
+        trial.set_user_attr("params", space.suggest(trial))
+        return 0.0
+
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-    study.optimize(lambda t: (t.set_user_attr("params", space.suggest(t)), 0.0)[1], n_trials=n)
+    study.optimize(objective, n_trials=n)
     return study.trials
 
 
