@@ -133,6 +133,9 @@ def search(
     max_epochs: Annotated[int | None, typer.Option(help="Epochs per trial (default 40).")] = None,
     patience: Annotated[int | None, typer.Option(help="Stop a trial after N flat epochs.")] = None,
     workers: Annotated[int | None, typer.Option(help="Trial processes on this machine.")] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Torch threads per worker (default 1).")
+    ] = None,
     study: Annotated[str | None, typer.Option(help="Study name; the same name resumes.")] = None,
     workspace: Annotated[str | None, typer.Option(help="Folder for all search state.")] = None,
     seed: Annotated[int | None, typer.Option(help="Search seed (trial seeds derive).")] = None,
@@ -168,6 +171,7 @@ def search(
         "max_epochs": max_epochs,
         "patience": patience,
         "workers": workers,
+        "threads": threads,
         "study": study,
         "workspace": workspace,
         "seed": seed,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import math
 import multiprocessing
-import os
 import time
 import warnings
 from collections.abc import Callable
@@ -117,17 +116,26 @@ def make_objective(
 
 
 def create_study(spec: ExperimentSpec, plan: SearchPlan, worker: int = 0) -> optuna.Study:
-    """Create or load the study in the workspace's shared storage."""
+    """Create or load the study in the workspace's shared storage.
+
+    A resumed study's sampler is seeded past the trials it already holds, so a resumed process
+    does not replay the random start-up draws of the first run (a fresh study keeps the seed).
+    """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    return optuna.create_study(
+    sampler = make_sampler(spec.sampler, spec.seed + worker, spec.trials)
+    study = optuna.create_study(
         study_name=spec.study_name,
         storage=open_storage(spec.workspace_path),
         directions=[o.direction for o in plan.objectives],
-        sampler=make_sampler(spec.sampler, spec.seed + worker, spec.trials),
+        sampler=sampler,
         pruner=make_pruner(spec.pruner, spec.max_epochs),
         load_if_exists=True,
     )
+    held = len(study.get_trials(deepcopy=False))
+    if held:
+        study.sampler = make_sampler(spec.sampler, spec.seed + worker + 10_007 * held, spec.trials)
+    return study
 
 
 def optimize(
@@ -138,13 +146,19 @@ def optimize(
 ) -> None:
     """Run trials in this process until the study holds ``spec.trials`` finished trials, the
     timeout passes, or too many trials failed in a row."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    import torch
+
+    torch.set_num_threads(spec.threads)
     study = create_study(spec, plan, worker)
     stops: list[Callable[[optuna.Study, Any], None]] = [_failure_cap(max(10, spec.trials or 10))]
     if progress is not None:
         stops.append(progress)
     if spec.trials is not None:
-        stops.append(optuna.study.MaxTrialsCallback(spec.trials, states=FINISHED))
+        # Running trials count too, so parallel workers do not overshoot; if one of those fails,
+        # the worker that ran it sees fewer finished trials and goes on.
+        stops.append(
+            optuna.study.MaxTrialsCallback(spec.trials, states=(*FINISHED, OptunaState.RUNNING))
+        )
         if _finished(study) >= spec.trials:
             return
     study.optimize(
@@ -173,13 +187,10 @@ def _failure_cap(limit: int) -> Callable[[optuna.Study, Any], None]:
     return callback
 
 
-def _worker_main(spec_json: str, worker: int, threads: int) -> None:
+def _worker_main(spec_json: str, worker: int) -> None:
     """Entry point of a worker process (spawned: a fresh interpreter, no inherited threads)."""
-    import torch
-
     from automl_rnn.search.plan import make_plan
 
-    torch.set_num_threads(threads)
     spec = ExperimentSpec.model_validate_json(spec_json)
     optimize(spec, make_plan(spec), worker)
 
@@ -188,12 +199,9 @@ def run_workers(
     spec: ExperimentSpec, poll: Callable[[], None], poll_seconds: float = 1.0
 ) -> list[int]:
     """Start ``spec.workers`` processes and call ``poll`` while they run; returns exit codes."""
-    threads = max(1, (os.cpu_count() or 1) // spec.workers)
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(
-            target=_worker_main, args=(spec.model_dump_json(), i, threads), daemon=False
-        )
+        context.Process(target=_worker_main, args=(spec.model_dump_json(), i), daemon=False)
         for i in range(spec.workers)
     ]
     for process in processes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from automl_rnn import metric_names as M
 from automl_rnn.errors import ConfigError, unknown_name
@@ -14,7 +15,7 @@ class Objective:
 
     name: str
     metric: str
-    direction: str  # "minimize" | "maximize"
+    direction: Literal["minimize", "maximize"]
     per_epoch: bool = True
     """Known after every epoch (usable for pruning and best-epoch selection)."""
 

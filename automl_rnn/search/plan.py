@@ -39,5 +39,22 @@ def make_plan(spec: ExperimentSpec) -> SearchPlan:
     space = load_space(
         spec.space or prepared.default_space, topologies=topologies, seq_len_candidates=candidates
     )
+    if prepared.kind == "forecast":
+        _check_windows(space, prepared.max_seq_len)
     names = spec.objectives or [default_objective(prepared.kind)]
     return SearchPlan(prepared, space, resolve_objectives(list(names), prepared.kind))
+
+
+def _check_windows(space: Any, max_seq_len: int) -> None:
+    """Refuse a space whose seq_len values the series cannot hold (before any trial fails)."""
+    for param in space.params:
+        if param.name != "seq_len":
+            continue
+        domain = param.domain()
+        values = domain if domain is not None else {getattr(param, "high", 0)}
+        too_long = sorted(int(v) for v in values if v is not None and int(v) > max_seq_len)
+        if too_long:
+            raise ConfigError(
+                f"{space.path}: seq_len {too_long[0]} is longer than the series allows "
+                f"(at most {max_seq_len} after horizon, validation and test)"
+            )

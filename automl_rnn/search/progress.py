@@ -31,7 +31,9 @@ class Progress:
         target = f"/{self.target}" if self.target else ""
         try:
             top = best(self.study)
-            best_text = f"best #{top['trial']} {fmt(top.get('value', top.get('values')))}"
+            value = top.get("value", top.get("values"))
+            shown = ", ".join(fmt(v) for v in value) if isinstance(value, list) else fmt(value)
+            best_text = f"best #{top['trial']} {shown}"
         except Exception:
             best_text = "best -"
         elapsed = time.monotonic() - self.started
@@ -53,5 +55,8 @@ class Progress:
                 continue
             self._seen.add(trial.number)
             state = str(trial.user_attrs.get("state", trial.state.name.lower()))
-            detail = fmt(trial.value) if trial.values else str(trial.user_attrs.get("reason", ""))
+            if trial.values:
+                detail = ", ".join(fmt(v) for v in trial.values)
+            else:
+                detail = str(trial.user_attrs.get("reason", ""))
             self._line(f"trial {trial.number:>3} {state:<8} {detail}"[:44])

@@ -9,6 +9,7 @@ either, the journal 4.1x faster. Nothing to start, nothing to install.
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
 from pathlib import Path
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     import optuna
 
 JOURNAL = "optuna.journal"
+#: A RUNNING trial without an owner younger than this is being started, not orphaned.
+OWNER_GRACE_S = 60.0
 
 
 def checkpoint_dir(workspace: Path, study: str) -> Path:
@@ -78,10 +81,18 @@ def recover_stale_trials(study: optuna.Study) -> list[int]:
     from optuna.trial import TrialState
 
     recovered = []
+    now = datetime.datetime.now()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         owner = trial.user_attrs.get("owner")
         if owner is not None and owner_alive(str(owner)):
             continue
+        started = trial.datetime_start
+        if (
+            owner is None
+            and started is not None
+            and (now - started).total_seconds() < OWNER_GRACE_S
+        ):
+            continue  # just created: its worker records the owner as its first act
         storage = study._storage  # the public Study API has no setter for another process's trial
         storage.set_trial_user_attr(trial._trial_id, "reason", "worker died (killed mid-trial)")
         storage.set_trial_user_attr(trial._trial_id, "state", "failed")

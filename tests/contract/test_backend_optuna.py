@@ -1,0 +1,257 @@
+"""The Optuna backend's contract: complete, pruned and failed trials through real tiny searches.
+
+Every search runs the real backend (``automl_rnn.api.search``) on the journal storage of a
+``tmp_path`` workspace, training real models on the fast ``sine_mix`` task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+import torch
+from optuna.trial import TrialState as OptunaState
+
+from automl_rnn import api
+from automl_rnn import metric_names as M
+from automl_rnn.config.experiment import ExperimentSpec
+from automl_rnn.data import prepare
+from automl_rnn.data.source import DataSource
+from automl_rnn.errors import ConfigError
+from automl_rnn.models.factory import ArchConfig, build_network
+from automl_rnn.search.objectives import resolve_objectives
+from automl_rnn.search.outcome import NeverPrune, TrialState
+from automl_rnn.search.runner import TrialContext, run_trial, trial_seed
+from automl_rnn.search.storage import journal_path, open_storage, owner_tag
+from automl_rnn.tracking.base import NullTracker
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+SPACES = Path(__file__).parents[1] / "fixtures" / "spaces"
+FORECAST_TEST_METRICS = ("test_mae", "test_mase", "test_rel_mae")
+
+
+def search(workspace: Path, **overrides: Any) -> dict[str, Any]:
+    """One quiet search on ``sine_mix`` in ``workspace`` (seed 0 unless overridden)."""
+    given = {"task": "sine_mix", "workspace": str(workspace), "seed": 0, **overrides}
+    return api.search(given, progress=False)
+
+
+def load(workspace: Path, name: str = "sine_mix") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=open_storage(workspace))
+
+
+# ---- COMPLETE ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def completed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    workspace = tmp_path_factory.mktemp("complete")
+    summary = search(workspace, space="tiny", trials=2, max_epochs=2)
+    return workspace, summary
+
+
+def test_complete_trials_record_values_params_metrics_and_seed(
+    completed: tuple[Path, dict[str, Any]],
+) -> None:
+    workspace, summary = completed
+    assert summary["counts"]["complete"] == 2
+    assert summary["counts"]["pruned"] == summary["counts"]["failed"] == 0
+    study = load(workspace)
+    trials = study.get_trials(states=(OptunaState.COMPLETE,))
+    assert [t.number for t in trials] == [0, 1]
+    for trial in trials:
+        assert trial.value is not None and math.isfinite(trial.value)
+        attrs = trial.user_attrs
+        assert attrs["state"] == "complete"
+        assert attrs["seed"] == trial_seed(0, trial.number)
+        # The trained parameters: the sampled ones, with the runner's defaults filled in.
+        params = attrs["params"]
+        assert {k: params[k] for k in trial.params} == trial.params
+        assert params["cell"] in ("gru", "lstm") and 8 <= params["hidden_size"] <= 16
+        metrics = attrs["metrics"]
+        for name in FORECAST_TEST_METRICS:
+            assert math.isfinite(metrics[name]) and metrics[name] >= 0, name
+        assert metrics["test_rel_mae"] == pytest.approx(
+            metrics["test_mae"] / metrics["test_snaive_mae"]
+        )
+        # The objective (val_mae, the forecast default) is the best epoch's validation MAE.
+        assert trial.value == pytest.approx(metrics[f"best_{M.VAL_METRIC}"])
+        # Hyperband's first rung is epoch 2, so nothing is pruned, but every epoch is reported.
+        assert sorted(trial.intermediate_values) == [0, 1]
+        assert trial.value == pytest.approx(min(trial.intermediate_values.values()))
+        assert metrics["epochs"] == 2
+    assert summary["best"]["value"] == min(t.value for t in trials)
+
+
+def test_complete_trial_checkpoint_loads_into_the_trained_network(
+    completed: tuple[Path, dict[str, Any]],
+) -> None:
+    workspace, _ = completed
+    prepared = prepare(DataSource.from_args({"task": "sine_mix"}))
+    for trial in load(workspace).get_trials(states=(OptunaState.COMPLETE,)):
+        path = Path(trial.user_attrs["checkpoint"])
+        assert path.is_file() and path.is_relative_to(workspace)
+        state = torch.load(path, weights_only=True)
+        assert state and all(torch.isfinite(v).all() for v in state.values())
+        params = trial.user_attrs["params"]
+        arch = ArchConfig(**{f.name: params[f.name] for f in dataclasses.fields(ArchConfig)})
+        net = build_network(arch, prepared.shape(params["topology"]))
+        net.load_state_dict(state, strict=True)  # the best epoch's weights of this very network
+
+
+# ---- PRUNED ------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_default_pruner_prunes_poor_trials_early(tmp_path: Path) -> None:
+    """Hyperband (the default) on a space where most learning rates are poor: some trials stop
+    before ``max_epochs`` and are recorded PRUNED; pruned and complete trials both count."""
+    max_epochs = 4
+    summary = search(tmp_path, space=str(SPACES / "wide_lr.yaml"), trials=8, max_epochs=max_epochs)
+    counts = summary["counts"]
+    assert counts["complete"] + counts["pruned"] == 8
+    assert counts["failed"] == counts["running"] == 0
+    assert counts["pruned"] >= 1 and counts["complete"] >= 1
+    study = load(tmp_path)
+    pruned = study.get_trials(states=(OptunaState.PRUNED,))
+    assert len(pruned) == counts["pruned"]
+    for trial in pruned:
+        assert trial.user_attrs["state"] == "pruned"
+        assert trial.user_attrs["reason"].startswith("pruned at epoch ")
+        assert max(trial.intermediate_values) < max_epochs - 1
+        assert trial.user_attrs["metrics"]["epochs"] < max_epochs
+    for trial in study.get_trials(states=(OptunaState.COMPLETE,)):
+        assert sorted(trial.intermediate_values) == list(range(max_epochs))
+
+
+# ---- FAILED ------------------------------------------------------------------------------------
+
+
+def test_failing_trials_are_counted_with_reasons_and_capped(tmp_path: Path) -> None:
+    """Every configuration diverges: the search returns normally, counts the failures with their
+    reasons, and the failure cap stops it (finished trials can never reach ``trials``)."""
+    summary = search(tmp_path, space=str(SPACES / "diverging.yaml"), trials=2, max_epochs=2)
+    counts = summary["counts"]
+    assert counts["complete"] == counts["pruned"] == counts["running"] == 0
+    assert counts["failed"] >= 1
+    assert summary["best"] is None
+    assert "stopped" in summary
+    reasons = summary["failure_reasons"]
+    assert sum(reasons.values()) == counts["failed"]
+    assert all(reason.startswith("diverged: ") for reason in reasons), reasons
+    study = load(tmp_path)
+    assert len(study.trials) == counts["failed"] <= 64  # stopped, not looping
+    for trial in study.trials:
+        assert trial.state == OptunaState.FAIL
+        assert trial.user_attrs["state"] == "failed"
+        assert trial.user_attrs["reason"].startswith("diverged: ")
+        assert "checkpoint" not in trial.user_attrs
+
+
+def test_space_no_model_can_satisfy_is_refused_before_any_trial(tmp_path: Path) -> None:
+    """seq2seq cannot be bidirectional: the loader refuses the space (naming the file and the
+    parameter) before a study exists, instead of failing every trial."""
+    space = SPACES / "seq2seq_bidirectional.yaml"
+    with pytest.raises(ConfigError, match="bidirectional") as raised:
+        search(tmp_path, space=str(space), trials=2, max_epochs=2)
+    assert str(space) in str(raised.value)
+    assert not journal_path(tmp_path).exists()
+
+
+# ---- the runner never lets a trial end the search ----------------------------------------------
+
+
+def one_trial(params: dict[str, Any], seed: int = 123) -> Any:
+    spec = ExperimentSpec(task="sine_mix", max_epochs=2, trials=1)
+    objectives = tuple(resolve_objectives(["val_mae"], "forecast"))
+    context = TrialContext(0, seed, objectives)
+    return run_trial(spec, params, NeverPrune(), NullTracker(), context)
+
+
+DIVERGING = {
+    "topology": "seq2vec",
+    "cell": "rnn_relu",
+    "hidden_size": 32,
+    "lr": 10.0,
+    "grad_clip": None,
+    "scaling": "global",
+    "seq_len": 24,
+}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_diverging_trial_is_failed_never_complete(seed: int) -> None:
+    result = one_trial(DIVERGING, seed)
+    assert result.state is TrialState.FAILED
+    assert result.reason is not None and result.reason.startswith("diverged: ")
+    assert result.values is None and result.checkpoint is None
+    assert result.seed == seed
+
+
+@pytest.mark.parametrize(
+    ("params", "prefix"),
+    [
+        ({"topology": "seq2seq", "bidirectional": True, "hidden_size": 8}, "error: ConfigError: "),
+        ({"topology": "seq2vec", "hidden_size": 8, "seq_len": 1000}, "error: DataError: "),
+        ({"topology": "seq2vec", "hidden_size": 8, "no_such_param": 1}, "error: ValidationError: "),
+    ],
+    ids=["model-refused", "window-too-long", "unknown-param"],
+)
+def test_trial_errors_become_failed_with_a_one_line_reason(
+    params: dict[str, Any], prefix: str
+) -> None:
+    result = one_trial(params)
+    assert result.state is TrialState.FAILED
+    assert result.reason is not None and result.reason.startswith(prefix), result.reason
+    assert "\n" not in result.reason
+    assert result.values is None
+
+
+# ---- stale RUNNING trials ----------------------------------------------------------------------
+
+
+def dead_owner() -> str:
+    """An owner tag naming a process that has exited (start time 0 never matches a live one)."""
+    pid = subprocess.Popen([sys.executable, "-c", "pass"])
+    pid.wait()
+    return f"{socket.gethostname()}:{pid.pid}:0"
+
+
+def running_trial(workspace: Path, owner: str | None) -> optuna.Trial:
+    study = optuna.create_study(study_name="live", storage=open_storage(workspace))
+    trial = study.ask({"lr": optuna.distributions.FloatDistribution(1e-3, 1e-1, log=True)})
+    if owner is not None:
+        trial.set_user_attr("owner", owner)
+    return trial
+
+
+def test_trial_of_a_dead_worker_is_failed_and_its_params_queued_again(tmp_path: Path) -> None:
+    trial = running_trial(tmp_path, dead_owner())
+    payload = api.status("live", str(tmp_path))
+    assert payload["counts"]["running"] == 0 and payload["counts"]["failed"] == 1
+    study = load(tmp_path, "live")
+    dead = study.trials[trial.number]
+    assert dead.state == OptunaState.FAIL and "worker died" in dead.user_attrs["reason"]
+    (retry,) = study.get_trials(states=(OptunaState.WAITING,))
+    assert retry.user_attrs["retry_of"] == trial.number
+    assert retry.system_attrs["fixed_params"] == dead.params
+
+
+@pytest.mark.parametrize("owned", [True, False], ids=["owned", "owner-not-yet-recorded"])
+def test_status_leaves_a_live_trial_running(tmp_path: Path, owned: bool) -> None:
+    """A trial this (live) process runs is never recovered, even in the moment between Optuna
+    creating it (RUNNING) and the objective recording its owner: a `status` (or a second
+    `search`) at that moment must not fail it, or the worker's next write to it raises."""
+    trial = running_trial(tmp_path, owner_tag() if owned else None)
+    payload = api.status("live", str(tmp_path))
+    assert payload["counts"]["running"] == 1 and payload["counts"]["failed"] == 0
+    assert load(tmp_path, "live").trials[trial.number].state == OptunaState.RUNNING
+    trial.set_user_attr("done", True)  # the worker can still write to its trial

@@ -1,0 +1,283 @@
+"""``automl-rnn search / best / status`` end to end: real subprocesses on tmp workspaces."""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.trial import TrialState as OptunaState
+
+from automl_rnn.search.storage import journal_path, open_storage
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+CLI = [sys.executable, "-m", "automl_rnn.cli"]
+TINY = ["--task", "sine_mix", "--space", "tiny", "--max-epochs", "2", "--quiet", "--json"]
+EXPERIMENTS = Path(__file__).parents[1] / "fixtures" / "experiments"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=580)
+
+
+def ok_json(*args: str) -> Any:
+    done = cli(*args)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    return json.loads(done.stdout)
+
+
+def study_names(workspace: Path) -> list[str]:
+    if not journal_path(workspace).is_file():
+        return []
+    return [s.study_name for s in optuna.get_all_study_summaries(open_storage(workspace))]
+
+
+def load(workspace: Path, name: str = "sine_mix") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=open_storage(workspace))
+
+
+def per_trial(workspace: Path) -> list[tuple[int, str, dict[str, Any], float | None]]:
+    return [(t.number, t.state.name, t.params, t.value) for t in load(workspace).trials]
+
+
+FINISHED = (OptunaState.COMPLETE, OptunaState.PRUNED)
+
+
+# ---- search, best, status ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """One 3-trial search (seed 0, one worker) shared by the tests that only read it."""
+    workspace = tmp_path_factory.mktemp("searched")
+    summary = ok_json("search", *TINY, "--trials", "3", "--workspace", str(workspace))
+    return workspace, summary
+
+
+def test_search_summary_counts_three_finished_trials(searched: tuple[Path, dict[str, Any]]) -> None:
+    workspace, summary = searched
+    counts = summary["counts"]
+    assert counts["complete"] + counts["pruned"] == 3
+    assert counts["failed"] == counts["running"] == 0
+    assert summary["study"] == "sine_mix" and summary["space"] == "tiny"
+    assert Path(summary["workspace"]) == workspace.resolve()
+    assert study_names(workspace) == ["sine_mix"]
+
+
+def test_best_json_has_the_documented_keys(searched: tuple[Path, dict[str, Any]]) -> None:
+    workspace, _ = searched
+    record = ok_json("best", "--study", "sine_mix", "--workspace", str(workspace), "--json")
+    for key in ("study", "trial", "state", "value", "params", "metrics", "seed", "mlflow_run_id"):
+        assert key in record, key
+    assert record["study"] == "sine_mix" and record["state"] == "complete"
+    for name in ("test_mae", "test_mase", "test_rel_mae"):
+        assert math.isfinite(record["metrics"][name]), name
+    study = load(workspace)
+    assert record["value"] == study.best_value
+    assert record["trial"] == study.best_trial.number
+    assert record["seed"] == study.best_trial.user_attrs["seed"]
+    assert record["params"]["cell"] in ("gru", "lstm")
+
+
+def test_status_json_counts_trials_by_state(searched: tuple[Path, dict[str, Any]]) -> None:
+    workspace, summary = searched
+    payload = ok_json("status", "--study", "sine_mix", "--workspace", str(workspace), "--json")
+    counts = payload["counts"]
+    assert {"complete", "pruned", "failed", "running"} <= set(counts)
+    assert {k: counts[k] for k in ("complete", "pruned", "failed", "running")} == {
+        k: summary["counts"][k] for k in ("complete", "pruned", "failed", "running")
+    }
+    assert payload["best"]["trial"] == summary["best"]["trial"]
+
+
+@pytest.mark.slow
+def test_same_seed_one_worker_gives_the_same_trials(
+    searched: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    workspace, _ = searched
+    ok_json("search", *TINY, "--trials", "3", "--seed", "0", "--workspace", str(tmp_path))
+    again = per_trial(tmp_path)
+    assert len(again) == 3
+    assert again == per_trial(workspace)
+
+
+# ---- resume ------------------------------------------------------------------------------------
+
+
+def wait_for_one_finished_and_one_running(process: subprocess.Popen[str], workspace: Path) -> None:
+    while True:
+        assert process.poll() is None, "the search ended before it could be interrupted"
+        time.sleep(0.2)
+        if "sine_mix" not in study_names(workspace):
+            continue
+        trials = load(workspace).get_trials(deepcopy=False)
+        running = [t for t in trials if t.state == OptunaState.RUNNING]
+        if running and running[0].params and any(t.state in FINISHED for t in trials):
+            return
+
+
+@pytest.mark.slow
+def test_search_killed_mid_trial_resumes_to_the_requested_trials(tmp_path: Path) -> None:
+    command = [*CLI, "search", *TINY, "--trials", "4", "--max-epochs", "3"]
+    command += ["--workspace", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_one_finished_and_one_running(process, tmp_path)
+        # `status` of a live search reads it without touching the trial that is running.
+        live = ok_json("status", "--study", "sine_mix", "--workspace", str(tmp_path), "--json")
+        assert live["counts"]["failed"] == 0
+        wait_for_one_finished_and_one_running(process, tmp_path)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()  # reaped: the pid is gone, as after a real crash
+    killed = next(t for t in load(tmp_path).trials if t.state == OptunaState.RUNNING)
+
+    done = subprocess.run(command, capture_output=True, text=True, timeout=580)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout)
+    assert summary["recovered_trials"] == [killed.number]
+
+    study = load(tmp_path)
+    assert len(study.get_trials(states=FINISHED)) == 4
+    assert not study.get_trials(states=(OptunaState.RUNNING, OptunaState.WAITING))
+    dead = study.trials[killed.number]
+    assert dead.state == OptunaState.FAIL
+    assert "worker died" in dead.user_attrs["reason"]
+    retries = [t for t in study.trials if t.user_attrs.get("retry_of") == killed.number]
+    assert len(retries) == 1
+    assert retries[0].number > killed.number and retries[0].params == killed.params
+    assert retries[0].state in FINISHED
+
+
+@pytest.mark.slow
+def test_resumed_search_samples_new_configurations(tmp_path: Path) -> None:
+    """Running the same study again continues it: kept trials count, new ones are new points."""
+    ok_json("search", *TINY, "--trials", "2", "--workspace", str(tmp_path))
+    summary = ok_json("search", *TINY, "--trials", "4", "--workspace", str(tmp_path))
+    assert summary["counts"]["complete"] + summary["counts"]["pruned"] == 4
+    trials = load(tmp_path).trials
+    assert len(trials) == 4
+    first, resumed = [t.params for t in trials[:2]], [t.params for t in trials[2:]]
+    assert all(p not in first for p in resumed), (first, resumed)
+
+
+# ---- multi-objective, workers ------------------------------------------------------------------
+
+
+def dominates(a: list[float], b: list[float]) -> bool:
+    return all(x <= y for x, y in zip(a, b)) and a != b
+
+
+def test_two_objectives_give_values_and_a_pareto_front(tmp_path: Path) -> None:
+    workspace = str(tmp_path)
+    args = ("--trials", "3", "--objectives", "val_loss,params", "--workspace", workspace)
+    summary = ok_json("search", *TINY, *args)
+    assert summary["objectives"] == ["val_loss", "params"]
+    record = ok_json("best", "--study", "sine_mix", "--workspace", workspace, "--json")
+    values = record["values"]
+    assert len(values) == 2 and all(math.isfinite(v) for v in values)
+    assert values[1] == record["metrics"]["params"]  # the parameter count is the 2nd objective
+    front = record["pareto_front"]
+    assert front and record["trial"] in [p["trial"] for p in front]
+    assert all(len(p["values"]) == 2 for p in front)
+    for p in front:
+        assert not any(dominates(q["values"], p["values"]) for q in front)
+
+
+@pytest.mark.slow
+def test_two_workers_share_the_study_without_locking_errors(tmp_path: Path) -> None:
+    done = cli("search", *TINY, "--trials", "4", "--workers", "2", "--workspace", str(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "database is locked" not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+    study = load(tmp_path)
+    finished = study.get_trials(states=FINISHED)
+    assert len(finished) == 4
+    assert not study.get_trials(states=(OptunaState.RUNNING, OptunaState.FAIL))
+    owners = {t.user_attrs["owner"].split(":")[1] for t in study.trials}
+    assert len(owners) == 2  # both worker processes ran trials
+
+
+# ---- errors a user can cause -------------------------------------------------------------------
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    assert done.returncode == 2, (done.returncode, done.stderr[-3000:])
+    assert "Traceback" not in done.stderr + done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+SEARCH = ["search", "--space", "tiny", "--trials", "1", "--max-epochs", "1", "--quiet"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--task", "sine_mx"], ["unknown task 'sine_mx'", "did you mean 'sine_mix'"]),
+        (["--task", "sine_mix", "--space", "tinyy"], ["search space 'tinyy'", "'tiny'"]),
+        (
+            ["--config", str(EXPERIMENTS / "unknown_key.yaml")],
+            ["unknown_key.yaml", "unknown key 'trails'", "did you mean 'trials'"],
+        ),
+        (["--task", "sine_mix", "--topology", "vec2seq"], ["vec2seq", "sine_mix"]),
+        (["--task", "sine_mix", "--objectives", "bogus"], ["unknown objective 'bogus'"]),
+    ],
+    ids=["unknown-task", "unknown-space", "unknown-yaml-key", "topology-misfit", "bad-objective"],
+)
+def test_search_user_errors_are_one_line_exit_2_and_create_no_study(
+    tmp_path: Path, args: list[str], fragments: list[str]
+) -> None:
+    workspace = tmp_path / "ws"
+    done = cli(*SEARCH, *args, "--workspace", str(workspace))
+    assert_one_line_error(done, *fragments)
+    assert study_names(workspace) == []
+    assert not (workspace / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("command", ["best", "status"])
+def test_unknown_study_is_one_line_exit_2(
+    command: str, searched: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    workspace, _ = searched
+    done = cli(command, "--study", "nope", "--workspace", str(workspace), "--json")
+    assert_one_line_error(done, "'nope'", "sine_mix")  # names the studies there are
+    assert study_names(workspace) == ["sine_mix"]
+    empty = cli(command, "--study", "nope", "--workspace", str(tmp_path))
+    assert_one_line_error(empty, "no studies", str(tmp_path))
+    assert not journal_path(tmp_path).exists()
+
+
+# ---- a light command line ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["--help"], ["search", "--help"]])
+def test_help_imports_no_torch_mlflow_or_ray(args: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "automl_rnn.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Usage" in done.stdout
+    imported = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "typer" in imported  # the log really lists what was imported
+    heavy = {"torch", "mlflow", "ray", "pytorch_lightning", "lightning"}
+    assert not imported & heavy, sorted(imported & heavy)

@@ -1,0 +1,205 @@
+"""The experiment spec: YAML + flags (flags win), refused keys, objectives, one data source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+
+from automl_rnn import api
+from automl_rnn.config.experiment import ExperimentSpec, load_experiment
+from automl_rnn.errors import ConfigError
+from automl_rnn.search.objectives import default_objective, resolve_objectives
+from automl_rnn.search.storage import journal_path, open_storage
+from automl_rnn.search.study_runner import resolve_spec
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+EXPERIMENTS = Path(__file__).parents[2] / "fixtures" / "experiments"
+TINY = str(EXPERIMENTS / "sine_mix_tiny.yaml")
+UNKNOWN_KEY = str(EXPERIMENTS / "unknown_key.yaml")
+
+
+# ---- YAML and flags ----------------------------------------------------------------------------
+
+
+def test_yaml_values_are_read() -> None:
+    spec = load_experiment(TINY, {})
+    assert (spec.task, spec.space, spec.trials, spec.max_epochs) == ("sine_mix", "tiny", 3, 2)
+    assert (spec.seed, spec.pruner, spec.objectives) == (7, "median", ["val_loss", "params"])
+    assert spec.workers == 1 and spec.sampler == "tpe"  # not in the file: defaults
+
+
+def test_flags_override_the_yaml_and_unset_flags_do_not() -> None:
+    overrides: dict[str, Any] = {
+        "trials": 5,
+        "pruner": "none",
+        "objectives": "val_mae",
+        "seed": None,  # a flag not given
+        "max_epochs": None,
+    }
+    spec = load_experiment(TINY, overrides)
+    assert (spec.trials, spec.pruner, spec.objectives) == (5, "none", ["val_mae"])
+    assert (spec.seed, spec.max_epochs) == (7, 2)
+
+
+def test_flags_alone_make_a_spec() -> None:
+    spec = load_experiment(None, {"task": "sine_mix", "trials": 2, "space": None})
+    assert (spec.task, spec.trials, spec.space, spec.study_name) == (
+        "sine_mix",
+        2,
+        None,
+        "sine_mix",
+    )
+
+
+def test_unknown_yaml_key_is_refused_with_the_file_and_closest_key() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_experiment(UNKNOWN_KEY, {})
+    message = str(raised.value)
+    assert UNKNOWN_KEY in message
+    assert "unknown key 'trails'" in message and "did you mean 'trials'" in message
+    assert "\n" not in message
+
+
+def test_unknown_key_without_a_close_match_gets_no_suggestion() -> None:
+    with pytest.raises(ConfigError, match="unknown key 'zzzz'") as raised:
+        load_experiment(None, {"task": "sine_mix", "zzzz": 1})
+    assert "did you mean" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        ({"task": "sine_mix", "trials": 0}, "trials"),
+        ({"task": "sine_mix", "sampler": "annealing"}, "annealing"),
+        ({"task": "sine_mix", "workers": 0}, "workers"),
+        ({"task": "sine_mix", "trials": None, "max_epochs": "many"}, "max_epochs"),
+    ],
+)
+def test_bad_values_name_the_field_and_the_value(overrides: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment) as raised:
+        load_experiment(None, overrides)
+    assert str(raised.value).startswith("flags: ")
+
+
+def test_a_search_must_be_bounded(tmp_path: Path) -> None:
+    config = tmp_path / "unbounded.yaml"
+    config.write_text("task: sine_mix\ntrials: null\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="--trials N or --timeout S"):
+        load_experiment(str(config), {})
+    assert load_experiment(str(config), {"timeout": 60}).trials is None
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [("- task\n- sine_mix\n", "expected a mapping"), ("task: [sine_mix\n", "not valid YAML")],
+)
+def test_malformed_yaml_is_one_line_naming_the_file(
+    tmp_path: Path, text: str, fragment: str
+) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=fragment) as raised:
+        load_experiment(str(config), {})
+    assert str(config) in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_missing_yaml_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_experiment(str(tmp_path / "nope.yaml"), {"task": "sine_mix"})
+
+
+# ---- exactly one data source -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"trials": 2}, {"task": "sine_mix", "data": "sales.csv", "target": "y"}],
+    ids=["neither", "both"],
+)
+def test_exactly_one_of_task_and_data(overrides: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="exactly one of --task NAME or --data FILE"):
+        load_experiment(None, overrides)
+
+
+def test_data_source_names_the_study_and_feeds_the_data_layer() -> None:
+    spec = load_experiment(None, {"data": "shop/sales.csv", "target": "units", "horizon": 7})
+    assert spec.study_name == "sales"
+    assert spec.data_args() == {"data": "shop/sales.csv", "target": "units", "horizon": 7}
+    named = load_experiment(None, {"task": "sine_mix", "study": "mine"})
+    assert named.study_name == "mine" and named.data_args() == {"task": "sine_mix"}
+
+
+# ---- objectives --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "parsed"),
+    [
+        ("val_loss", ["val_loss"]),
+        ("val_loss,params", ["val_loss", "params"]),
+        (" val_loss , latency_ms ,", ["val_loss", "latency_ms"]),
+        (["val_mae", "params"], ["val_mae", "params"]),
+        (None, None),
+    ],
+)
+def test_objectives_are_split_on_commas(given: Any, parsed: list[str] | None) -> None:
+    assert ExperimentSpec(task="sine_mix", objectives=given).objectives == parsed
+
+
+def test_objectives_resolve_to_metrics_and_directions() -> None:
+    resolved = resolve_objectives(["val_mae", "params", "latency_ms"], "forecast")
+    assert [(o.name, o.direction, o.per_epoch) for o in resolved] == [
+        ("val_mae", "minimize", True),
+        ("params", "minimize", False),
+        ("latency_ms", "minimize", False),
+    ]
+    (accuracy,) = resolve_objectives(["val_accuracy"], "classification")
+    assert accuracy.direction == "maximize"
+    assert default_objective("forecast") == "val_mae"
+    assert default_objective("classification") == "val_loss"
+
+
+@pytest.mark.parametrize(
+    ("names", "kind", "fragment"),
+    [
+        (["val_los"], "forecast", "did you mean 'val_loss'"),
+        (["val_accuracy"], "forecast", "unknown objective 'val_accuracy'"),
+        (["val_loss", "val_loss"], "forecast", "each objective once"),
+        (["params", "val_loss"], "forecast", "first objective must be a validation metric"),
+        ([], "forecast", "at least one objective"),
+    ],
+)
+def test_bad_objectives_are_refused(names: list[str], kind: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        resolve_objectives(names, kind)
+
+
+# ---- resume: the stored experiment -------------------------------------------------------------
+
+
+def stored_study(workspace: Path, experiment: dict[str, Any], name: str = "sine_mix") -> None:
+    study = optuna.create_study(study_name=name, storage=open_storage(workspace))
+    study.set_user_attr("experiment", experiment)
+
+
+def test_study_name_alone_resumes_with_the_stored_experiment(tmp_path: Path) -> None:
+    stored = ExperimentSpec(task="sine_mix", space="tiny", max_epochs=3, seed=4, study="mine")
+    stored_study(tmp_path, stored.model_dump(mode="json"), name="mine")
+    spec = resolve_spec({"study": "mine", "workspace": str(tmp_path), "trials": 6}, None)
+    assert (spec.task, spec.space, spec.max_epochs, spec.seed) == ("sine_mix", "tiny", 3, 4)
+    assert spec.trials == 6  # the flag wins over the stored value
+
+
+def test_resuming_with_a_different_space_is_refused_before_any_trial(tmp_path: Path) -> None:
+    stored = ExperimentSpec(task="sine_mix", space="tiny", workspace=str(tmp_path))
+    stored_study(tmp_path, stored.model_dump(mode="json"))
+    overrides = {"task": "sine_mix", "space": "forecast", "workspace": str(tmp_path), "trials": 1}
+    with pytest.raises(ConfigError, match="already exists with a different space"):
+        api.search(overrides, progress=False)
+    study = optuna.load_study(study_name="sine_mix", storage=open_storage(tmp_path))
+    assert study.trials == []
+    assert journal_path(tmp_path).is_file()
