@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import math
 import multiprocessing
-import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -196,25 +195,21 @@ def _worker_main(spec_json: str, worker: int) -> None:
     optimize(spec, make_plan(spec), worker)
 
 
-def run_workers(
-    spec: ExperimentSpec, poll: Callable[[], None], poll_seconds: float = 1.0
-) -> list[int]:
-    """Start ``spec.workers`` processes and call ``poll`` while they run; returns exit codes."""
+def start_workers(spec: ExperimentSpec, indices: range) -> list[Any]:
+    """Spawn worker processes ``indices`` (fresh interpreters sharing the study's storage)."""
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=_worker_main, args=(spec.model_dump_json(), i), daemon=False)
-        for i in range(spec.workers)
+        context.Process(target=_worker_main, args=(spec.model_dump_json(), i)) for i in indices
     ]
     for process in processes:
         process.start()
-    try:
-        while any(p.is_alive() for p in processes):
-            poll()
-            time.sleep(poll_seconds)
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-            process.join()
-    poll()
+    return processes
+
+
+def join_workers(processes: list[Any], stop: bool = False) -> list[int]:
+    """Wait for the workers (or terminate them, on ``stop``); return their exit codes."""
+    for process in processes:
+        if stop and process.is_alive():
+            process.terminate()
+        process.join()
     return [p.exitcode or 0 for p in processes]

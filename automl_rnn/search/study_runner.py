@@ -71,10 +71,15 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
     _check_resume(study, spec)
     recovered = recover_stale_trials(study)
     display = Progress(study, spec.trials, sys.stderr if progress else io.StringIO())
-    if spec.workers == 1:
+    # Worker 0 runs here (it has the data and imports already); the others are spawned.
+    others = optuna_backend.start_workers(spec, range(1, spec.workers))
+    try:
         optuna_backend.optimize(spec, plan, 0, progress=display)
-    else:
-        optuna_backend.run_workers(spec, display.poll)
+    except BaseException:
+        optuna_backend.join_workers(others, stop=True)
+        raise
+    optuna_backend.join_workers(others)
+    display.poll()
     summary: dict[str, Any] = {
         "study": spec.study_name,
         "workspace": str(spec.workspace_path),

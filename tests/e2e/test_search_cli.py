@@ -195,13 +195,18 @@ def test_two_objectives_give_values_and_a_pareto_front(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_two_workers_share_the_study_without_locking_errors(tmp_path: Path) -> None:
-    done = cli("search", *TINY, "--trials", "4", "--workers", "2", "--workspace", str(tmp_path))
+    # Enough work (8 unpruned trials of 5 epochs) that the spawned worker, which starts a few
+    # seconds after the in-process one, still finds trials to run.
+    done = cli(
+        "search", *TINY, "--trials", "8", "--max-epochs", "5", "--pruner", "none",
+        "--workers", "2", "--workspace", str(tmp_path),
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert "database is locked" not in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
     study = load(tmp_path)
     finished = study.get_trials(states=FINISHED)
-    assert len(finished) == 4
+    assert len(finished) == 8
     assert not study.get_trials(states=(OptunaState.RUNNING, OptunaState.FAIL))
     owners = {t.user_attrs["owner"].split(":")[1] for t in study.trials}
     assert len(owners) == 2  # both worker processes ran trials
