@@ -204,7 +204,7 @@ def start_workers(spec: ExperimentSpec, indices: range) -> list[Any]:
     elsewhere they are spawned (a fresh interpreter re-imports and re-prepares).
     """
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    context = multiprocessing.get_context(method)
+    context: Any = multiprocessing.get_context(method)
     processes = [
         context.Process(target=_worker_main, args=(spec.model_dump_json(), i)) for i in indices
     ]
