@@ -122,7 +122,9 @@ def create_study(spec: ExperimentSpec, plan: SearchPlan, worker: int = 0) -> opt
     A resumed study's sampler is seeded past the trials it already holds, so a resumed process
     does not replay the random start-up draws of the first run (a fresh study keeps the seed).
     """
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Failed trials are reported by our progress line and summary (with their reason); Optuna
+    # would also log each one as a WARNING with a traceback.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     sampler = make_sampler(spec.sampler, spec.seed + worker, spec.trials)
     study = optuna.create_study(

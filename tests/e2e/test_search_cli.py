@@ -286,3 +286,14 @@ def test_help_imports_no_torch_mlflow_or_ray(args: list[str]) -> None:
     assert "typer" in imported  # the log really lists what was imported
     heavy = {"torch", "mlflow", "ray", "pytorch_lightning", "lightning"}
     assert not imported & heavy, sorted(imported & heavy)
+
+
+def test_failed_trials_print_reasons_not_tracebacks(tmp_path: Path) -> None:
+    diverging = Path(__file__).parents[1] / "fixtures" / "spaces" / "diverging.yaml"
+    done = cli(
+        "search", "--task", "sine_mix", "--space", str(diverging), "--trials", "1",
+        "--max-epochs", "2", "--workspace", str(tmp_path),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "failed x" in done.stdout and "diverged: " in done.stdout
