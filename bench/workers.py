@@ -2,8 +2,8 @@
 
     python bench/workers.py [--repeats 3] [--trials 8]
 
-Each run is the real CLI in a fresh workspace (sine_mix, tiny space, no pruning so both do the same
-work). Last line: ``RESULT speedup=<median wall w1 / median wall w2>``.
+Each run is the real CLI in a fresh workspace (sine_mix, tiny space, 30 epochs, no pruning and no
+early stop, so both do the same work). Last line: ``RESULT speedup=<median wall w1 / median wall w2>``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ def wall(workers: int, trials: int, seed: int) -> float:
                 "--trials",
                 str(trials),
                 "--max-epochs",
-                "6",
+                "30",
+                "--patience",
+                "1000",
                 "--pruner",
                 "none",
                 "--workers",
