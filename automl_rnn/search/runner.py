@@ -6,7 +6,6 @@ parameters, hand in a reporter (continue / prune after each epoch) and record th
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import time
@@ -213,7 +212,7 @@ def _fit_and_score(
     if context.checkpoint_dir is not None:
         context.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         path = context.checkpoint_dir / f"trial-{context.number}.pt"
-        torch.save(copy.deepcopy(watch.best_state), path)
+        torch.save(watch.best_state, path)  # already a detached CPU copy
         result.checkpoint = str(path)
 
 
