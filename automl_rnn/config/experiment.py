@@ -77,6 +77,10 @@ class ExperimentSpec(BaseModel):
     """Study name; running the same name again resumes it. Default: the task or file name."""
     workspace: str = "."
     """Folder for study storage, checkpoints and the MLflow store."""
+    tracking_uri: str | None = None
+    """MLflow tracking server (``http://host:5000``); None: the workspace's embedded store."""
+    tracking: bool = True
+    """Log to MLflow (parent run per search, child run per trial); False tracks nothing."""
 
     @field_validator("features", mode="before")
     @classmethod
