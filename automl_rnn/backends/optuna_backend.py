@@ -86,6 +86,24 @@ def record(trial: optuna.Trial, result: TrialResult) -> None:
         trial.set_user_attr("reason", result.reason)
     if result.checkpoint:
         trial.set_user_attr("checkpoint", result.checkpoint)
+    if result.history:
+        trial.set_user_attr("curves", curves(result.history))
+
+
+#: Per-epoch metrics kept on the Optuna trial (compact; MLflow holds every curve in full).
+CURVE_METRICS = ("train_loss", "val_loss", "val_metric")
+
+
+def curves(history: list[dict[str, float]]) -> dict[str, list[float | None]]:
+    """``{metric: [value per epoch]}`` for :data:`CURVE_METRICS` (None where not finite)."""
+    return {
+        name: [
+            round(v, 6) if (v := epoch.get(name)) is not None and math.isfinite(v) else None
+            for epoch in history
+        ]
+        for name in CURVE_METRICS
+        if any(name in epoch for epoch in history)
+    }
 
 
 def make_objective(
