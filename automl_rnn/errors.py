@@ -22,6 +22,11 @@ class ConfigError(UserError):
     """An experiment, task or search-space file (or flag) is invalid."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so every cleanup path (runs ended KILLED,
+    workers stopped) runs for both."""
+
+
 def closest(name: str, choices: Iterable[str]) -> str:
     """A ``" (did you mean 'x'?)"`` hint for ``name`` among ``choices``, or ``""`` when none is close."""
     match = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)

@@ -25,7 +25,8 @@ from automl_rnn.search.outcome import Decision, TrialResult, TrialState
 from automl_rnn.search.plan import SearchPlan
 from automl_rnn.search.runner import TrialContext, run_trial, trial_seed
 from automl_rnn.search.storage import checkpoint_dir, open_storage, owner_tag
-from automl_rnn.tracking.base import NullTracker
+from automl_rnn.tracking.base import NullTracker, Tracker
+from automl_rnn.tracking.mlflow_tracker import MLflowTrialTracker, TrackingTarget
 
 FINISHED = (OptunaState.COMPLETE, OptunaState.PRUNED)
 
@@ -107,22 +108,30 @@ def curves(history: list[dict[str, float]]) -> dict[str, list[float | None]]:
 
 
 def make_objective(
-    spec: ExperimentSpec,
-    plan: SearchPlan,
-    on_result: Callable[[int, TrialResult], None] | None = None,
+    spec: ExperimentSpec, plan: SearchPlan, target: TrackingTarget | None = None
 ) -> Callable[[optuna.Trial], Any]:
-    """The Optuna objective: sample, run the trial, translate its outcome."""
+    """The Optuna objective: sample, run the trial (tracked when ``target`` is given), translate
+    its outcome."""
     objectives: tuple[Objective, ...] = tuple(plan.objectives)
     prunable = len(objectives) == 1 and spec.pruner != "none"
     folder = checkpoint_dir(spec.workspace_path, spec.study_name)
 
     def objective(trial: optuna.Trial) -> Any:
-        trial.set_user_attr("owner", owner_tag())
+        owner = owner_tag()
+        trial.set_user_attr("owner", owner)
         seed = trial_seed(spec.seed, trial.number)
         trial.set_user_attr("seed", seed)
         params = plan.space.suggest(trial)
         context = TrialContext(trial.number, seed, objectives, folder)
-        result = run_trial(spec, params, OptunaReporter(trial, prunable), NullTracker(), context)
+        tracker = _tracker(trial, target, owner, objectives[0])
+        try:
+            result = run_trial(spec, params, OptunaReporter(trial, prunable), tracker, context)
+        except BaseException:  # Ctrl-C / SIGTERM mid-trial: the run ends KILLED, never RUNNING
+            if isinstance(tracker, MLflowTrialTracker):
+                tracker.abort("KILLED")
+            trial.set_user_attr("state", "failed")
+            trial.set_user_attr("reason", "interrupted")
+            raise
         record(trial, result)
         if result.state is TrialState.PRUNED:
             raise optuna.TrialPruned(result.reason)
@@ -132,6 +141,32 @@ def make_objective(
         return result.values[0] if len(result.values) == 1 else result.values
 
     return objective
+
+
+def _tracker(
+    trial: optuna.Trial, target: TrackingTarget | None, owner: str, first: Objective
+) -> Tracker:
+    """The trial's MLflow child run (its id stored on the trial as soon as it exists)."""
+    if target is None:
+        return NullTracker()
+
+    def is_best(result: TrialResult) -> bool:
+        if result.values is None:
+            return False
+        done = trial.study.get_trials(deepcopy=False, states=(OptunaState.COMPLETE,))
+        seen = [t.values[0] for t in done if t.values]
+        if not seen:
+            return True
+        value = result.values[0]
+        return value < min(seen) if first.direction == "minimize" else value > max(seen)
+
+    return MLflowTrialTracker(
+        target,
+        trial.number,
+        owner,
+        is_best=is_best,
+        on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
+    )
 
 
 def create_study(spec: ExperimentSpec, plan: SearchPlan, worker: int = 0) -> optuna.Study:
@@ -164,6 +199,7 @@ def optimize(
     plan: SearchPlan,
     worker: int = 0,
     progress: Callable[[optuna.Study, Any], None] | None = None,
+    target: TrackingTarget | None = None,
 ) -> None:
     """Run trials in this process until the study holds ``spec.trials`` finished trials, the
     timeout passes, or too many trials failed in a row."""
@@ -183,7 +219,7 @@ def optimize(
         if _finished(study) >= spec.trials:
             return
     study.optimize(
-        make_objective(spec, plan),
+        make_objective(spec, plan, target),
         timeout=spec.timeout,
         callbacks=stops,
         catch=(TrialFailed,),
@@ -208,15 +244,20 @@ def _failure_cap(limit: int) -> Callable[[optuna.Study, Any], None]:
     return callback
 
 
-def _worker_main(spec_json: str, worker: int) -> None:
-    """Entry point of a worker process."""
+def _worker_main(spec_json: str, worker: int, target: TrackingTarget | None) -> None:
+    """Entry point of a worker process (Ctrl-C / SIGTERM end it quietly: its runs are KILLED)."""
     from automl_rnn.search.plan import make_plan
 
     spec = ExperimentSpec.model_validate_json(spec_json)
-    optimize(spec, make_plan(spec), worker)
+    try:
+        optimize(spec, make_plan(spec), worker, target=target)
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
-def start_workers(spec: ExperimentSpec, indices: range) -> list[Any]:
+def start_workers(
+    spec: ExperimentSpec, indices: range, target: TrackingTarget | None = None
+) -> list[Any]:
     """Start worker processes ``indices``, sharing the study's storage.
 
     On Linux they fork from the driver before it trains anything (no thread pool has started
@@ -226,7 +267,8 @@ def start_workers(spec: ExperimentSpec, indices: range) -> list[Any]:
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     context: Any = multiprocessing.get_context(method)
     processes = [
-        context.Process(target=_worker_main, args=(spec.model_dump_json(), i)) for i in indices
+        context.Process(target=_worker_main, args=(spec.model_dump_json(), i, target))
+        for i in indices
     ]
     for process in processes:
         process.start()

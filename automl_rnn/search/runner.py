@@ -99,6 +99,52 @@ class EpochLoader:
             yield from self.loader
 
 
+class ResourceMeter:
+    """Peak memory of one trial: process RSS (Linux: the peak is reset at the trial's start via
+    ``/proc/self/clear_refs``, so it is this trial's, not the worker's lifetime peak) and, with
+    CUDA, the peak allocated GPU memory."""
+
+    def __init__(self) -> None:
+        self.rss_reset = _reset_peak_rss()
+        self.cuda = torch.cuda.is_available()
+        if self.cuda:
+            torch.cuda.reset_peak_memory_stats()
+
+    def peaks(self) -> dict[str, float]:
+        found: dict[str, float] = {}
+        rss = _peak_rss_mb()
+        if rss is not None:
+            found["peak_rss_mb"] = rss
+        if self.cuda:
+            found["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+        return found
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")  # resets the peak resident set size (VmHWM) of this process
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mb() -> float | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process lifetime peak
+    except ImportError:  # pragma: no cover - Windows
+        return None
+
+
 def resolve_params(params: dict[str, Any], prepared: Any) -> Hyperparams:
     """Fill defaults and normalise: the task's topology and window, tbptt >= length -> full BPTT."""
     hp = Hyperparams.model_validate(params)
@@ -124,6 +170,7 @@ def run_trial(
     """Train one configuration; never raises for trial-level problems (they become FAILED)."""
     started = time.perf_counter()
     cpu_started = time.process_time()
+    meter = ResourceMeter()
     result = TrialResult(state=TrialState.FAILED, params=dict(params), seed=context.seed)
     try:
         prepared = prepare(DataSource.from_args(experiment.data_args()))
@@ -145,6 +192,7 @@ def run_trial(
                 result.traceback = traceback.format_exc()
     result.metrics["wall_seconds"] = time.perf_counter() - started
     result.metrics["cpu_seconds"] = time.process_time() - cpu_started
+    result.metrics.update(meter.peaks())
     tracker.end_trial(result)
     return result
 
@@ -182,7 +230,7 @@ def _fit_and_score(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         train = EpochLoader(loaders.train, experiment.epoch_samples)
-        trainer.fit(module, train_dataloaders=train, val_dataloaders=loaders.val)
+        fit_interruptibly(trainer, module, train, loaders.val)
     result.history = list(module.history)
     result.metrics["epochs"] = float(len(module.history))
     if watch.best_state is None:
@@ -214,6 +262,29 @@ def _fit_and_score(
         path = context.checkpoint_dir / f"trial-{context.number}.pt"
         torch.save(watch.best_state, path)  # already a detached CPU copy
         result.checkpoint = str(path)
+
+
+def fit_interruptibly(trainer: pl.Trainer, module: Any, train: Any, val: Any) -> None:
+    """``trainer.fit``, but Ctrl-C / SIGTERM stay interrupts.
+
+    Lightning catches ``KeyboardInterrupt`` inside ``fit``, ignores SIGINT from then on, and calls
+    ``exit(1)``; the search must instead see the interrupt (to end its runs as KILLED and stop its
+    workers), so the original exception is re-raised and the SIGINT handler restored.
+    """
+    import signal
+    import threading
+
+    main = threading.current_thread() is threading.main_thread()
+    sigint = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        trainer.fit(module, train_dataloaders=train, val_dataloaders=val)
+    except SystemExit as err:
+        if isinstance(err.__context__, KeyboardInterrupt):
+            raise err.__context__ from None
+        raise
+    finally:
+        if main and sigint is not None:
+            signal.signal(signal.SIGINT, sigint)
 
 
 def make_trainer(max_epochs: int) -> pl.Trainer:

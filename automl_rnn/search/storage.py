@@ -70,7 +70,17 @@ def owner_alive(tag: str) -> bool:
         return False
     except PermissionError:
         return True
+    if _state(pid) in ("Z", "X"):  # a zombie (killed, not yet reaped) runs nothing
+        return False
     return started == "?" or _start_time(pid) == started
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "?"
 
 
 def recover_stale_trials(study: optuna.Study) -> list[int]:

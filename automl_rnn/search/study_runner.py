@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import traceback
 from typing import Any
 
 from automl_rnn.config.experiment import DATA_KEYS, ExperimentSpec, load_experiment
@@ -70,15 +71,26 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
     study = optuna_backend.create_study(spec, plan)
     _check_resume(study, spec)
     recovered = recover_stale_trials(study)
+    search_run = _open_tracking(spec, plan, study)
+    target = search_run.target if search_run is not None else None
     display = Progress(study, spec.trials, sys.stderr if progress else io.StringIO())
     # Worker 0 runs here (it has the data and imports already); the others are spawned.
-    others = optuna_backend.start_workers(spec, range(1, spec.workers))
+    others = optuna_backend.start_workers(spec, range(1, spec.workers), target)
     try:
-        optuna_backend.optimize(spec, plan, 0, progress=display)
-    except BaseException:
+        optuna_backend.optimize(spec, plan, 0, progress=display, target=target)
+    except BaseException as err:
         optuna_backend.join_workers(others, stop=True)
+        if search_run is not None:
+            interrupted = isinstance(err, KeyboardInterrupt)
+            search_run.finish(
+                study,
+                status="KILLED" if interrupted else "FAILED",
+                error=None if interrupted else traceback.format_exc(),
+            )
         raise
     optuna_backend.join_workers(others)
+    if search_run is not None:
+        search_run.finish(study)
     display.poll()
     summary: dict[str, Any] = {
         "study": spec.study_name,
@@ -91,6 +103,13 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
         "recovered_trials": recovered,
         "elapsed_seconds": status(study)["elapsed_seconds"],
     }
+    if search_run is not None:
+        summary["mlflow"] = {
+            "tracking_uri": search_run.target.tracking_uri,
+            "experiment_id": search_run.target.experiment_id,
+            "parent_run_id": search_run.run_id,
+            "ui": ui_command(spec),
+        }
     stopped = study.user_attrs.get("stopped")
     if stopped:
         summary["stopped"] = stopped
@@ -100,6 +119,33 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
         summary["best"] = None
     summary["baseline"] = _baseline_verdict(plan, summary["best"])
     return summary
+
+
+def _open_tracking(spec: ExperimentSpec, plan: SearchPlan, study: Any) -> Any:
+    """Close orphaned runs of this study, then create or reopen its parent run (None: off)."""
+    if not spec.tracking:
+        return None
+    from automl_rnn.search.storage import owner_tag
+    from automl_rnn.tracking.hygiene import close_orphaned_runs
+    from automl_rnn.tracking.search_run import SearchRun
+    from automl_rnn.tracking.store import resolve_tracking_uri
+
+    uri = resolve_tracking_uri(spec.workspace_path, spec.tracking_uri)
+    try:
+        close_orphaned_runs(uri, spec.study_name)
+        return SearchRun.open(spec, plan, study, owner_tag())
+    except Exception as err:
+        raise ConfigError(
+            f"MLflow tracking at {uri} is not usable ({type(err).__name__}: "
+            f"{' '.join(str(err).split())[:200]}); fix --tracking-uri or pass --no-tracking"
+        ) from None
+
+
+def ui_command(spec: ExperimentSpec) -> str:
+    """The command that opens the MLflow UI on this search's runs."""
+    if spec.tracking_uri:
+        return f"open {spec.tracking_uri} (experiment '{spec.study_name}')"
+    return f"automl-rnn ui --workspace {spec.workspace_path}"
 
 
 def _baseline_verdict(plan: SearchPlan, top: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -11,7 +11,9 @@ apart; two searches of one task (say, two spaces) stay apart too, as they should
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +45,45 @@ def is_local(tracking_uri: str) -> bool:
 
 
 def resolve_tracking_uri(workspace: Path, tracking_uri: str | None = None) -> str:
-    """``tracking_uri`` when given, else the workspace's embedded store (its folder created)."""
+    """``tracking_uri`` when given, else the workspace's embedded store (created on first use)."""
     if tracking_uri:
         return tracking_uri
-    mlflow_dir(workspace).mkdir(parents=True, exist_ok=True)
+    database = mlflow_dir(workspace) / "mlflow.db"
+    if not database.is_file():
+        database.parent.mkdir(parents=True, exist_ok=True)
+        _copy_atomically(_template_database(), database)
     return local_tracking_uri(workspace)
+
+
+def _template_database() -> Path:
+    """An empty, fully migrated MLflow database for this MLflow/SQLAlchemy version.
+
+    Creating an MLflow SQLite store runs its whole Alembic history (5-8 s here); a new workspace
+    copies this template instead (milliseconds). Kept in the user's cache folder.
+    """
+    from importlib import metadata
+
+    tag = "-".join(metadata.version(p) for p in ("mlflow", "sqlalchemy", "alembic"))
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "automl-rnn"
+    template = cache / f"mlflow-empty-{tag}.db"
+    if template.is_file():
+        return template
+    cache.mkdir(parents=True, exist_ok=True)
+    building = cache / f".building-{os.getpid()}"
+    building.mkdir(exist_ok=True)
+    try:
+        fresh = building / "mlflow.db"
+        client(f"sqlite:///{fresh}").search_experiments(max_results=1)  # creates + migrates
+        _copy_atomically(fresh, template)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return template
+
+
+def _copy_atomically(source: Path, target: Path) -> None:
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    shutil.copyfile(source, partial)
+    os.replace(partial, target)
 
 
 def client(tracking_uri: str) -> Any:
@@ -59,12 +95,13 @@ def client(tracking_uri: str) -> Any:
     os.environ.setdefault("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", "NullPool")
     from mlflow import MlflowClient
 
+    for name in ("mlflow", "alembic"):  # their INFO lines (engine, migrations) are not ours to show
+        logging.getLogger(name).setLevel(logging.WARNING)
+
     return MlflowClient(tracking_uri=tracking_uri)
 
 
-def ensure_experiment(
-    mlflow_client: Any, study: str, workspace: Path, tracking_uri: str
-) -> str:
+def ensure_experiment(mlflow_client: Any, study: str, workspace: Path, tracking_uri: str) -> str:
     """The id of the study's experiment, created on first use (artifacts under the workspace
     for the embedded store; the server's default artifact root otherwise)."""
     found = mlflow_client.get_experiment_by_name(study)

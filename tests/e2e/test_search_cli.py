@@ -127,7 +127,8 @@ def wait_for_one_finished_and_one_running(process: subprocess.Popen[str], worksp
 
 @pytest.mark.slow
 def test_search_killed_mid_trial_resumes_to_the_requested_trials(tmp_path: Path) -> None:
-    command = [*CLI, "search", *TINY, "--trials", "4", "--max-epochs", "3"]
+    # Trials long enough (12 epochs) that the search cannot finish while `status` runs.
+    command = [*CLI, "search", *TINY, "--trials", "4", "--max-epochs", "12"]
     command += ["--workspace", str(tmp_path)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -1,0 +1,227 @@
+"""The parent MLflow run of a search: what was searched, how to reproduce it, and what won.
+
+One parent run per study: created by the first ``search``, reopened (RUNNING again) when the same
+study is resumed, so all of a study's trial runs nest under one parent. Its id is kept on the
+Optuna study (user attr ``mlflow_parent_run_id``).
+"""
+
+from __future__ import annotations
+
+import platform
+import shlex
+import sys
+import tempfile
+import time
+import traceback
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from automl_rnn.tracking.mlflow_tracker import TrackingTarget, _metric
+from automl_rnn.tracking.store import (
+    OWNER_TAG,
+    ROLE_TAG,
+    STUDY_TAG,
+    client,
+    ensure_experiment,
+    resolve_tracking_uri,
+)
+
+if TYPE_CHECKING:
+    import optuna
+
+    from automl_rnn.config.experiment import ExperimentSpec
+    from automl_rnn.search.plan import SearchPlan
+
+PARENT_ATTR = "mlflow_parent_run_id"
+_PACKAGES = ("automl-rnn", "torch", "pytorch-lightning", "optuna", "mlflow", "numpy", "pandas")
+
+
+class SearchRun:
+    """The parent run of one search (see the module docstring)."""
+
+    def __init__(self, target: TrackingTarget) -> None:
+        self.target = target
+        self.client = client(target.tracking_uri)
+
+    @property
+    def run_id(self) -> str:
+        return self.target.parent_run_id
+
+    @classmethod
+    def open(
+        cls, spec: ExperimentSpec, plan: SearchPlan, study: optuna.Study, owner: str
+    ) -> SearchRun:
+        """Create the study's parent run, or reopen it when the study is resumed."""
+        uri = resolve_tracking_uri(spec.workspace_path, spec.tracking_uri)
+        mlflow_client = client(uri)
+        experiment_id = ensure_experiment(mlflow_client, spec.study_name, spec.workspace_path, uri)
+        run_id = _existing_parent(mlflow_client, study)
+        if run_id is not None:
+            mlflow_client.update_run(run_id, status="RUNNING")
+            mlflow_client.set_tag(run_id, OWNER_TAG, owner)
+            mlflow_client.set_tag(run_id, "resumed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
+        else:
+            run = mlflow_client.create_run(
+                experiment_id,
+                run_name=f"search-{spec.study_name}",
+                tags={
+                    ROLE_TAG: "search",
+                    STUDY_TAG: spec.study_name,
+                    OWNER_TAG: owner,
+                    "mlflow.source.name": "automl-rnn",
+                    "data_fingerprint": str(plan.prepared.fingerprint),
+                    "task": str(plan.prepared.name),
+                    "kind": str(plan.prepared.kind),
+                },
+            )
+            run_id = run.info.run_id
+            study.set_user_attr(PARENT_ATTR, run_id)
+        search = cls(TrackingTarget(uri, experiment_id, run_id, spec.study_name))
+        search._log_inputs(spec, plan)
+        return search
+
+    def _log_inputs(self, spec: ExperimentSpec, plan: SearchPlan) -> None:
+        """Spec, space, versions and the reproduction command (rewritten on every resume)."""
+        from mlflow.entities import Param
+
+        resolved = spec.model_dump(mode="json", exclude_none=True)
+        params = {
+            "backend": spec.backend,
+            "sampler": spec.sampler,
+            "pruner": spec.pruner,
+            "seed": spec.seed,
+            "space": plan.space.name,
+            "objectives": ",".join(o.name for o in plan.objectives),
+            "data": spec.task or spec.data,
+            "topology": spec.topology,
+            "max_epochs": spec.max_epochs,
+        }
+        logged = self.client.get_run(self.run_id).data.params
+        fresh = [Param(k, str(v)) for k, v in params.items() if k not in logged]
+        if fresh:
+            self.client.log_batch(self.run_id, params=fresh)
+        self.client.log_dict(self.run_id, resolved, "experiment.yaml")
+        self.client.log_dict(self.run_id, plan.space.to_dict(), "search_space.yaml")
+        self.client.log_dict(self.run_id, versions(), "versions.json")
+        self.client.log_text(self.run_id, reproduce_command(spec) + "\n", "reproduce.sh")
+        self.client.set_tag(self.run_id, "reproduce", reproduce_command(spec))
+        self.client.set_tag(
+            self.run_id,
+            "mlflow.note.content",
+            f"Searching {plan.prepared.kind} task '{plan.prepared.name}' with space "
+            f"'{plan.space.name}' ({spec.sampler} + {spec.pruner}, budget "
+            f"{spec.trials or 'unbounded'} trials); running.",
+        )
+
+    def finish(
+        self, study: optuna.Study, status: str = "FINISHED", error: str | None = None
+    ) -> None:
+        """Record counts, the winner, the description and the report; end the run."""
+        from automl_rnn.search.summary import counts
+
+        try:
+            tally = counts(study)
+            self.client.log_batch(
+                self.run_id,
+                metrics=[_metric(f"trials_{k}", v) for k, v in tally.items() if k != "waiting"],
+            )
+            top = _best_trial(study)
+            if top is not None:
+                values = top.values or []
+                self.client.log_batch(
+                    self.run_id,
+                    metrics=[_metric("best_trial", top.number)]
+                    + [_metric(f"best_value_{i}", v) for i, v in enumerate(values)],
+                )
+                self.client.set_tag(self.run_id, "best_trial", str(top.number))
+                best_run = top.user_attrs.get("mlflow_run_id")
+                if best_run:
+                    self.client.set_tag(self.run_id, "best_run_id", str(best_run))
+            self.client.set_tag(self.run_id, "mlflow.note.content", describe_study(study))
+            if error:
+                self.client.log_text(self.run_id, error, "traceback.txt")
+            if status == "FINISHED":
+                self._log_report(study)
+        finally:
+            self.client.set_terminated(self.run_id, status=status)
+
+    def _log_report(self, study: optuna.Study) -> None:
+        try:
+            from automl_rnn.tracking.report import write_report
+        except ImportError:  # pragma: no cover - the report module ships with the package
+            return
+        with tempfile.TemporaryDirectory(prefix="automl-rnn-report-") as folder:
+            out = Path(folder) / "report"
+            write_report(study, out)
+            self.client.log_artifacts(self.run_id, str(out), "report")
+
+
+def describe_study(study: optuna.Study) -> str:
+    """The parent run's description: what was searched and what won, in words."""
+    try:
+        from automl_rnn.tracking.report import describe
+
+        return str(describe(study))
+    except ImportError:  # pragma: no cover
+        return f"Study {study.study_name}."
+
+
+def _best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    from optuna.trial import TrialState
+
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        return None
+    if len(study.directions) == 1:
+        return study.best_trial
+    return min(study.best_trials, key=lambda t: t.values[0])
+
+
+def _existing_parent(mlflow_client: Any, study: optuna.Study) -> str | None:
+    run_id = study.user_attrs.get(PARENT_ATTR)
+    if not run_id:
+        return None
+    try:
+        run = mlflow_client.get_run(str(run_id))
+    except Exception:  # deleted, or the study moved to another tracking store
+        return None
+    return None if run.info.lifecycle_stage == "deleted" else str(run_id)
+
+
+def versions() -> dict[str, str]:
+    """Python, platform and package versions the search ran with."""
+    found: dict[str, str] = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for name in _PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def reproduce_command(spec: ExperimentSpec) -> str:
+    """An ``automl-rnn search`` command line that reruns this search from scratch."""
+    from automl_rnn.config.experiment import ExperimentSpec as Spec
+
+    defaults = Spec.model_fields
+    args = ["automl-rnn", "search"]
+    for name, value in spec.model_dump(mode="json").items():
+        if name in ("task_params", "tracking") or value is None:
+            continue
+        field = defaults[name]
+        if not field.is_required() and field.get_default(call_default_factory=True) == value:
+            continue
+        flag = "--" + name.replace("_", "-")
+        text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        if name == "workspace":
+            text = str(spec.workspace_path)
+        args += [flag, text]
+    if spec.task_params:  # no flag for these: the run's experiment.yaml holds them
+        return "automl-rnn search --config experiment.yaml  # the parent run's artifact"
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def failure_text() -> str:
+    """The current exception's traceback (for the parent run's artifact)."""
+    return traceback.format_exc()

@@ -1,0 +1,309 @@
+"""MLflow tracking against real stores: the embedded SQLite store and a real ``mlflow server``
+over HTTP on 127.0.0.1 (started and stopped here). Layout, curves, states, run hygiene."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.trial import TrialState as OptunaState
+
+from automl_rnn import api
+from automl_rnn.search.storage import open_storage
+from automl_rnn.tracking.store import local_tracking_uri
+from mlflow import MlflowClient
+
+SPACES = Path(__file__).parents[1] / "fixtures" / "spaces"
+CLI = [sys.executable, "-m", "automl_rnn.cli"]
+RUN_STATUS = {
+    OptunaState.COMPLETE: ("FINISHED", "complete"),
+    OptunaState.PRUNED: ("FINISHED", "pruned"),
+    OptunaState.FAIL: ("FAILED", "failed"),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def runs_of(uri: str, study: str) -> tuple[Any, list[Any]]:
+    """(parent run, child runs) of a study's experiment."""
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name(study)
+    assert experiment is not None, f"no experiment '{study}' at {uri}"
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    parents = [r for r in runs if r.data.tags.get("automl_rnn.role") == "search"]
+    assert len(parents) == 1, [r.info.run_name for r in runs]
+    children = [r for r in runs if r.data.tags.get("automl_rnn.role") == "trial"]
+    return parents[0], children
+
+
+def search(workspace: Path, **extra: Any) -> dict[str, Any]:
+    args = {
+        "task": "sine_mix",
+        "space": "tiny",
+        "trials": 4,
+        "max_epochs": 3,
+        "seed": 0,
+        "workspace": str(workspace),
+        **extra,
+    }
+    return api.search(args, progress=False)
+
+
+def assert_layout(uri: str, workspace: Path, study: str, trials: int) -> None:
+    """Parent with the search's inputs; exactly ``trials`` children under it, each with its curves
+    and a state matching the Optuna trial."""
+    client = MlflowClient(uri)
+    parent, children = runs_of(uri, study)
+    assert parent.info.status == "FINISHED"
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"experiment.yaml", "search_space.yaml", "versions.json", "reproduce.sh"} <= artifacts
+    assert "report" in artifacts
+    assert parent.data.tags["data_fingerprint"]
+    assert parent.data.params["seed"] == "0"
+    assert "automl-rnn search" in parent.data.tags["reproduce"]
+    assert parent.data.metrics["trials_complete"] + parent.data.metrics["trials_pruned"] >= 1
+    assert "Best: trial" in parent.data.tags["mlflow.note.content"]
+
+    loaded = optuna.load_study(study_name=study, storage=open_storage(workspace))
+    assert len(children) == trials == len(loaded.trials)
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parent.info.run_id}
+    by_number = {int(r.data.tags["trial"]): r for r in children}
+    assert sorted(by_number) == [t.number for t in loaded.trials]
+    for trial in loaded.trials:
+        run = by_number[trial.number]
+        status, state = RUN_STATUS[trial.state]
+        assert (run.info.status, run.data.tags["state"]) == (status, state), trial.number
+        assert trial.user_attrs["mlflow_run_id"] == run.info.run_id
+        assert run.data.tags["cell"] == trial.user_attrs["params"]["cell"]
+        assert run.data.tags["seed"] == str(trial.user_attrs["seed"])
+        if trial.state == OptunaState.FAIL:
+            continue
+        epochs = int(trial.user_attrs["metrics"]["epochs"])
+        for name in ("train_loss", "val_loss", "val_metric", "grad_norm", "lr", "epoch_seconds"):
+            steps = [m.step for m in client.get_metric_history(run.info.run_id, name)]
+            assert sorted(steps) == list(range(epochs)), (trial.number, name, steps)
+        for name in ("wall_seconds", "cpu_seconds", "peak_rss_mb", "params", "latency_ms"):
+            assert run.data.metrics[name] > 0, name
+        assert run.data.params["hidden_size"] == str(trial.user_attrs["params"]["hidden_size"])
+    best = loaded.best_trial
+    best_run = by_number[best.number]
+    assert parent.data.tags["best_run_id"] == best_run.info.run_id
+    checkpoints = client.list_artifacts(best_run.info.run_id, "checkpoint")
+    assert [a.path for a in checkpoints] == [f"checkpoint/trial-{best.number}.pt"]
+
+
+# ---- embedded store ----------------------------------------------------------------------------
+
+
+def test_local_store_two_workers_one_parent_four_children(tmp_path: Path) -> None:
+    summary = search(tmp_path, workers=2)
+    uri = local_tracking_uri(tmp_path)
+    assert summary["mlflow"]["tracking_uri"] == uri
+    assert (tmp_path / "mlflow" / "mlflow.db").is_file()
+    assert_layout(uri, tmp_path, "sine_mix", 4)
+    parent, _ = runs_of(uri, "sine_mix")
+    assert summary["mlflow"]["parent_run_id"] == parent.info.run_id
+    assert api.best("sine_mix", str(tmp_path))["mlflow_run_id"]
+
+
+def test_resume_reuses_the_parent_run(tmp_path: Path) -> None:
+    search(tmp_path, trials=2, max_epochs=2)
+    first, _ = runs_of(local_tracking_uri(tmp_path), "sine_mix")
+    search(tmp_path, trials=3, max_epochs=2)
+    parent, children = runs_of(local_tracking_uri(tmp_path), "sine_mix")
+    assert parent.info.run_id == first.info.run_id
+    assert parent.info.status == "FINISHED"
+    assert len(children) == 3
+    assert "resumed_at" in parent.data.tags
+
+
+def test_failed_trials_are_failed_runs_with_reason(tmp_path: Path) -> None:
+    summary = search(tmp_path, space=str(SPACES / "diverging.yaml"), trials=2, max_epochs=2)
+    _, children = runs_of(local_tracking_uri(tmp_path), "sine_mix")
+    # failed trials do not count towards --trials: the search stops at 10 failures in a row
+    assert len(children) == summary["counts"]["failed"] == 10
+    for run in children:
+        assert run.info.status == "FAILED"
+        assert run.data.tags["state"] == "failed"
+        assert run.data.tags["reason"].startswith("diverged")
+
+
+def test_no_tracking_writes_no_store(tmp_path: Path) -> None:
+    summary = search(tmp_path, trials=1, max_epochs=1, tracking=False)
+    assert "mlflow" not in summary
+    assert not (tmp_path / "mlflow").exists()
+
+
+def test_unreachable_tracking_server_is_a_clear_error_before_any_trial(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    done = subprocess.run(
+        [
+            *CLI,
+            *("search", "--task", "sine_mix", "--space", "tiny", "--trials", "1", "--quiet"),
+            *("--workspace", str(tmp_path), "--tracking-uri", f"http://127.0.0.1:{port}"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"},
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--tracking-uri" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+    study = optuna.load_study(study_name="sine_mix", storage=open_storage(tmp_path))
+    assert study.trials == []
+
+
+# ---- a real tracking server over HTTP ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``mlflow server`` on 127.0.0.1 with its own SQLite store and artifact folder."""
+    root = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port)),
+            *("--backend-store-uri", f"sqlite:///{root / 'server.db'}", "--workers", "1"),
+            *("--artifacts-destination", (root / "artifacts").as_uri()),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=root,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert process.poll() is None, "mlflow server exited"
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                assert time.monotonic() < deadline, "mlflow server did not start"
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_tracking_server_over_http_one_parent_four_children(
+    tmp_path: Path, mlflow_server: str
+) -> None:
+    summary = search(tmp_path, tracking_uri=mlflow_server, workers=2)
+    assert summary["mlflow"]["tracking_uri"] == mlflow_server
+    assert not (tmp_path / "mlflow").exists(), "a server URI must not create a local store"
+    assert_layout(mlflow_server, tmp_path, "sine_mix", 4)
+
+
+# ---- run hygiene -------------------------------------------------------------------------------
+
+
+def _running_trial_runs(uri: str, study: str) -> list[Any]:
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name(study)
+    if experiment is None:
+        return []
+    return client.search_runs(
+        [experiment.experiment_id], filter_string="attributes.status = 'RUNNING'"
+    )
+
+
+def _start_search(workspace: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            *CLI,
+            *("search", "--task", "sine_mix", "--space", "tiny", "--trials", "50", "--quiet"),
+            *("--max-epochs", "30", "--patience", "30", "--workers", "2"),
+            *("--workspace", str(workspace), "--json"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for_running_trials(workspace: Path, process: subprocess.Popen[str]) -> None:
+    """Until a trial run of each kind of process (driver and worker) is RUNNING."""
+    uri = local_tracking_uri(workspace)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        if (workspace / "mlflow" / "mlflow.db").is_file():
+            running = _running_trial_runs(uri, "sine_mix")
+            owners = {
+                r.data.tags.get("automl_rnn.owner") for r in running if "trial" in r.data.tags
+            }
+            if len(owners) >= 2:
+                return
+        time.sleep(0.5)
+    raise AssertionError("no trial runs started")
+
+
+@pytest.mark.slow
+def test_sigkilled_search_then_best_leaves_no_running_run(tmp_path: Path) -> None:
+    process = _start_search(tmp_path)
+    try:
+        _wait_for_running_trials(tmp_path, process)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    uri = local_tracking_uri(tmp_path)
+    orphaned = _running_trial_runs(uri, "sine_mix")
+    assert len(orphaned) >= 3  # the parent and a trial run per process: left RUNNING by SIGKILL
+    subprocess.run(
+        [*CLI, "best", "--study", "sine_mix", "--workspace", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert _running_trial_runs(uri, "sine_mix") == []
+    client = MlflowClient(uri)
+    for run in orphaned:
+        closed = client.get_run(run.info.run_id)
+        assert closed.info.status == "KILLED"
+
+
+@pytest.mark.slow
+def test_sigterm_ends_the_search_and_its_runs_as_killed(tmp_path: Path) -> None:
+    process = _start_search(tmp_path)
+    try:
+        _wait_for_running_trials(tmp_path, process)
+        running = {
+            r.info.run_id for r in _running_trial_runs(local_tracking_uri(tmp_path), "sine_mix")
+        }
+        os.killpg(process.pid, signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 143, stderr[-2000:]
+    assert "Traceback" not in stderr
+    uri = local_tracking_uri(tmp_path)
+    assert _running_trial_runs(uri, "sine_mix") == []
+    client = MlflowClient(uri)
+    assert {client.get_run(r).info.status for r in running} == {"KILLED"}
+    study = optuna.load_study(study_name="sine_mix", storage=open_storage(tmp_path))
+    assert not study.get_trials(states=(OptunaState.RUNNING,))
