@@ -66,6 +66,17 @@ def status(study: str, workspace: str = ".") -> dict[str, Any]:
     return status_of(_open(study, workspace))
 
 
+def ui(
+    workspace: str = ".", port: int = 5000, host: str = "127.0.0.1", allow_remote: bool = False
+) -> int:
+    """Serve the MLflow UI on the workspace's store until interrupted (loopback by default)."""
+    from pathlib import Path
+
+    from automl_rnn.tracking.ui import serve
+
+    return serve(Path(workspace).expanduser().resolve(), host, port, allow_remote)
+
+
 def _open(study: str, workspace: str) -> Any:
     from pathlib import Path
 
@@ -78,4 +89,75 @@ def _open(study: str, workspace: str) -> Any:
         raise UserError(f"no studies in workspace {folder} (run `automl-rnn search` there first)")
     loaded = load_study(open_storage(folder), study)
     recover_stale_trials(loaded)
+    _tidy_runs(loaded, folder)
     return loaded
+
+
+def _tidy_runs(study: Any, folder: Any) -> None:
+    """Close the study's orphaned MLflow runs; an unreachable tracking server only warns."""
+    import sys
+
+    from automl_rnn.tracking.hygiene import tidy_study_runs
+
+    try:
+        tidy_study_runs(study, folder)
+    except Exception as err:
+        print(
+            f"warning: could not check MLflow runs for orphans ({type(err).__name__})",
+            file=sys.stderr,
+        )
+
+
+def report(study: str, out: str, workspace: str = ".") -> dict[str, Any]:
+    """Write the study's report (``report.html`` + PNG plots) into ``out``; list the files."""
+    from pathlib import Path
+
+    from automl_rnn.errors import UserError
+    from automl_rnn.tracking.report import write_report
+
+    folder = Path(out).expanduser()
+    if folder.exists() and not folder.is_dir():  # refused before the study is touched
+        raise UserError(f"--out {out}: is an existing file; give a folder for the report")
+    loaded = _open(study, workspace)
+    files = write_report(loaded, folder)
+    return {
+        "study": loaded.study_name,
+        "out": str(files[0].parent),
+        "files": [str(f) for f in files],
+    }
+
+
+def export(
+    study: str,
+    out: str,
+    trial: int | None = None,
+    workspace: str = ".",
+    formats: str = "onnx,torchscript,mlflow",
+    register: str | None = None,
+    refit: bool = False,
+) -> dict[str, Any]:
+    """Export a trial (default: the best) to ``out``: ONNX / TorchScript (each verified against
+    PyTorch), a manifest with checksums, and an MLflow pyfunc model (``register`` names it in the
+    registry with alias ``champion``). ``refit`` retrains on train + validation first."""
+    from pathlib import Path
+
+    from automl_rnn.export.bundle import check_out, export_trial, parse_formats
+
+    parse_formats(formats)  # flags refused before the study is touched
+    check_out(Path(out).expanduser().resolve())
+    loaded = _open(study, workspace)
+    summary = export_trial(
+        loaded, Path(workspace).expanduser().resolve(), out, trial, formats, register, refit
+    )
+    summary.pop("manifest", None)
+    return summary
+
+
+def predict(
+    model: str, data: str, out: str | None = None, engine: str = "auto", workspace: str = "."
+) -> dict[str, Any]:
+    """Predict with an exported folder or ``models:/NAME@alias``: a forecast from a history CSV,
+    or one prediction per input row. The CSV goes to ``out`` (or is returned under ``csv``)."""
+    from automl_rnn.export.predict import predict as run_predict
+
+    return run_predict(model, data, out, engine, workspace)

@@ -6,13 +6,16 @@ Errors the user can fix (:class:`automl_rnn.errors.UserError`) print as one line
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
 
-from automl_rnn.errors import UserError
+from automl_rnn.errors import Terminated, UserError
 
 app = typer.Typer(
     name="automl-rnn",
@@ -144,6 +147,15 @@ def search(
     ] = None,
     sampler: Annotated[str | None, typer.Option(help="tpe (default), random, gp, cmaes.")] = None,
     pruner: Annotated[str | None, typer.Option(help="hyperband (default), median, none.")] = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="MLflow tracking server, e.g. http://host:5000 (default: the workspace)."
+        ),
+    ] = None,
+    no_tracking: Annotated[
+        bool, typer.Option("--no-tracking", help="Log nothing to MLflow.")
+    ] = False,
     config: Annotated[str | None, typer.Option(help="Experiment YAML; flags override.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No per-trial progress lines.")] = False,
@@ -178,8 +190,11 @@ def search(
         "objectives": objectives,
         "sampler": sampler,
         "pruner": pruner,
+        "tracking_uri": tracking_uri,
+        "tracking": False if no_tracking else None,
     }
-    summary = api.search(overrides, config=config, progress=not quiet)
+    with _interruptible("run the same command again to resume the study"):
+        summary = api.search(overrides, config=config, progress=not quiet)
     if as_json:
         _echo_json(summary)
     else:
@@ -211,6 +226,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     typer.echo(
         f"  details: automl-rnn best --study {summary['study']} --workspace {summary['workspace']}"
     )
+    if summary.get("mlflow"):
+        typer.echo(f"  runs in MLflow: {summary['mlflow']['ui']}")
 
 
 StudyOpt = Annotated[str, typer.Option("--study", help="Study name.")]
@@ -263,6 +280,43 @@ def status(
 
 
 @app.command()
+def report(
+    study: StudyOpt,
+    out: Annotated[str, typer.Option("--out", help="Folder for report.html and the PNG plots.")],
+    workspace: WorkspaceOpt = ".",
+) -> None:
+    """Write a study's report: one self-contained HTML page plus PNG plots, usable offline."""
+    from automl_rnn import api
+
+    written = api.report(study, out, workspace)
+    typer.echo(written["files"][0])
+
+
+@app.command()
+def ui(
+    workspace: WorkspaceOpt = ".",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
+    host: Annotated[
+        str, typer.Option(help="Interface to bind (loopback only unless --allow-remote).")
+    ] = "127.0.0.1",
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow a non-loopback --host: the UI has no authentication, anyone reaching "
+            "it can read and delete runs.",
+        ),
+    ] = False,
+) -> None:
+    """Open the MLflow UI on the workspace's runs (http://127.0.0.1:5000 by default)."""
+    from automl_rnn import api
+
+    with _interruptible("MLflow UI stopped"):
+        code = api.ui(workspace, port=port, host=host, allow_remote=allow_remote)
+    raise typer.Exit(code if code > 0 else 0)
+
+
+@app.command()
 def spaces(
     name: Annotated[str | None, typer.Argument(help="Show this space in full.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -283,16 +337,137 @@ def spaces(
         typer.echo(f"{row['name']:<16} {row.get('description', '')}")
 
 
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _interruptible(what: str) -> Iterator[None]:
+    """Ctrl-C / SIGTERM during a long command: one line, exit 130 / 143 (click alone would
+    print "Aborted!" and exit 1). Cleanup (runs ended KILLED, workers stopped) ran already."""
+    try:
+        yield
+    except KeyboardInterrupt as err:
+        typer.echo(f"interrupted: {what}", err=True)
+        raise typer.Exit(143 if isinstance(err, Terminated) else 130) from None
+
+
+@app.command()
+def export(
+    study: StudyOpt,
+    out: Annotated[str, typer.Option("--out", help="Folder to create (new or empty).")],
+    trial: Annotated[
+        int | None, typer.Option("--trial", help="Trial number (default: the best).")
+    ] = None,
+    workspace: WorkspaceOpt = ".",
+    formats: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="Comma-separated: onnx, torchscript, mlflow (pyfunc model on the trial's run).",
+        ),
+    ] = "onnx,torchscript,mlflow",
+    register: Annotated[
+        str | None,
+        typer.Option(
+            "--register",
+            metavar="MODEL_NAME",
+            help="Register the MLflow model under this name and point alias 'champion' at it.",
+        ),
+    ] = None,
+    refit: Annotated[
+        bool,
+        typer.Option("--refit", help="Retrain on train + validation first (same seed and epochs)."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Export a trial's model (default: the best) for prediction without the training stack."""
+    from automl_rnn import api
+
+    summary = api.export(study, out, trial, workspace, formats, register, refit)
+    if as_json:
+        _echo_json(summary)
+        return
+    typer.echo(
+        f"exported trial #{summary['trial']} of study {summary['study']} to {summary['out']}"
+    )
+    for name, check in summary["verification"].items():
+        exact = "" if "tokens_identical" not in check else ", classes/tokens identical"
+        typer.echo(
+            f"  {name}: verified against PyTorch on {check['rows']} rows, "
+            f"max abs diff {check['max_abs_diff']:.2g}{exact}"
+        )
+    refitted = summary.get("refit")
+    if refitted:
+        scores = ", ".join(
+            f"{k}={v:.4g}" for k, v in refitted["metrics"].items() if "naive" not in k
+        )
+        typer.echo(
+            f"  refit: retrained on train+validation for {refitted['epochs']} epochs "
+            f"(seed {refitted['seed']}), not the search's weights; test: {scores}"
+        )
+    logged = summary.get("mlflow")
+    if logged:
+        where = f"run {logged['run_name'] or logged['run_id']} ({logged['run_id']})"
+        if logged["new_run"]:
+            where += f": trial {summary['trial']} had no MLflow run, so a new one was made"
+        typer.echo(f"  mlflow: pyfunc model {logged['model_uri']} logged to {where}")
+        if logged["registered"]:
+            reg = logged["registered"]
+            typer.echo(
+                f"  registry: {reg['name']} version {reg['version']}, alias {reg['alias']} "
+                f"(models:/{reg['name']}@{reg['alias']})"
+            )
+    typer.echo(f"  predict: automl-rnn predict --model {summary['out']} --data FILE.csv")
+
+
+@app.command()
+def predict(
+    model: Annotated[
+        str,
+        typer.Option("--model", help="Exported folder, or models:/NAME@champion (registry)."),
+    ],
+    data: Annotated[
+        str,
+        typer.Option(
+            "--data", help="CSV: recent history (forecast) or one input per row (other kinds)."
+        ),
+    ],
+    out: Annotated[
+        str | None, typer.Option("--out", help="CSV file to write (default: stdout).")
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="auto (ONNX with onnxruntime, else TorchScript), onnx, torchscript, eager.",
+        ),
+    ] = "auto",
+    workspace: Annotated[
+        str, typer.Option("--workspace", help="Workspace whose MLflow store holds models:/ URIs.")
+    ] = ".",
+) -> None:
+    """Predict with an exported model: the next horizon values, or one prediction per row."""
+    from automl_rnn import api
+
+    summary = api.predict(model, data, out, engine, workspace)
+    if out is None:
+        sys.stdout.write(summary["csv"])
+    else:
+        typer.echo(
+            f"{summary['rows']} rows ({summary['engine']} engine) written to {summary['out']}",
+            err=True,
+        )
+
+
 def main() -> None:
     """Console-script entry point: user errors become one line on stderr and exit code 2."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         app()
     except UserError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        typer.echo("interrupted: run the same command again to resume the study", err=True)
-        sys.exit(130)
 
 
 if __name__ == "__main__":
