@@ -1,0 +1,372 @@
+"""``automl-rnn export``: one trial to a folder that predicts without the training stack.
+
+The folder (``--out``) holds:
+
+- ``manifest.json``: study, trial, params, metrics, seed, data fingerprint, package versions, the
+  verification of each format, and the sha256 of every other file (checked before any load);
+- ``preprocess.json``: how input tables become the graph's input and its output becomes answers
+  (window, scaling, time column and frequency, horizon, targets, classes, vocabularies);
+- ``weights.pt``: the state_dict (tensors only; loaded with ``weights_only=True``);
+- ``model.onnx`` (``--format onnx``) and ``model.torchscript.pt`` (``--format torchscript``).
+
+It is built in a hidden folder beside ``--out`` and renamed into place only when complete and
+verified, so a failed export leaves nothing behind. ``--format mlflow`` also logs the folder as a
+pyfunc model to the trial's MLflow run (:mod:`automl_rnn.export.pyfunc`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from automl_rnn.errors import ConfigError, UserError, closest
+from automl_rnn.export import runtime
+
+FORMATS = ("onnx", "torchscript", "mlflow")
+DEFAULT_FORMATS = "onnx,torchscript,mlflow"
+_PACKAGES = (
+    "automl-rnn",
+    "torch",
+    "onnx",
+    "onnxruntime",
+    "mlflow",
+    "numpy",
+    "pandas",
+    "optuna",
+    "pytorch-lightning",
+)
+
+
+def parse_formats(text: str) -> list[str]:
+    """``"onnx,torchscript"`` -> ``["onnx", "torchscript"]``; unknown names are a ConfigError."""
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if not names:
+        raise ConfigError(f"--format: give one or more of {', '.join(FORMATS)}")
+    for name in names:
+        if name not in FORMATS:
+            raise ConfigError(
+                f"--format: unknown format '{name}'{closest(name, FORMATS)}; "
+                f"valid: {', '.join(FORMATS)}"
+            )
+    return [name for name in FORMATS if name in names]
+
+
+def check_out(out: Path) -> None:
+    """``--out`` must be a new folder (or an empty one)."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: is an existing file; give a new folder")
+    if out.is_dir() and any(out.iterdir()):
+        raise ConfigError(f"--out {out}: folder exists and is not empty; give a new folder")
+
+
+def versions() -> dict[str, str | None]:
+    """Python's and the relevant packages' versions (None when not installed)."""
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def _pick_trial(study: Any, number: int | None) -> Any:
+    """The trial to export: ``number``, or the best completed trial."""
+    from optuna.trial import TrialState
+
+    from automl_rnn.search.summary import best
+
+    if number is None:
+        number = int(best(study)["trial"])
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    complete = sorted(n for n, t in trials.items() if t.state == TrialState.COMPLETE)
+    done = ", ".join(map(str, complete)) or "none"
+    if number not in trials:
+        raise UserError(
+            f"--trial {number}: study '{study.study_name}' has no such trial; completed: {done}"
+        )
+    trial = trials[number]
+    if trial.state != TrialState.COMPLETE:
+        raise UserError(
+            f"--trial {number}: trial is {trial.state.name.lower()}, not complete; "
+            f"completed trials: {done}"
+        )
+    return trial
+
+
+def _checkpoint(workspace: Path, study: str, record: dict[str, Any]) -> Path:
+    """The trial's weights: ``<workspace>/checkpoints/<study>/trial-N.pt``, else the recorded path."""
+    from automl_rnn.search.storage import checkpoint_dir
+
+    here = checkpoint_dir(workspace, study) / f"trial-{record['trial']}.pt"
+    recorded = record.get("checkpoint")
+    if not here.is_file() and recorded and Path(recorded).is_file():
+        return Path(recorded)
+    if not here.is_file():
+        raise UserError(
+            f"trial {record['trial']} has no saved weights ({here} not found); "
+            "export with --refit to retrain its configuration"
+        )
+    return here
+
+
+def _stored_spec(study: Any, workspace: Path) -> Any:
+    from pydantic import ValidationError
+
+    from automl_rnn.config.experiment import ExperimentSpec
+
+    stored = study.user_attrs.get("experiment")
+    if not isinstance(stored, dict):
+        raise UserError(f"study '{study.study_name}' has no stored experiment to export from")
+    data = stored.get("data")
+    if data and not Path(data).is_absolute() and not Path(data).exists():
+        beside = workspace / data  # searched from the workspace folder (the default)
+        if beside.exists():
+            stored = {**stored, "data": str(beside)}
+    try:
+        return ExperimentSpec.model_validate({**stored, "workspace": str(workspace)})
+    except ValidationError as err:
+        raise ConfigError(
+            f"study '{study.study_name}': stored experiment is invalid ({err})"
+        ) from None
+
+
+def _prepare(spec: Any, study_name: str) -> Any:
+    from automl_rnn.data import prepare
+    from automl_rnn.data.source import DataSource
+
+    try:
+        return prepare(DataSource.from_args(spec.data_args()))
+    except UserError as err:
+        raise type(err)(
+            f"study '{study_name}' data: {err} (export reads the data the study searched)"
+        ) from None
+
+
+def _check_data(study: Any, workspace: Path, prepared: Any) -> None:
+    """Refuse data that differ from what the study searched (the fingerprint its parent MLflow
+    run recorded): the trial's weights belong to that data's windows and scaling."""
+    from automl_rnn.errors import DataError
+    from automl_rnn.tracking.hygiene import study_tracking_uri
+    from automl_rnn.tracking.search_run import PARENT_ATTR
+    from automl_rnn.tracking.store import client
+
+    run_id, uri = study.user_attrs.get(PARENT_ATTR), study_tracking_uri(study, workspace)
+    if not run_id or uri is None:
+        return
+    try:
+        recorded = client(uri).get_run(run_id).data.tags.get("data_fingerprint")
+    except Exception:  # store unreachable: nothing to compare with
+        return
+    if recorded and recorded != prepared.fingerprint:
+        raise DataError(
+            f"study '{study.study_name}': its data changed since the search (fingerprint "
+            f"{prepared.fingerprint[:12]}, searched {recorded[:12]}); restore the data it "
+            "searched to export its trials"
+        )
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def _files(folder: Path) -> dict[str, dict[str, Any]]:
+    return {
+        p.name: {"sha256": runtime.sha256(p), "bytes": p.stat().st_size}
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name != runtime.MANIFEST
+    }
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _staging(out: Path) -> Path:
+    """A hidden folder beside ``out`` (in its nearest existing ancestor) to build in."""
+    anchor = out.parent
+    while not anchor.exists():
+        anchor = anchor.parent
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=anchor))
+
+
+def export_trial(
+    study: Any,
+    workspace: Path,
+    out: str,
+    trial: int | None = None,
+    formats: str = DEFAULT_FORMATS,
+    register: str | None = None,
+    refit: bool = False,
+) -> dict[str, Any]:
+    """Export one trial of ``study`` to ``out`` (see the module docstring); return a summary."""
+    chosen = parse_formats(formats)
+    if register is not None and "mlflow" not in chosen:
+        raise ConfigError("--register needs the mlflow format: add mlflow to --format")
+    if register is not None and not register.strip():
+        raise ConfigError("--register: give a model name")
+    target = Path(out).expanduser().resolve()
+    check_out(target)
+    frozen = _pick_trial(study, trial)
+    from automl_rnn.search.summary import trial_record
+
+    record = trial_record(study, frozen)
+    spec = _stored_spec(study, workspace)
+    checkpoint = None if refit else _checkpoint(workspace, study.study_name, record)
+    prepared = _prepare(spec, study.study_name)
+    _check_data(study, workspace, prepared)
+    staging = _staging(target)
+    try:
+        summary = _build(study, workspace, spec, prepared, record, checkpoint, chosen, staging)
+        if refit:
+            summary["refit"] = summary["manifest"]["refit"]
+        if "mlflow" in chosen:
+            summary["mlflow"] = _log_mlflow(spec, workspace, record, frozen, staging, register)
+            summary["manifest"]["mlflow"] = summary["mlflow"]
+            _write_json(staging / runtime.MANIFEST, summary["manifest"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            target.rmdir()  # empty (checked above)
+        os.replace(staging, target)
+        target.chmod(0o777 & ~_umask())  # mkdtemp made it private
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    summary["out"] = str(target)
+    summary["files"] = sorted(p.name for p in target.iterdir())
+    return summary
+
+
+def _build(
+    study: Any,
+    workspace: Path,
+    spec: Any,
+    prepared: Any,
+    record: dict[str, Any],
+    checkpoint: Path | None,
+    formats: list[str],
+    folder: Path,
+) -> dict[str, Any]:
+    """Weights, preprocessing, graphs (each verified) and the manifest, written into ``folder``."""
+    import torch
+
+    from automl_rnn.data.contract import DataShape
+    from automl_rnn.export import codec, network, onnx_format, torchscript
+    from automl_rnn.export.loading import load_weights
+    from automl_rnn.export.refit import epochs_of, refit
+    from automl_rnn.models.factory import ArchConfig
+    from automl_rnn.search.runner import resolve_params
+
+    torch.set_num_threads(spec.threads)
+    hp = resolve_params(record["params"], prepared)
+    topology = str(hp.topology)
+    shape: DataShape = prepared.shape(topology)
+    arch = ArchConfig(
+        hp.cell, topology, hp.num_layers, hp.hidden_size, hp.dropout, hp.bidirectional, hp.readout
+    )
+    refit_info = None
+    if checkpoint is None:
+        epochs = epochs_of(record["metrics"])
+        state, test_metrics = refit(spec, prepared, hp, int(record["seed"]), epochs)
+        refit_info = {
+            "data": "train+val",
+            "epochs": epochs,
+            "seed": record["seed"],
+            "metrics": test_metrics,
+        }
+    else:
+        state = load_weights(checkpoint, f"trial {record['trial']}'s checkpoint")
+    net = network.build_inference_net(network.network_spec(arch, shape), state)
+    torch.save({k: v.contiguous().clone() for k, v in state.items()}, folder / runtime.WEIGHTS_FILE)
+    pre = {
+        "format_version": runtime.FORMAT_VERSION,
+        "kind": prepared.kind,
+        "task": prepared.name,
+        "topology": topology,
+        "network": network.network_spec(arch, shape),
+        **codec.describe(spec, prepared, hp),
+    }
+    _write_json(folder / runtime.PREPROCESS, pre)
+    inputs = codec.samples(pre, prepared, hp)
+    reference = [network.run(net, x) for x in inputs]
+    float_out = shape.is_float_target
+    verification: dict[str, Any] = {}
+    if "onnx" in formats:
+        path = folder / runtime.ONNX_FILE
+        per_step = topology == "seq2seq" and not float_out
+        onnx_format.write(net, inputs[0][:2], path, per_step)
+        verification["onnx"] = onnx_format.verify(path, inputs, reference, float_out)
+    if "torchscript" in formats:
+        path = folder / runtime.TORCHSCRIPT_FILE
+        torchscript.write(net, inputs[0][:2], path)
+        verification["torchscript"] = torchscript.verify(path, inputs, reference, float_out)
+    engines = [f for f in formats if f != "mlflow"] + ["eager"]
+    manifest = {
+        "format_version": runtime.FORMAT_VERSION,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        **{k: v for k, v in record.items() if k not in ("sampled", "checkpoint")},
+        "checkpoint": None
+        if checkpoint is None
+        else {"path": str(checkpoint), "sha256": runtime.sha256(checkpoint)},
+        "refit": refit_info,
+        "task": {
+            "name": prepared.name,
+            "kind": prepared.kind,
+            "topology": topology,
+            "data": spec.data_args(),
+            "fingerprint": prepared.fingerprint,
+        },
+        "formats": formats,
+        "engines": {name: runtime.ENGINE_FILES[name] for name in engines},
+        "verification": verification,
+        "versions": versions(),
+        "files": _files(folder),
+    }
+    _write_json(folder / runtime.MANIFEST, manifest)
+    return {
+        "study": study.study_name,
+        "trial": record["trial"],
+        "formats": formats,
+        "verification": verification,
+        "manifest": manifest,
+    }
+
+
+def _log_mlflow(
+    spec: Any,
+    workspace: Path,
+    record: dict[str, Any],
+    frozen: Any,
+    folder: Path,
+    register: str | None,
+) -> dict[str, Any]:
+    """Log the folder as the MLflow pyfunc model (signature from a real prediction)."""
+    from automl_rnn.data import prepare
+    from automl_rnn.data.source import DataSource
+    from automl_rnn.export import codec, pyfunc
+    from automl_rnn.search.runner import resolve_params
+    from automl_rnn.tracking.store import resolve_tracking_uri
+
+    prepared = prepare(DataSource.from_args(spec.data_args()))
+    hp = resolve_params(record["params"], prepared)
+    bundle = runtime.load_bundle(folder)
+    example = codec.input_example(bundle.pre, prepared, hp)
+    prediction = bundle.predict(example, "input example")
+    engines = [name for name in ("onnx", "torchscript") if name in bundle.manifest["engines"]]
+    target = pyfunc.Target(
+        tracking_uri=resolve_tracking_uri(workspace, spec.tracking_uri),
+        workspace=workspace,
+        study=str(record["study"]),
+        trial=int(record["trial"]),
+        run_id=frozen.user_attrs.get("mlflow_run_id"),
+    )
+    return pyfunc.log(target, folder, engines, example, prediction, register)

@@ -1,0 +1,260 @@
+"""The export runtime on its own (no graph, no torch): history reading and scaling as training
+scaled, forecast timestamps, input encoders and their refusals, manifest checksums."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_rnn.data import prepare
+from automl_rnn.data.forecast import SCALE_FLOOR
+from automl_rnn.data.generators import dates
+from automl_rnn.data.source import DataSource
+from automl_rnn.export import codec, runtime
+from automl_rnn.export.runtime import BundleError
+
+
+def series_spec(scaling: str = "window", window: int = 24) -> dict[str, Any]:
+    prepared = prepare(DataSource.from_args({"task": "air_passengers"}))
+    return {
+        "type": "series",
+        "time_col": "month",
+        "time_kind": "datetime",
+        "freq": "MS",
+        "step": "31 days",
+        "columns": ["passengers"],
+        "targets": ["passengers"],
+        "window": window,
+        "scaling": scaling,
+        "mu": [float(prepared.mu[0])],
+        "sd": [float(prepared.sd[0])],
+        "scale_floor": SCALE_FLOOR,
+    }
+
+
+def history(rows: int = 40) -> pd.DataFrame:
+    months = pd.date_range("2000-01-01", periods=rows, freq="MS").strftime("%Y-%m")
+    values = 100 + 10 * np.sin(np.arange(rows) / 2) + np.arange(rows)
+    return pd.DataFrame({"month": months, "passengers": values})
+
+
+# ---- forecast inputs -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scaling", ["window", "global"])
+def test_history_is_scaled_exactly_as_training_windows(scaling: str) -> None:
+    prepared = prepare(DataSource.from_args({"task": "air_passengers"}))
+    spec = series_spec(scaling, window=36)
+    expected = prepared.windows("test", 36, scaling)
+    frame = codec.history_frame(spec, prepared, int(expected["start"][-1]))
+    window = runtime.read_history(spec, frame, "h.csv", "line")
+    x, loc, scale = runtime.scale_window(spec, window.values)
+    np.testing.assert_allclose(x, expected["x"][-1], atol=1e-6)
+    np.testing.assert_allclose(loc, expected["loc"][-1, 0], rtol=1e-6)
+    np.testing.assert_allclose(scale, expected["scale"][-1, 0], rtol=1e-6)
+
+
+def test_history_is_sorted_by_time_and_only_the_window_is_read() -> None:
+    frame = history(40)
+    frame.loc[0, "passengers"] = np.nan  # outside the last 24 rows: not needed
+    shuffled = frame.sample(frac=1.0, random_state=0)
+    window = runtime.read_history(series_spec(), shuffled, "h.csv", "line")
+    np.testing.assert_allclose(window.values[:, 0], frame["passengers"].to_numpy()[-24:], rtol=1e-6)
+    assert str(window.times[-1].date()) == "2003-04-01"
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (lambda f: f.head(10), ["h.csv", "10 rows", "input window of 24", "at least the last 24"]),
+        (lambda f: f.drop(columns=["passengers"]), ["h.csv", "no column 'passengers'", "month"]),
+        (lambda f: f.rename(columns={"month": "date"}), ["no column 'month'"]),
+        (
+            lambda f: f.assign(passengers=f["passengers"].astype(object).where(f.index != 30, "x")),
+            ["column 'passengers'", "'x'", "line 30"],
+        ),
+        (
+            lambda f: f.assign(passengers=f["passengers"].where(f.index != 35)),
+            ["column 'passengers' is empty", "line 35", "fill the gap"],
+        ),
+        (
+            lambda f: f.assign(month=f["month"].where(f.index != 39, f["month"][38])),
+            ["column 'month'", "repeats time", "line 39"],
+        ),
+        (
+            lambda f: f.assign(month=f["month"].where(f.index != 5, "someday")),
+            ["column 'month'", "'someday'", "not a time"],
+        ),
+    ],
+)
+def test_bad_history_is_refused_naming_file_column_and_line(change: Any, needle: list[str]) -> None:
+    with pytest.raises(BundleError) as caught:
+        runtime.read_history(series_spec(), change(history(40)), "h.csv", "line")
+    message = str(caught.value)
+    assert "\n" not in message
+    for text in needle:
+        assert text in message, (text, message)
+
+
+def test_forecast_timestamps_follow_the_history_frequency() -> None:
+    spec = series_spec()
+    monthly = pd.DatetimeIndex(pd.date_range("1960-01-01", periods=12, freq="MS"))
+    ahead = runtime.future_times(spec, monthly, 3)
+    assert [str(t.date()) for t in ahead] == ["1961-01-01", "1961-02-01", "1961-03-01"]
+    weekly = pd.DatetimeIndex(pd.date_range("2001-12-01", periods=8, freq="W-SAT"))
+    assert [str(t.date()) for t in runtime.future_times(spec, weekly, 2)] == [
+        "2002-01-26",
+        "2002-02-02",
+    ]
+    two = pd.DatetimeIndex(["2001-12-15", "2002-01-15"])  # too short to infer: the trained "MS"
+    assert str(runtime.future_times(spec, two, 1)[0].date()) == "2002-02-01"
+    numeric = {**spec, "time_kind": "number"}
+    np.testing.assert_allclose(runtime.future_times(numeric, np.array([1.0, 3.0, 5.0]), 2), [7, 9])
+    assert runtime.future_times(spec, None, 3) is None
+
+
+def test_forecast_frame_names_steps_times_and_targets() -> None:
+    spec = series_spec()
+    times = pd.DatetimeIndex(pd.date_range("1960-01-01", periods=12, freq="MS"))
+    values = np.array([[1.5], [2.5]], dtype=np.float32)
+    frame = runtime.forecast_frame(spec, {"horizon": 2}, times, values)
+    assert list(frame.columns) == ["step", "month", "passengers"]
+    assert frame["month"].tolist() == ["1961-01-01", "1961-02-01"]
+    assert frame["passengers"].tolist() == [1.5, 2.5]
+
+
+# ---- row inputs ----------------------------------------------------------------------------
+
+
+def dates_spec() -> dict[str, Any]:
+    alphabet = list(dates({"samples": 1, "seed": 0})[1])
+    return {
+        "type": "chars",
+        "column": "text",
+        "alphabet": alphabet,
+        "unknown": False,
+        "one_hot": len(alphabet),
+        "length": None,
+    }
+
+
+def test_text_rows_are_grouped_by_length_without_padding() -> None:
+    spec = dates_spec()
+    frame = pd.DataFrame({"text": ["1 May 2001", "Nov 25, 2026", "2 May 2001"]})
+    groups = runtime.encode_rows(spec, frame, "d.csv", "line")
+    assert [(g.tolist(), x.shape) for g, x in groups] == [
+        ([0, 2], (2, 10, len(spec["alphabet"]))),
+        ([1], (1, 12, len(spec["alphabet"]))),
+    ]
+    x = groups[0][1]
+    assert (x.sum(axis=-1) == 1).all()  # one-hot at every step: no padding rows
+    first = spec["alphabet"].index("1")
+    assert x[0, 0, first] == 1.0
+
+
+def test_unknown_characters_are_refused_or_mapped_as_trained() -> None:
+    spec = dates_spec()
+    frame = pd.DataFrame({"text": ["1 May 2001", "1 May 2001!"]}, index=[2, 3])
+    with pytest.raises(BundleError, match=r"character '!' at line 3, which the model never saw"):
+        runtime.encode_rows(spec, frame, "d.csv", "line")
+    lenient = {**spec, "unknown": True, "one_hot": len(spec["alphabet"]) + 1}
+    ids = runtime.token_ids(lenient, frame, "d.csv", "line")
+    assert ids[1][-1] == len(spec["alphabet"]) + 1
+
+
+def test_row_inputs_refuse_missing_or_empty_columns_and_wrong_lengths() -> None:
+    spec = dates_spec()
+    with pytest.raises(BundleError, match="no column 'text'"):
+        runtime.encode_rows(spec, pd.DataFrame({"date": ["1 May 2001"]}), "d.csv", "line")
+    with pytest.raises(BundleError, match="column 'text' is empty at line 7"):
+        runtime.encode_rows(spec, pd.DataFrame({"text": [None]}, index=[7]), "d.csv", "line")
+    tokens = {"type": "tokens", "column": "sequence", "vocab": ["_", "1", "GO"], "one_hot": 3}
+    fixed = {**tokens, "length": 3}
+    with pytest.raises(BundleError, match="has 2 steps; the model reads exactly 3"):
+        runtime.encode_rows(fixed, pd.DataFrame({"sequence": ["1 GO"]}), "s.csv", "line")
+    pixels = {"type": "pixels", "columns": ["p0", "p1"], "max": 16.0, "shape": [2]}
+    with pytest.raises(BundleError, match=r"'p1' at line 0 must be a number in 0..16"):
+        runtime.encode_rows(pixels, pd.DataFrame({"p0": [1], "p1": [17]}), "p.csv", "line")
+
+
+def test_outputs_decode_to_labels_probabilities_and_text() -> None:
+    frame = pd.DataFrame({"text": ["a", "b"]})
+    spec = {"type": "chars", "column": "text"}
+    classes = runtime.decode_rows(
+        {"type": "pixels"},
+        {"type": "classes", "classes": ["no", "yes"]},
+        frame,
+        [(np.array([1, 0]), np.array([[0.0, 5.0], [3.0, 0.0]]))],
+    )
+    assert classes["prediction"].tolist() == ["no", "yes"]
+    assert classes["probability"].iloc[0] == pytest.approx(1 / (1 + np.exp(-3)))
+    logits = np.zeros((2, 4, 3))
+    logits[0, [0, 1, 2, 3], [1, 2, 0, 1]] = 1.0  # "ab" then PAD: stops at the PAD
+    logits[1, :, 2] = 1.0
+    tokens = runtime.decode_rows(
+        spec, {"type": "tokens", "vocab": ["<pad>", "a", "b"]}, frame, [(np.arange(2), logits)]
+    )
+    assert tokens["text"].tolist() == ["a", "b"]
+    assert tokens["prediction"].tolist() == ["ab", "bbbb"]
+    assert runtime.token_text([1, 2, 0, 1], ["<pad>", "one", "two"]) == "one two"
+
+
+# ---- the folder ----------------------------------------------------------------------------
+
+
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "model"
+    root.mkdir()
+    (root / runtime.PREPROCESS).write_text("{}")
+    (root / runtime.ONNX_FILE).write_bytes(b"graph")
+    files = {p.name: {"sha256": runtime.sha256(p)} for p in root.iterdir()}
+    manifest = {"format_version": runtime.FORMAT_VERSION, "files": files}
+    (root / runtime.MANIFEST).write_text(json.dumps(manifest))
+    return root
+
+
+def test_a_changed_file_is_refused_before_anything_is_loaded(tmp_path: Path) -> None:
+    root = folder(tmp_path)
+    runtime.verify_files(root, json.loads((root / runtime.MANIFEST).read_text()))
+    (root / runtime.ONNX_FILE).write_bytes(b"other graph")
+    with pytest.raises(BundleError, match=r"model.onnx: checksum differs from manifest.json"):
+        runtime.load_bundle(root)
+    (root / runtime.ONNX_FILE).unlink()
+    with pytest.raises(BundleError, match=r"model.onnx: missing"):
+        runtime.load_bundle(root)
+
+
+def test_folders_that_are_not_exports_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="no such model folder"):
+        runtime.load_bundle(tmp_path / "nothing")
+    with pytest.raises(BundleError, match=r"not an exported model folder \(no manifest.json\)"):
+        runtime.load_bundle(tmp_path)
+    root = folder(tmp_path)
+    manifest = json.loads((root / runtime.MANIFEST).read_text())
+    (root / runtime.MANIFEST).write_text(json.dumps({**manifest, "format_version": 99}))
+    with pytest.raises(BundleError, match="format_version 99 is newer"):
+        runtime.load_bundle(root)
+    escape = {**manifest, "files": {"../secret": {"sha256": "0"}}}
+    (root / runtime.MANIFEST).write_text(json.dumps(escape))
+    with pytest.raises(BundleError, match="leaves the folder"):
+        runtime.load_bundle(root)
+
+
+def test_engine_without_its_artefact_is_refused(tmp_path: Path) -> None:
+    root = folder(tmp_path)
+    with pytest.raises(BundleError, match=r"no torchscript artefact .* engines here: onnx"):
+        runtime.load_bundle(root, engine="torchscript")
+    with pytest.raises(BundleError, match="unknown engine 'tf'"):
+        runtime.load_bundle(root, engine="tf")
+
+
+def test_the_runtime_imports_nothing_from_automl_rnn() -> None:
+    source = Path(runtime.__file__).read_text()
+    imports = [line for line in source.splitlines() if line.strip().startswith(("import", "from"))]
+    outside = [line for line in imports if "automl_rnn" in line]
+    assert outside == ["        from automl_rnn.export.network import load_inference_net"]
