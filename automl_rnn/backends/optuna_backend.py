@@ -25,6 +25,7 @@ from automl_rnn.search.outcome import Decision, TrialResult, TrialState
 from automl_rnn.search.plan import SearchPlan
 from automl_rnn.search.runner import TrialContext, run_trial, trial_seed
 from automl_rnn.search.storage import checkpoint_dir, open_storage, owner_tag
+from automl_rnn.signals import ignore_further_interrupts
 from automl_rnn.tracking.base import NullTracker, Tracker
 from automl_rnn.tracking.mlflow_tracker import MLflowTrialTracker, TrackingTarget
 
@@ -127,6 +128,7 @@ def make_objective(
         try:
             result = run_trial(spec, params, OptunaReporter(trial, prunable), tracker, context)
         except BaseException:  # Ctrl-C / SIGTERM mid-trial: the run ends KILLED, never RUNNING
+            ignore_further_interrupts()
             if isinstance(tracker, MLflowTrialTracker):
                 tracker.abort("KILLED")
             trial.set_user_attr("state", "failed")
@@ -280,5 +282,9 @@ def join_workers(processes: list[Any], stop: bool = False) -> list[int]:
     for process in processes:
         if stop and process.is_alive():
             process.terminate()
-        process.join()
+    for process in processes:
+        process.join(timeout=60 if stop else None)
+        if process.is_alive():  # stuck in cleanup: its runs are closed by the next command
+            process.kill()
+            process.join()
     return [p.exitcode or 0 for p in processes]

@@ -65,6 +65,7 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
     from automl_rnn.search.progress import Progress
     from automl_rnn.search.storage import recover_stale_trials
     from automl_rnn.search.summary import best, counts, failure_reasons, status
+    from automl_rnn.signals import ignore_further_interrupts
 
     spec = resolve_spec(overrides, config)
     plan = make_plan(spec)
@@ -79,6 +80,8 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
     try:
         optuna_backend.optimize(spec, plan, 0, progress=display, target=target)
     except BaseException as err:
+        if isinstance(err, KeyboardInterrupt):
+            ignore_further_interrupts()
         optuna_backend.join_workers(others, stop=True)
         if search_run is not None:
             interrupted = isinstance(err, KeyboardInterrupt)

@@ -136,9 +136,11 @@ class MLflowTrialTracker:
 
     def abort(self, status: str = "KILLED", reason: str = "interrupted") -> None:
         """End the run as KILLED (Ctrl-C, SIGTERM) or FAILED; never raises."""
-        if self.run_id is None:
-            return
         try:
+            if self.run_id is None:  # interrupted inside create_run: find it by owner and number
+                self.run_id = self._created_run()
+            if self.run_id is None:
+                return
             self._stop_threads(timeout=5.0)
             self.client.set_tag(self.run_id, "state", "killed" if status == "KILLED" else "failed")
             self.client.set_tag(self.run_id, "reason", reason)
@@ -147,6 +149,14 @@ class MLflowTrialTracker:
             self._warn(err)
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _created_run(self) -> str | None:
+        runs = self.client.search_runs(
+            [self.target.experiment_id],
+            filter_string=f"tags.trial = '{self.number}' and attributes.status = 'RUNNING'",
+        )
+        mine = [r for r in runs if r.data.tags.get(OWNER_TAG) == self.owner]
+        return mine[0].info.run_id if mine else None
 
     def _start(self, tags: dict[str, str]) -> None:
         run = self.client.create_run(

@@ -289,21 +289,28 @@ def test_sigkilled_search_then_best_leaves_no_running_run(tmp_path: Path) -> Non
 @pytest.mark.slow
 def test_sigterm_ends_the_search_and_its_runs_as_killed(tmp_path: Path) -> None:
     process = _start_search(tmp_path)
+    uri = local_tracking_uri(tmp_path)
     try:
         _wait_for_running_trials(tmp_path, process)
-        running = {
-            r.info.run_id for r in _running_trial_runs(local_tracking_uri(tmp_path), "sine_mix")
-        }
         os.killpg(process.pid, signal.SIGTERM)
         _, stderr = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 143, stderr[-2000:]
-    assert "Traceback" not in stderr
-    uri = local_tracking_uri(tmp_path)
+    assert "Traceback" not in stderr, stderr[-2000:]
     assert _running_trial_runs(uri, "sine_mix") == []
-    client = MlflowClient(uri)
-    assert {client.get_run(r).info.status for r in running} == {"KILLED"}
+    parent, children = runs_of(uri, "sine_mix")
+    assert parent.info.status == "KILLED"
+    # The processes were in trials when the signal came: those runs end KILLED, not RUNNING
+    # (a trial that happened to end just before the signal is FINISHED as usual).
+    killed = [r for r in children if r.info.status == "KILLED"]
+    assert killed, [r.info.status for r in children]
+    assert {r.info.status for r in children} <= {"KILLED", "FINISHED", "FAILED"}
+    assert all(r.data.tags["state"] == "killed" for r in killed)
     study = optuna.load_study(study_name="sine_mix", storage=open_storage(tmp_path))
     assert not study.get_trials(states=(OptunaState.RUNNING,))
+    for run in killed:
+        trial = study.trials[int(run.data.tags["trial"])]
+        assert trial.state == OptunaState.FAIL
+        assert trial.user_attrs["reason"] == "interrupted"
