@@ -8,6 +8,8 @@ delete them. So it listens on 127.0.0.1 unless the user explicitly says they mea
 from __future__ import annotations
 
 import ipaddress
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -108,7 +110,12 @@ def serve(
     if not port_free(host, port):
         raise UserError(f"--port {port}: already in use on {host}; choose another with --port")
     closed = close_all_orphans(workspace)
-    process = subprocess.Popen(server_command(workspace, host, port))
+    # Its own process group: `mlflow server` starts uvicorn (and possibly a job runner) as
+    # children, and stopping only the parent would leave them serving.
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    process = subprocess.Popen(
+        server_command(workspace, host, port), env=env, start_new_session=True
+    )
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
     try:
         wait_ready(url, process)
@@ -116,12 +123,25 @@ def serve(
         announce(f"MLflow UI for {workspace}: {url}{note}  -- Ctrl-C to stop")
         return process.wait()
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """SIGTERM the server's process group, SIGKILL what is left after ``timeout``."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        try:  # the leader is gone; are its children too?
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
 
 
 def close_all_orphans(workspace: Path) -> list[str]:

@@ -21,6 +21,7 @@ from optuna.trial import TrialState as OptunaState
 from automl_rnn import api
 from automl_rnn.search.storage import open_storage
 from automl_rnn.tracking.store import local_tracking_uri
+from automl_rnn.tracking.ui import stop_group
 from mlflow import MlflowClient
 
 SPACES = Path(__file__).parents[1] / "fixtures" / "spaces"
@@ -186,6 +187,8 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=root,
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+        start_new_session=True,  # its uvicorn child goes down with it
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -201,8 +204,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.5)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_group(process)
 
 
 @pytest.mark.slow
