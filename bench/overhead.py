@@ -258,7 +258,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--samples", type=int, default=20_000, help="training windows")
     parser.add_argument("--profile", type=Path, default=None, help="cProfile one more trial")
+    parser.add_argument(
+        "--tune-malloc",
+        action="store_true",
+        help="apply automl_rnn.perf.tune_allocator (as search workers do) to both (a) and (b)",
+    )
     args = parser.parse_args()
+    if args.tune_malloc:
+        from automl_rnn.perf import tune_allocator
+
+        print(f"glibc allocator tuned for both: {tune_allocator()}", flush=True)
 
     imports = timed_imports()
     import torch

@@ -207,7 +207,10 @@ def optimize(
     timeout passes, or too many trials failed in a row."""
     import torch
 
+    from automl_rnn.perf import tune_allocator
+
     torch.set_num_threads(spec.threads)
+    tune_allocator()
     study = create_study(spec, plan, worker)
     stops: list[Callable[[optuna.Study, Any], None]] = [_failure_cap(max(10, spec.trials or 10))]
     if progress is not None:
