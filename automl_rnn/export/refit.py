@@ -46,19 +46,21 @@ def refit(
     import pytorch_lightning as pl
     from torch.utils.data import DataLoader
 
-    from automl_rnn.models.factory import ArchConfig, build_network
-    from automl_rnn.models.module import DivergedError, RecurrentModule, TrainConfig
+    from automl_rnn.models.module import DivergedError, RecurrentModule
     from automl_rnn.search.evaluate import predict
-    from automl_rnn.search.runner import EpochLoader, make_trainer
+    from automl_rnn.search.runner import (
+        EpochLoader,
+        fit_interruptibly,
+        make_trainer,
+        network_for,
+        train_config,
+    )
 
     topology = str(hp.topology)
     pl.seed_everything(seed, verbose=False)
     loaders = prepared.loaders(topology, hp.seq_len, hp.batch_size, hp.scaling, seed)
     shape = prepared.shape(topology)
-    arch = ArchConfig(
-        hp.cell, topology, hp.num_layers, hp.hidden_size, hp.dropout, hp.bidirectional, hp.readout
-    )
-    net = build_network(arch, shape)
+    net = network_for(hp, shape)
     merged = _merged(loaders.train.dataset, loaders.val.dataset)
     train = DataLoader(
         merged,
@@ -68,22 +70,13 @@ def refit(
         collate_fn=loaders.train.collate_fn,
         num_workers=0,
     )
-    config = TrainConfig(
-        lr=hp.lr,
-        weight_decay=hp.weight_decay,
-        optimizer=hp.optimizer,
-        lr_schedule=hp.lr_schedule,
-        grad_clip=hp.grad_clip,
-        tbptt_steps=hp.tbptt_steps,
-        teacher_forcing=hp.teacher_forcing,
-        loss=hp.loss,
-    )
+    config = train_config(hp)
     module = RecurrentModule(net, shape, config)
     trainer = make_trainer(epochs)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            trainer.fit(module, train_dataloaders=EpochLoader(train, spec.epoch_samples))
+            fit_interruptibly(trainer, module, EpochLoader(train, spec.epoch_samples), None)
     except DivergedError as err:
         raise UserError(f"--refit: training {err.reason}; export without --refit") from None
     module.eval()

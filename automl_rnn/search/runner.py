@@ -210,20 +210,8 @@ def _fit_and_score(
     pl.seed_everything(context.seed, verbose=False)
     loaders = prepared.loaders(topology, hp.seq_len, hp.batch_size, hp.scaling, context.seed)
     shape = prepared.shape(topology)
-    arch = ArchConfig(
-        hp.cell, topology, hp.num_layers, hp.hidden_size, hp.dropout, hp.bidirectional, hp.readout
-    )
-    net = build_network(arch, shape)
-    config = TrainConfig(
-        lr=hp.lr,
-        weight_decay=hp.weight_decay,
-        optimizer=hp.optimizer,
-        lr_schedule=hp.lr_schedule,
-        grad_clip=hp.grad_clip,
-        tbptt_steps=hp.tbptt_steps,
-        teacher_forcing=hp.teacher_forcing,
-        loss=hp.loss,
-    )
+    net = network_for(hp, shape)
+    config = train_config(hp)
     watch = _EpochWatch(context.objectives[0], reporter, tracker, experiment.patience)
     module = RecurrentModule(net, shape, config, listeners=[watch])
     trainer = make_trainer(experiment.max_epochs)
@@ -262,6 +250,34 @@ def _fit_and_score(
         path = context.checkpoint_dir / f"trial-{context.number}.pt"
         torch.save(watch.best_state, path)  # already a detached CPU copy
         result.checkpoint = str(path)
+
+
+def network_for(hp: Hyperparams, shape: Any) -> torch.nn.Module:
+    """The cell x topology network a trial's hyperparameters describe."""
+    arch = ArchConfig(
+        hp.cell,
+        str(hp.topology),
+        hp.num_layers,
+        hp.hidden_size,
+        hp.dropout,
+        hp.bidirectional,
+        hp.readout,
+    )
+    return build_network(arch, shape)
+
+
+def train_config(hp: Hyperparams) -> TrainConfig:
+    """The optimisation settings a trial's hyperparameters describe."""
+    return TrainConfig(
+        lr=hp.lr,
+        weight_decay=hp.weight_decay,
+        optimizer=hp.optimizer,
+        lr_schedule=hp.lr_schedule,
+        grad_clip=hp.grad_clip,
+        tbptt_steps=hp.tbptt_steps,
+        teacher_forcing=hp.teacher_forcing,
+        loss=hp.loss,
+    )
 
 
 def fit_interruptibly(trainer: pl.Trainer, module: Any, train: Any, val: Any) -> None:
