@@ -66,15 +66,25 @@ def trial_record(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
     return record
 
 
+def best_trial(study: optuna.Study) -> FrozenTrial | None:
+    """The best completed trial (multi-objective: the Pareto-front trial best on the first
+    objective); None before any trial completes."""
+    if not study.get_trials(deepcopy=False, states=(OptunaState.COMPLETE,)):
+        return None
+    if len(study.directions) == 1:
+        return study.best_trial
+    return min(study.best_trials, key=lambda t: t.values[0])
+
+
 def best(study: optuna.Study) -> dict[str, Any]:
     """The best completed trial (multi-objective: the Pareto front, first objective first)."""
-    complete = study.get_trials(deepcopy=False, states=(OptunaState.COMPLETE,))
-    if not complete:
+    top = best_trial(study)
+    if top is None:
         raise UserError(f"study '{study.study_name}' has no completed trial yet")
+    record = trial_record(study, top)
     if len(study.directions) == 1:
-        return trial_record(study, study.best_trial)
+        return record
     front = sorted(study.best_trials, key=lambda t: t.values[0])
-    record = trial_record(study, front[0])
     record["pareto_front"] = [
         {
             "trial": t.number,

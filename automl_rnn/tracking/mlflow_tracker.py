@@ -43,7 +43,8 @@ class TrackingTarget:
     study: str
 
 
-def _metric(key: str, value: float, step: int = 0) -> Any:
+def make_metric(key: str, value: float, step: int = 0) -> Any:
+    """An MLflow ``Metric`` stamped now, for ``log_batch``."""
     from mlflow.entities import Metric
 
     return Metric(key=key, value=float(value), timestamp=int(time.time() * 1000), step=step)
@@ -129,7 +130,7 @@ class MLflowTrialTracker:
     def log_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
         if self._sender is None or self._broken:
             return
-        self._sender.put([_metric(k, v, epoch) for k, v in metrics.items() if _finite(v)])
+        self._sender.put([make_metric(k, v, epoch) for k, v in metrics.items() if _finite(v)])
 
     def end_trial(self, result: TrialResult) -> None:
         self._guard(self._end, result)
@@ -187,9 +188,9 @@ class MLflowTrialTracker:
         assert self.run_id is not None
         self._stop_threads()
         params = [Param(k, _param_text(v)) for k, v in sorted(result.params.items())]
-        final = [_metric(k, v) for k, v in sorted(result.metrics.items()) if _finite(v)]
+        final = [make_metric(k, v) for k, v in sorted(result.metrics.items()) if _finite(v)]
         if result.values is not None:
-            final += [_metric(f"objective_{i}", v) for i, v in enumerate(result.values)]
+            final += [make_metric(f"objective_{i}", v) for i, v in enumerate(result.values)]
         self.client.log_batch(self.run_id, metrics=final, params=params)
         self.client.set_tag(self.run_id, "state", result.state.value)
         if result.reason:

@@ -12,12 +12,11 @@ import shlex
 import sys
 import tempfile
 import time
-import traceback
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from automl_rnn.tracking.mlflow_tracker import TrackingTarget, _metric
+from automl_rnn.tracking.mlflow_tracker import TrackingTarget, make_metric
 from automl_rnn.tracking.store import (
     OWNER_TAG,
     ROLE_TAG,
@@ -118,21 +117,21 @@ class SearchRun:
         self, study: optuna.Study, status: str = "FINISHED", error: str | None = None
     ) -> None:
         """Record counts, the winner, the description and the report; end the run."""
-        from automl_rnn.search.summary import counts
+        from automl_rnn.search.summary import best_trial, counts
 
         try:
             tally = counts(study)
             self.client.log_batch(
                 self.run_id,
-                metrics=[_metric(f"trials_{k}", v) for k, v in tally.items() if k != "waiting"],
+                metrics=[make_metric(f"trials_{k}", v) for k, v in tally.items() if k != "waiting"],
             )
-            top = _best_trial(study)
+            top = best_trial(study)
             if top is not None:
                 values = top.values or []
                 self.client.log_batch(
                     self.run_id,
-                    metrics=[_metric("best_trial", top.number)]
-                    + [_metric(f"best_value_{i}", v) for i, v in enumerate(values)],
+                    metrics=[make_metric("best_trial", top.number)]
+                    + [make_metric(f"best_value_{i}", v) for i, v in enumerate(values)],
                 )
                 self.client.set_tag(self.run_id, "best_trial", str(top.number))
                 best_run = top.user_attrs.get("mlflow_run_id")
@@ -147,10 +146,8 @@ class SearchRun:
             self.client.set_terminated(self.run_id, status=status)
 
     def _log_report(self, study: optuna.Study) -> None:
-        try:
-            from automl_rnn.tracking.report import write_report
-        except ImportError:  # pragma: no cover - the report module ships with the package
-            return
+        from automl_rnn.tracking.report import write_report
+
         with tempfile.TemporaryDirectory(prefix="automl-rnn-report-") as folder:
             out = Path(folder) / "report"
             write_report(study, out)
@@ -159,23 +156,9 @@ class SearchRun:
 
 def describe_study(study: optuna.Study) -> str:
     """The parent run's description: what was searched and what won, in words."""
-    try:
-        from automl_rnn.tracking.report import describe
+    from automl_rnn.tracking.report import describe
 
-        return str(describe(study))
-    except ImportError:  # pragma: no cover
-        return f"Study {study.study_name}."
-
-
-def _best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
-    from optuna.trial import TrialState
-
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not complete:
-        return None
-    if len(study.directions) == 1:
-        return study.best_trial
-    return min(study.best_trials, key=lambda t: t.values[0])
+    return str(describe(study))
 
 
 def _existing_parent(mlflow_client: Any, study: optuna.Study) -> str | None:
@@ -220,8 +203,3 @@ def reproduce_command(spec: ExperimentSpec) -> str:
     if spec.task_params:  # no flag for these: the run's experiment.yaml holds them
         return "automl-rnn search --config experiment.yaml  # the parent run's artifact"
     return " ".join(shlex.quote(a) for a in args)
-
-
-def failure_text() -> str:
-    """The current exception's traceback (for the parent run's artifact)."""
-    return traceback.format_exc()
