@@ -181,6 +181,7 @@ def create_study(spec: ExperimentSpec, plan: SearchPlan, worker: int = 0) -> opt
 
     A resumed study's sampler is seeded past the trials it already holds, so a resumed process
     does not replay the random start-up draws of the first run (a fresh study keeps the seed).
+    A new study queues the space's ``first_trials`` (worker 0 creates it, before the others).
     """
     # Failed trials are reported by our progress line and summary (with their reason); Optuna
     # would also log each one as a WARNING with a traceback.
@@ -195,9 +196,13 @@ def create_study(spec: ExperimentSpec, plan: SearchPlan, worker: int = 0) -> opt
         pruner=make_pruner(spec.pruner, spec.max_epochs),
         load_if_exists=True,
     )
-    held = len(study.get_trials(deepcopy=False))
+    trials = study.get_trials(deepcopy=False)
+    held = sum(t.state != OptunaState.WAITING for t in trials)
     if held:
         study.sampler = make_sampler(spec.sampler, spec.seed + worker + 10_007 * held, spec.trials)
+    elif not trials and worker == 0:
+        for point in plan.space.first_trials:
+            study.enqueue_trial(point, user_attrs={"first_trial": True})
     return study
 
 

@@ -14,6 +14,8 @@ File format (``search_spaces/*.yaml``; ``search_spaces/README.md`` has the long 
       seq_len: auto                                  # candidates from the data, else dropped
       tbptt_steps: {choices: [null, 32], when: {bidirectional: false}}
       optimizer: adam                                # fixed value
+    first_trials:                                    # optional: run these points first
+      - {topology: seq2vec, cell: lstm, hidden_size: 64, lr: 1.0e-2}   # the rest is sampled
 
 Keys of a parameter: ``low, high, log, step, choices, when`` and an optional ``type`` (int, float or
 categorical) that must agree with the ``Hyperparams`` field. ``when:`` maps parameters declared
@@ -24,6 +26,12 @@ the runner will use: ``when: {bidirectional: false}`` holds when bidirectional w
 Loading applies the task: ``topology`` choices are intersected with the task's topologies (in the
 task's order; one left becomes fixed) and added as a categorical when the space does not declare it;
 ``seq_len: auto`` becomes a categorical over the data's candidates (dropped without candidates).
+
+``first_trials`` are known-good points every new study evaluates before its sampler takes over
+(SMAC's default configuration, Optuna's ``enqueue_trial``, Ray Tune's ``points_to_evaluate``): a
+search then has a sound model after its first trial, and TPE models the space around it. Each
+names declared, sampled parameters with values inside their ranges; parameters it leaves out are
+sampled. Loading for a task drops the values the task rules out (a topology it does not fit).
 
 ``tbptt_steps`` choices are static (Optuna refuses a categorical whose choices change between
 trials): a chunk length >= the sampled ``seq_len`` means full BPTT, and the runner normalises it.
@@ -83,6 +91,7 @@ class SearchSpace:
     path: Path
     description: str
     params: tuple[Param, ...]
+    first_trials: tuple[dict[str, Any], ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -111,13 +120,17 @@ class SearchSpace:
         return self.constants
 
     def to_dict(self) -> dict[str, Any]:
-        """For display: name, path, description and each parameter in the YAML form (+ type)."""
-        return {
+        """For display: name, path, description, each parameter in the YAML form (+ type) and
+        the first trials (when declared)."""
+        out: dict[str, Any] = {
             "name": self.name,
             "path": str(self.path),
             "description": self.description,
             "params": {p.name: p.spec() for p in self.params},
         }
+        if self.first_trials:
+            out["first_trials"] = [dict(point) for point in self.first_trials]
+        return out
 
 
 def builtin_spaces() -> dict[str, Path]:
@@ -157,7 +170,8 @@ def load_space(
     resolved = _resolve_topology(err, [p for p in params if p is not None], topologies)
     resolved = _drop_unreachable(resolved)
     _check_bidirectional(err, resolved)
-    return SearchSpace(decl.path.stem, decl.path, decl.description, tuple(resolved))
+    first = _resolve_first_trials(decl.first_trials, resolved)
+    return SearchSpace(decl.path.stem, decl.path, decl.description, tuple(resolved), first)
 
 
 def list_spaces() -> list[dict[str, Any]]:
@@ -224,6 +238,21 @@ def _resolve_topology(
     else:
         new = CategoricalParam(name="topology", choices=tuple(kept), when=declared.when)
     return [*params[:index], new, *params[index + 1 :]]
+
+
+def _resolve_first_trials(
+    points: Sequence[dict[str, Any]], params: list[Param]
+) -> tuple[dict[str, Any], ...]:
+    """The first trials for this task: values a parameter can no longer take (a topology the
+    task does not fit, a parameter it dropped or fixed) are left to the sampler; duplicates and
+    entries left empty go."""
+    sampled = {p.name: p for p in params if not isinstance(p, FixedParam)}
+    out: list[dict[str, Any]] = []
+    for point in points:
+        kept = {k: v for k, v in point.items() if k in sampled and sampled[k].contains(v)}
+        if kept and kept not in out:
+            out.append(kept)
+    return tuple(out)
 
 
 _NOTHING = object()

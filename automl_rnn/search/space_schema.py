@@ -53,6 +53,7 @@ class _SpaceFile(BaseModel):
 
     description: str = ""
     params: dict[str, Any]
+    first_trials: list[Any] = []
 
 
 # ---- typed parameters --------------------------------------------------------------------------
@@ -131,6 +132,16 @@ class FloatParam(Param):
     def sample(self, trial: TrialLike) -> float:
         return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
 
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if not self.low <= value <= self.high:
+            return False
+        if self.step is None:
+            return True
+        steps = (value - self.low) / self.step
+        return abs(steps - round(steps)) <= 1e-9 * max(1.0, abs(steps))
+
     def spec(self) -> dict[str, Any]:
         return self._range_spec("float", self.low, self.high, self.step)
 
@@ -180,6 +191,7 @@ class SpaceDecl:
     path: Path
     description: str
     params: tuple[Param, ...]
+    first_trials: tuple[dict[str, Any], ...] = ()
 
 
 # ---- Hyperparams fields ------------------------------------------------------------------------
@@ -220,12 +232,14 @@ def field_value(err: SpaceErrors, name: str, value: Any, what: str = "value") ->
 
 @dataclass(frozen=True)
 class SpaceErrors:
-    """Builds the one-line errors of one file."""
+    """Builds the one-line errors of one file (``where``: the part of it, e.g. a first trial)."""
 
     path: Path
+    where: str = ""
 
     def __call__(self, param: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.path}: parameter '{param}': {problem}")
+        part = f"{self.where}: " if self.where else ""
+        return ConfigError(f"{self.path}: {part}parameter '{param}': {problem}")
 
     def file(self, problem: str) -> ConfigError:
         return ConfigError(f"{self.path}: {problem}")
@@ -277,7 +291,42 @@ def parse_space(path: Path) -> SpaceDecl:
         if name not in HYPERPARAM_NAMES:
             raise err.file(unknown_name("parameter", str(name), HYPERPARAM_NAMES))
         params.append(_parse_param(err, name, raw, params))
-    return SpaceDecl(path=path, description=top.description.strip(), params=tuple(params))
+    first = tuple(
+        _parse_first_trial(path, i, raw, params) for i, raw in enumerate(top.first_trials)
+    )
+    return SpaceDecl(
+        path=path, description=top.description.strip(), params=tuple(params), first_trials=first
+    )
+
+
+def _parse_first_trial(path: Path, index: int, raw: Any, params: list[Param]) -> dict[str, Any]:
+    """One ``first_trials`` entry: declared, sampled parameters with values inside their ranges,
+    and no parameter whose ``when`` the entry's own values rule out."""
+    err = SpaceErrors(path, f"first_trials[{index}]")
+    if not isinstance(raw, dict) or not raw:
+        raise err.file(f"{err.where}: expected a mapping of parameter: value (got {raw!r})")
+    declared = {p.name: p for p in params}
+    point: dict[str, Any] = {}
+    for name, value in raw.items():
+        param = declared.get(name)
+        if param is None:
+            raise err.file(
+                f"{err.where}: " + unknown_name("declared parameter", str(name), declared)
+            )
+        if isinstance(param, AutoParam):
+            raise err(name, f"'{name}: {AUTO}' takes its values from the data; leave it out")
+        if isinstance(param, FixedParam):
+            raise err(name, f"fixed to {param.value!r} for every trial; leave it out")
+        checked = field_value(err, name, value)
+        if not param.contains(checked):
+            raise err(name, f"{checked!r} is outside the declared values {param.spec()!r}")
+        point[name] = checked
+    for name in point:
+        param = declared[name]
+        if all(k in point for k in param.when) and not param.active(point):
+            when = {k: list(v) for k, v in param.when.items()}
+            raise err(name, f"given, but its condition when: {when} does not hold in this entry")
+    return point
 
 
 def _validated(model: type[_M], raw: dict[Any, Any], error: Callable[[str], ConfigError]) -> _M:

@@ -255,3 +255,40 @@ def test_status_leaves_a_live_trial_running(tmp_path: Path, owned: bool) -> None
     assert payload["counts"]["running"] == 1 and payload["counts"]["failed"] == 0
     assert load(tmp_path, "live").trials[trial.number].state == OptunaState.RUNNING
     trial.set_user_attr("done", True)  # the worker can still write to its trial
+
+
+# ---- first trials ------------------------------------------------------------------------------
+
+FIRST_SPACE = """\
+description: tiny space with a first trial
+params:
+  cell: {choices: [gru, lstm]}
+  num_layers: 1
+  hidden_size: {low: 8, high: 16}
+  lr: {low: 3.0e-3, high: 3.0e-2, log: true}
+  batch_size: 32
+  seq_len: auto
+first_trials:
+  - {cell: lstm, hidden_size: 13, lr: 1.0e-2}
+"""
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random"])
+def test_new_study_runs_first_trials_first_and_resuming_does_not_repeat_them(
+    tmp_path: Path, sampler: str
+) -> None:
+    space = tmp_path / "first.yaml"
+    space.write_text(FIRST_SPACE, encoding="utf-8")
+    search(tmp_path, space=str(space), sampler=sampler, trials=2, max_epochs=1)
+    study = load(tmp_path)
+    first, second = study.trials
+    assert {k: first.params[k] for k in ("cell", "hidden_size", "lr")} == {
+        "cell": "lstm",
+        "hidden_size": 13,
+        "lr": 0.01,
+    }
+    assert first.user_attrs["first_trial"] is True and "first_trial" not in second.user_attrs
+    search(tmp_path, space=str(space), sampler=sampler, trials=3, max_epochs=1)
+    study = load(tmp_path)
+    assert [t.state for t in study.trials] == [OptunaState.COMPLETE] * 3
+    assert [t.user_attrs.get("first_trial", False) for t in study.trials] == [True, False, False]

@@ -374,10 +374,11 @@ def test_to_dict_round_trips_through_yaml(tmp_path: Path, name: str) -> None:
     space = load_space(name, topologies=["seq2vec", "encoder_decoder"], seq_len_candidates=[12, 24])
     data = space.to_dict()
     path = tmp_path / "again.yaml"
-    path.write_text(
-        yaml.safe_dump({k: data[k] for k in ("description", "params")}, sort_keys=False)
-    )
-    assert load_space(str(path)).to_dict()["params"] == data["params"]
+    keys = ("description", "params", "first_trials")
+    path.write_text(yaml.safe_dump({k: data[k] for k in keys if k in data}, sort_keys=False))
+    again = load_space(str(path)).to_dict()
+    assert again["params"] == data["params"]
+    assert again.get("first_trials") == data.get("first_trials")
 
 
 def test_list_spaces_names_the_builtins() -> None:
@@ -394,3 +395,96 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ---- first trials ------------------------------------------------------------------------------
+
+FIRST = """\
+  topology: {choices: [seq2vec, encoder_decoder]}
+  cell: {choices: [lstm, gru]}
+  num_layers: {low: 1, high: 2}
+  hidden_size: {low: 8, high: 64, log: true}
+  lr: {low: 1.0e-3, high: 1.0e-2, log: true}
+  batch_size: {low: 16, high: 64, step: 16}
+  teacher_forcing: {low: 0.0, high: 1.0, when: {topology: encoder_decoder}}
+  seq_len: auto
+  optimizer: adam
+"""
+
+
+def with_first(tmp_path: Path, entries: str, name: str = "space.yaml") -> Path:
+    path = write(tmp_path, FIRST, name)
+    path.write_text(path.read_text() + "first_trials:\n" + entries, encoding="utf-8")
+    return path
+
+
+def test_first_trials_are_parsed_and_resolved_for_the_task(tmp_path: Path) -> None:
+    path = str(
+        with_first(
+            tmp_path,
+            "  - {topology: encoder_decoder, cell: gru, teacher_forcing: 0.5, lr: 1.0e-3}\n"
+            "  - {topology: seq2vec, cell: lstm, hidden_size: 64, batch_size: 32}\n",
+        )
+    )
+    space = load_space(path, topologies=["seq2vec", "encoder_decoder"], seq_len_candidates=[12])
+    assert space.first_trials == (
+        {"topology": "encoder_decoder", "cell": "gru", "teacher_forcing": 0.5, "lr": 1e-3},
+        {"topology": "seq2vec", "cell": "lstm", "hidden_size": 64, "batch_size": 32},
+    )
+    assert space.to_dict()["first_trials"] == [dict(p) for p in space.first_trials]
+    # A task that fits only seq2vec: topology becomes fixed and teacher_forcing is dropped, so
+    # those values go; the rest of each entry stays for the sampler to start from.
+    only = load_space(path, topologies=["seq2vec"], seq_len_candidates=[12])
+    assert only.first_trials == (
+        {"cell": "gru", "lr": 1e-3},
+        {"cell": "lstm", "hidden_size": 64, "batch_size": 32},
+    )
+
+
+FIRST_ERRORS = [
+    ("first_unknown", "  - {cel: lstm}\n", ["first_trials[0]", "'cel'", "did you mean 'cell'"]),
+    ("first_range", "  - {hidden_size: 128}\n", ["first_trials[0]", "hidden_size", "128"]),
+    ("first_step", "  - {batch_size: 20}\n", ["batch_size", "20", "outside"]),
+    ("first_float", "  - {lr: 0.5}\n", ["lr", "0.5", "outside"]),
+    ("first_choice", "  - {cell: rnn_tanh}\n", ["cell", "rnn_tanh", "outside"]),
+    ("first_auto", "  - {seq_len: 24}\n", ["seq_len", "from the data"]),
+    ("first_fixed", "  - {optimizer: sgd}\n", ["optimizer", "fixed to 'adam'"]),
+    ("first_type", "  - {lr: fast}\n", ["lr", "'fast'"]),
+    (
+        "first_condition",
+        "  - {cell: lstm}\n  - {topology: seq2vec, teacher_forcing: 0.5}\n",
+        ["first_trials[1]", "teacher_forcing", "condition"],
+    ),
+    ("first_not_mapping", "  - lstm\n", ["first_trials[0]", "expected a mapping"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "entries", "expected"), FIRST_ERRORS, ids=[e[0] for e in FIRST_ERRORS]
+)
+def test_first_trial_errors_name_file_entry_parameter_and_value(
+    tmp_path: Path, case: str, entries: str, expected: list[str]
+) -> None:
+    path = with_first(tmp_path, entries, name=f"{case}.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_space(str(path))
+    message = str(info.value)
+    assert "\n" not in message and f"{case}.yaml" in message
+    for part in expected:
+        assert part in message, f"{part!r} not in {message!r}"
+
+
+def test_first_trial_values_are_what_optuna_samples_first(tmp_path: Path) -> None:
+    path = with_first(tmp_path, "  - {cell: gru, hidden_size: 64, lr: 1.0e-2}\n")
+    space = load_space(str(path), topologies=["seq2vec"], seq_len_candidates=[12, 24])
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.enqueue_trial(space.first_trials[0])
+    seen: list[dict[str, Any]] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        seen.append(space.suggest(trial))
+        return 0.0
+
+    study.optimize(objective, n_trials=2)
+    assert {k: seen[0][k] for k in ("cell", "hidden_size", "lr")} == space.first_trials[0]
+    assert seen[0]["seq_len"] in (12, 24) and seen[1] != seen[0]
