@@ -27,11 +27,11 @@ Loading applies the task: ``topology`` choices are intersected with the task's t
 task's order; one left becomes fixed) and added as a categorical when the space does not declare it;
 ``seq_len: auto`` becomes a categorical over the data's candidates (dropped without candidates).
 
-``first_trials`` are known-good points every new study evaluates before its sampler takes over
-(SMAC's default configuration, Optuna's ``enqueue_trial``, Ray Tune's ``points_to_evaluate``): a
-search then has a sound model after its first trial, and TPE models the space around it. Each
-names declared, sampled parameters with values inside their ranges; parameters it leaves out are
-sampled. Loading for a task drops the values the task rules out (a topology it does not fit).
+``first_trials`` are points a user already trusts (a configuration that worked before), which
+every new study evaluates before its sampler takes over (Optuna's ``enqueue_trial``, Ray Tune's
+``points_to_evaluate``, SMAC's default configuration). Each names declared, sampled parameters
+with values inside their ranges; parameters it leaves out are sampled. Loading for a task drops
+the values the task rules out (a topology it does not fit).
 
 ``tbptt_steps`` choices are static (Optuna refuses a categorical whose choices change between
 trials): a chunk length >= the sampled ``seq_len`` means full BPTT, and the runner normalises it.
