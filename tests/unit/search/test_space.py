@@ -250,12 +250,15 @@ ERRORS = [
 def test_errors_are_one_line_naming_file_parameter_and_value(
     tmp_path: Path, case: str, params: str, expected: list[str]
 ) -> None:
-    path = write(tmp_path, params, name=f"{case}.yaml")
+    assert_one_line_error(write(tmp_path, params, name=f"{case}.yaml"), expected)
+
+
+def assert_one_line_error(path: Path, expected: list[str]) -> None:
+    """Loading ``path`` fails with one line that names the file and holds every ``expected``."""
     with pytest.raises(ConfigError) as info:
         load_space(str(path))
     message = str(info.value)
-    assert "\n" not in message
-    assert f"{case}.yaml" in message
+    assert "\n" not in message and path.name in message
     for part in expected:
         assert part in message, f"{part!r} not in {message!r}"
 
@@ -465,13 +468,7 @@ FIRST_ERRORS = [
 def test_first_trial_errors_name_file_entry_parameter_and_value(
     tmp_path: Path, case: str, entries: str, expected: list[str]
 ) -> None:
-    path = with_first(tmp_path, entries, name=f"{case}.yaml")
-    with pytest.raises(ConfigError) as info:
-        load_space(str(path))
-    message = str(info.value)
-    assert "\n" not in message and f"{case}.yaml" in message
-    for part in expected:
-        assert part in message, f"{part!r} not in {message!r}"
+    assert_one_line_error(with_first(tmp_path, entries, name=f"{case}.yaml"), expected)
 
 
 def test_first_trial_values_are_what_optuna_samples_first(tmp_path: Path) -> None:
