@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from typing import Any
 
 
 def ignore_further_interrupts() -> None:
@@ -18,3 +19,17 @@ def ignore_further_interrupts() -> None:
         return
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def interrupt_handlers() -> tuple[Any, Any]:
+    """The current SIGINT and SIGTERM handlers (to restore after a cleanup)."""
+    return signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+
+
+def restore_interrupts(handlers: tuple[Any, Any]) -> None:
+    """Put back handlers from :func:`interrupt_handlers` (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum, handler in zip((signal.SIGINT, signal.SIGTERM), handlers, strict=True):
+        if handler is not None:  # None: installed outside Python, cannot be set back
+            signal.signal(signum, handler)

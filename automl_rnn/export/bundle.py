@@ -22,12 +22,15 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from automl_rnn.errors import ConfigError, UserError, closest
 from automl_rnn.export import runtime
+
+_T = TypeVar("_T")
 
 FORMATS = ("onnx", "torchscript", "mlflow")
 DEFAULT_FORMATS = "onnx,torchscript,mlflow"
@@ -55,6 +58,11 @@ def parse_formats(text: str) -> list[str]:
                 f"--format: unknown format '{name}'{closest(name, FORMATS)}; "
                 f"valid: {', '.join(FORMATS)}"
             )
+    if "mlflow" in names and not {"onnx", "torchscript"} & set(names):
+        raise ConfigError(
+            "--format mlflow serves the exported ONNX or TorchScript graph: add one of them "
+            "(e.g. --format onnx,mlflow)"
+        )
     return [name for name in FORMATS if name in names]
 
 
@@ -191,6 +199,26 @@ def _umask() -> int:
     return mask
 
 
+def _publish(staging: Path, target: Path) -> None:
+    """Move the finished staging folder to ``target`` in one rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_dir():
+        target.rmdir()  # empty (checked before building)
+    os.replace(staging, target)
+    target.chmod(0o777 & ~_umask())  # mkdtemp made it private
+
+
+def _writable(target: Path, write: Callable[[], _T]) -> _T:
+    """``write()``, with a file-system refusal (permissions, read-only disk, full disk) turned
+    into one line naming ``--out``."""
+    try:
+        return write()
+    except OSError as err:
+        raise UserError(
+            f"--out {target}: cannot write there ({err.strerror or err}); give a writable folder"
+        ) from None
+
+
 def _staging(out: Path) -> Path:
     """A hidden folder beside ``out`` (in its nearest existing ancestor) to build in."""
     anchor = out.parent
@@ -224,20 +252,18 @@ def export_trial(
     checkpoint = None if refit else _checkpoint(workspace, study.study_name, record)
     prepared = _prepare(spec, study.study_name)
     _check_data(study, workspace, prepared)
-    staging = _staging(target)
+    staging = _writable(target, lambda: _staging(target))
     try:
         summary = _build(study, workspace, spec, prepared, record, checkpoint, chosen, staging)
         if refit:
             summary["refit"] = summary["manifest"]["refit"]
         if "mlflow" in chosen:
-            summary["mlflow"] = _log_mlflow(spec, workspace, record, frozen, staging, register)
+            summary["mlflow"] = _log_mlflow(
+                spec, workspace, prepared, record, frozen, staging, register
+            )
             summary["manifest"]["mlflow"] = summary["mlflow"]
             _write_json(staging / runtime.MANIFEST, summary["manifest"])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.is_dir():
-            target.rmdir()  # empty (checked above)
-        os.replace(staging, target)
-        target.chmod(0o777 & ~_umask())  # mkdtemp made it private
+        _writable(target, lambda: _publish(staging, target))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -344,19 +370,17 @@ def _build(
 def _log_mlflow(
     spec: Any,
     workspace: Path,
+    prepared: Any,
     record: dict[str, Any],
     frozen: Any,
     folder: Path,
     register: str | None,
 ) -> dict[str, Any]:
     """Log the folder as the MLflow pyfunc model (signature from a real prediction)."""
-    from automl_rnn.data import prepare
-    from automl_rnn.data.source import DataSource
     from automl_rnn.export import codec, pyfunc
     from automl_rnn.search.runner import resolve_params
     from automl_rnn.tracking.store import resolve_tracking_uri
 
-    prepared = prepare(DataSource.from_args(spec.data_args()))
     hp = resolve_params(record["params"], prepared)
     bundle = runtime.load_bundle(folder)
     example = codec.input_example(bundle.pre, prepared, hp)

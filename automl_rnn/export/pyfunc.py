@@ -90,7 +90,7 @@ def requirements(engines: list[str]) -> list[str]:
     needed = ["mlflow", "numpy", "pandas"]
     if "onnx" in engines:
         needed.append("onnxruntime")
-    if "torchscript" in engines or "onnx" not in engines:
+    if "torchscript" in engines:
         needed.append("torch")
     return [f"{name}=={metadata.version(name)}" for name in needed]
 
@@ -136,8 +136,11 @@ def log(
     from automl_rnn.tracking.store import client as make_client
 
     client = make_client(target.tracking_uri)
-    run_id, run_name, created = _run(target, client)
-    status = client.get_run(run_id).info.status
+    try:
+        run_id, run_name, created = _run(target, client)
+        status = client.get_run(run_id).info.status
+    except MlflowException as err:
+        raise UserError(f"MLflow ({target.tracking_uri}): {err.message}") from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the hint about integer columns (ours: the step number)
         signature = infer_signature(example, prediction)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -636,13 +636,3 @@ def decode_rows(
         names = ["prediction"] if width == 1 else [f"prediction_{k}" for k in range(width)]
         table.update({name: values[:, k] for k, name in enumerate(names)})
     return pd.DataFrame(table)
-
-
-#: What each input type needs from a frame, for messages and the MLflow signature.
-INPUT_COLUMNS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
-    "series": lambda s: ([s["time_col"]] if s.get("time_col") else []) + list(s["columns"]),
-    "pixels": lambda s: list(s["columns"]),
-    "chars": lambda s: [s["column"]],
-    "tokens": lambda s: [s["column"]],
-    "float_steps": lambda s: list(s["columns"]),
-}

@@ -112,7 +112,7 @@ class ResourceMeter:
 
     def peaks(self) -> dict[str, float]:
         found: dict[str, float] = {}
-        rss = _peak_rss_mb()
+        rss = _peak_rss_mb() if self.rss_reset else None  # else the worker's lifetime peak
         if rss is not None:
             found["peak_rss_mb"] = rss
         if self.cuda:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import traceback
 from typing import Any
 
@@ -59,13 +60,15 @@ def _check_resume(study: Any, spec: ExperimentSpec) -> None:
 
 def run_search(overrides: dict[str, Any], config: str | None, progress: bool) -> dict[str, Any]:
     """Validate, create or resume the study, run the trials, and summarise."""
-    import sys
-
     from automl_rnn.backends import optuna_backend
     from automl_rnn.search.progress import Progress
     from automl_rnn.search.storage import recover_stale_trials
     from automl_rnn.search.summary import best, counts, failure_reasons, status
-    from automl_rnn.signals import ignore_further_interrupts
+    from automl_rnn.signals import (
+        ignore_further_interrupts,
+        interrupt_handlers,
+        restore_interrupts,
+    )
 
     spec = resolve_spec(overrides, config)
     plan = make_plan(spec)
@@ -77,6 +80,7 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
     display = Progress(study, spec.trials, sys.stderr if progress else io.StringIO())
     # Worker 0 runs here (it has the data and imports already); the others are spawned.
     others = optuna_backend.start_workers(spec, range(1, spec.workers), target)
+    handlers = interrupt_handlers()
     try:
         optuna_backend.optimize(spec, plan, 0, progress=display, target=target)
     except BaseException as err:
@@ -85,15 +89,17 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
         optuna_backend.join_workers(others, stop=True)
         if search_run is not None:
             interrupted = isinstance(err, KeyboardInterrupt)
-            search_run.finish(
+            _finish(
+                search_run,
                 study,
                 status="KILLED" if interrupted else "FAILED",
                 error=None if interrupted else traceback.format_exc(),
             )
+        restore_interrupts(handlers)  # a notebook's Ctrl-C works again
         raise
     optuna_backend.join_workers(others)
     if search_run is not None:
-        search_run.finish(study)
+        _finish(search_run, study)
     display.poll()
     summary: dict[str, Any] = {
         "study": spec.study_name,
@@ -122,6 +128,19 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
         summary["best"] = None
     summary["baseline"] = _baseline_verdict(plan, summary["best"])
     return summary
+
+
+def _finish(search_run: Any, study: Any, **outcome: Any) -> None:
+    """End the parent run; a tracking error here only warns (the trials are in the study)."""
+    try:
+        search_run.finish(study, **outcome)
+    except Exception as err:
+        text = " ".join(str(err).split())[:200]
+        print(
+            f"warning: MLflow: the search run was not finished ({type(err).__name__}: {text}); "
+            "every trial is stored in the study",
+            file=sys.stderr,
+        )
 
 
 def _open_tracking(spec: ExperimentSpec, plan: SearchPlan, study: Any) -> Any:

@@ -73,7 +73,13 @@ def best_trial(study: optuna.Study) -> FrozenTrial | None:
         return None
     if len(study.directions) == 1:
         return study.best_trial
-    return min(study.best_trials, key=lambda t: t.values[0])
+    return sorted_front(study)[0]
+
+
+def sorted_front(study: optuna.Study) -> list[FrozenTrial]:
+    """The Pareto front, best on the first objective first (in that objective's direction)."""
+    sign = -1.0 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else 1.0
+    return sorted(study.best_trials, key=lambda t: sign * t.values[0])
 
 
 def best(study: optuna.Study) -> dict[str, Any]:
@@ -84,7 +90,7 @@ def best(study: optuna.Study) -> dict[str, Any]:
     record = trial_record(study, top)
     if len(study.directions) == 1:
         return record
-    front = sorted(study.best_trials, key=lambda t: t.values[0])
+    front = sorted_front(study)
     record["pareto_front"] = [
         {
             "trial": t.number,

@@ -217,14 +217,22 @@ class MLflowTrialTracker:
 
     def _guard(self, call: Callable[..., None], *args: Any) -> None:
         if self._broken:
+            self._give_up()
             return
         try:
             call(*args)
         except Exception as err:
             self._warn(err)
-            if self.run_id is not None:
-                with contextlib.suppress(Exception):
-                    self.client.set_terminated(self.run_id, status="FAILED")
+            self._give_up()
+
+    def _give_up(self) -> None:
+        """After a tracking error: stop the sender and system-metrics threads and end the run
+        FAILED (its record is incomplete); best effort, so it never raises."""
+        with contextlib.suppress(Exception):
+            self._stop_threads(timeout=5.0)
+        if self.run_id is not None:
+            with contextlib.suppress(Exception):
+                self.client.set_terminated(self.run_id, status="FAILED")
 
     def _warn(self, err: Exception) -> None:
         if not self._broken:

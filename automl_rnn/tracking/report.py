@@ -37,6 +37,7 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
 from automl_rnn.errors import UserError
+from automl_rnn.search.summary import sorted_front
 
 if TYPE_CHECKING:
     import optuna
@@ -109,7 +110,7 @@ def _view(study: optuna.Study) -> _View:
     view.failed = [t for t in trials if t.state == OptunaState.FAIL]
     if view.complete:
         if view.multi:
-            view.best = sorted(study.best_trials, key=lambda t: _value(t, 0))
+            view.best = sorted_front(study)
         else:
             view.best = [study.best_trial]
     return view

@@ -549,6 +549,7 @@ def test_bad_export_flags_are_refused_before_anything_is_written(
         ({"formats": "onnx,pickle"}, "unknown format 'pickle'"),
         ({"formats": "onnx", "register": "x"}, "--register needs the mlflow format"),
         ({"trial": 99}, "--trial 99: study 'air_passengers' has no such trial"),
+        ({"formats": "mlflow"}, "--format mlflow serves the exported ONNX or TorchScript"),
     ]
     for options, needle in cases:
         with pytest.raises(UserError, match=needle):
@@ -559,6 +560,11 @@ def test_bad_export_flags_are_refused_before_anything_is_written(
     with pytest.raises(ConfigError, match="folder exists and is not empty"):
         api.export(forecast.study, str(out), workspace=workspace)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(UserError, match=r"--out .*a-file/model: cannot write there"):
+        api.export(forecast.study, str(blocker / "model"), workspace=workspace)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "model"]
 
 
 def test_export_refuses_data_that_changed_since_the_search(
