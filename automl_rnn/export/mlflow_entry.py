@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel
-
-import mlflow
 
 
 class ExportedModel(PythonModel):

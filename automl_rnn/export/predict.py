@@ -52,9 +52,8 @@ def model_folder(model: str, workspace: Path) -> Iterator[Path]:
     from automl_rnn.export.pyfunc import quiet, using_store
 
     quiet()
-    from mlflow.exceptions import MlflowException
-
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     uri = tracking_uri(workspace)
     scratch = Path(tempfile.mkdtemp(prefix="automl-rnn-model-"))

@@ -62,10 +62,9 @@ def using_store(tracking_uri: str) -> Iterator[None]:
     with them) pointed at ``tracking_uri`` for the block, then restored exactly, unset included:
     the fluent API and ``models:/`` resolution read them, and the default would create
     ``mlflow.db`` in the current folder."""
+    import mlflow
     from mlflow.tracking._model_registry import utils as registry
     from mlflow.tracking._tracking_service import utils as tracking
-
-    import mlflow
 
     names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
     environment = {name: os.environ.get(name) for name in names}
@@ -128,10 +127,10 @@ def log(
 ) -> dict[str, Any]:
     """Log ``bundle`` as a pyfunc model to the trial's run; register it when asked."""
     quiet()
+    import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.models import infer_signature
 
-    import mlflow
     from automl_rnn.export import runtime
     from automl_rnn.tracking.store import client as make_client
 
