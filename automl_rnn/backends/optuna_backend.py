@@ -11,8 +11,10 @@ import importlib.util
 import math
 import multiprocessing
 import sys
+import time
 import warnings
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import optuna
@@ -24,7 +26,7 @@ from automl_rnn.search.objectives import Objective
 from automl_rnn.search.outcome import Decision, TrialResult, TrialState
 from automl_rnn.search.plan import SearchPlan
 from automl_rnn.search.runner import TrialContext, run_trial, trial_seed
-from automl_rnn.search.storage import checkpoint_dir, open_storage, owner_tag
+from automl_rnn.search.storage import checkpoint_dir, claims_lock, open_storage, owner_tag
 from automl_rnn.signals import ignore_further_interrupts
 from automl_rnn.tracking.base import NullTracker, Tracker
 from automl_rnn.tracking.mlflow_tracker import MLflowTrialTracker, TrackingTarget
@@ -222,41 +224,65 @@ def optimize(
     torch.set_num_threads(spec.threads)
     tune_allocator()
     study = create_study(spec, plan, worker)
-    stops: list[Callable[[optuna.Study, Any], None]] = [_failure_cap(max(10, spec.trials or 10))]
-    if progress is not None:
-        stops.append(progress)
-    if spec.trials is not None:
-        # Running trials count too, so parallel workers do not overshoot; if one of those fails,
-        # the worker that ran it sees fewer finished trials and goes on.
-        stops.append(
-            optuna.study.MaxTrialsCallback(spec.trials, states=(*FINISHED, OptunaState.RUNNING))
-        )
-        if _finished(study) >= spec.trials:
-            return
-    study.optimize(
+    run_trials(
+        study,
         make_objective(spec, plan, target),
+        trials=spec.trials,
         timeout=spec.timeout,
-        callbacks=stops,
-        catch=(TrialFailed,),
-        gc_after_trial=False,
+        claims=lambda: claims_lock(spec.workspace_path),
+        failure_limit=max(10, spec.trials or 10),
+        progress=progress,
     )
 
 
-def _finished(study: optuna.Study) -> int:
-    return len(study.get_trials(deepcopy=False, states=FINISHED))
+def run_trials(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], Any],
+    *,
+    trials: int | None,
+    timeout: float | None,
+    claims: Callable[[], AbstractContextManager[Any]],
+    failure_limit: int,
+    progress: Callable[[optuna.Study, Any], None] | None = None,
+) -> None:
+    """Ask-and-tell until the study holds ``trials`` trials (finished or running), ``timeout``
+    seconds have passed, or ``failure_limit`` trials in a row failed.
+
+    The count and the ``ask`` happen under ``claims`` (the workspace's lock), so parallel
+    workers start exactly ``trials`` trials between them; a running trial that later fails
+    lowers the count, and a worker then runs one more. ``objective`` raises ``TrialPruned`` or
+    :class:`TrialFailed` for those outcomes; anything else it raises fails the trial and ends
+    this worker (a Ctrl-C, say).
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    streak = 0
+    while deadline is None or time.monotonic() < deadline:
+        with claims():
+            if trials is not None and _claimed(study) >= trials:
+                return
+            trial = study.ask()
+        try:
+            value = objective(trial)
+        except optuna.TrialPruned:
+            frozen = study.tell(trial, state=OptunaState.PRUNED)
+        except TrialFailed:
+            frozen = study.tell(trial, state=OptunaState.FAIL)
+        except (Exception, KeyboardInterrupt):
+            study.tell(trial, state=OptunaState.FAIL)
+            raise
+        else:
+            frozen = study.tell(trial, value)
+        if progress is not None:
+            progress(study, frozen)
+        streak = streak + 1 if frozen.state == OptunaState.FAIL else 0
+        if streak >= failure_limit:
+            study.set_user_attr("stopped", f"{failure_limit} trials failed in a row")
+            return
 
 
-def _failure_cap(limit: int) -> Callable[[optuna.Study, Any], None]:
-    """Stop after ``limit`` failed trials in a row: every configuration failing is a broken setup."""
-    streak = [0]
-
-    def callback(study: optuna.Study, trial: Any) -> None:
-        streak[0] = streak[0] + 1 if trial.state == OptunaState.FAIL else 0
-        if streak[0] >= limit:
-            study.set_user_attr("stopped", f"{limit} trials failed in a row")
-            study.stop()
-
-    return callback
+def _claimed(study: optuna.Study) -> int:
+    """Trials that count towards ``--trials``: finished or running (queued ones do not)."""
+    return len(study.get_trials(deepcopy=False, states=(*FINISHED, OptunaState.RUNNING)))
 
 
 def _worker_main(spec_json: str, worker: int, target: TrackingTarget | None) -> None:

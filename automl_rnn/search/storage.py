@@ -9,9 +9,11 @@ either, the journal 4.1x faster. Nothing to start, nothing to install.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     import optuna
 
 JOURNAL = "optuna.journal"
+#: Lock file the workers hold while they count the study's trials and create the next one.
+CLAIMS = "optuna.journal.claims"
 #: A RUNNING trial without an owner younger than this is being started, not orphaned.
 OWNER_GRACE_S = 60.0
 
@@ -40,6 +44,28 @@ def open_storage(workspace: Path) -> optuna.storages.BaseStorage:
     workspace.mkdir(parents=True, exist_ok=True)
     path = str(journal_path(workspace))
     return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+
+
+@contextlib.contextmanager
+def claims_lock(workspace: Path) -> Iterator[None]:
+    """Hold the workspace's trial-claims lock (``flock``: released if the holder dies).
+
+    Workers count the trials and create the next one under it, so N workers never start more
+    trials than ``--trials`` between them. Without ``fcntl`` (Windows) it is a no-op, and two
+    workers finishing at the same instant can start one trial too many.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    workspace.mkdir(parents=True, exist_ok=True)
+    with open(workspace / CLAIMS, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def owner_tag() -> str:

@@ -292,3 +292,68 @@ def test_new_study_runs_first_trials_first_and_resuming_does_not_repeat_them(
     study = load(tmp_path)
     assert [t.state for t in study.trials] == [OptunaState.COMPLETE] * 3
     assert [t.user_attrs.get("first_trial", False) for t in study.trials] == [True, False, False]
+
+
+# ---- exact trial budget with parallel workers --------------------------------------------------
+
+
+def _quick_worker(workspace: str, trials: int, seed: int) -> None:
+    """A worker running instant trials: the claim race is widest when trials take no time."""
+    from automl_rnn.backends.optuna_backend import run_trials
+    from automl_rnn.search.storage import claims_lock
+
+    study = optuna.load_study(
+        study_name="race",
+        storage=open_storage(Path(workspace)),
+        sampler=optuna.samplers.RandomSampler(seed=seed),
+    )
+    run_trials(
+        study,
+        lambda trial: trial.suggest_float("x", 0.0, 1.0),
+        trials=trials,
+        timeout=None,
+        claims=lambda: claims_lock(Path(workspace)),
+        failure_limit=10,
+    )
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_parallel_workers_start_exactly_the_requested_trials(tmp_path: Path, workers: int) -> None:
+    import multiprocessing
+
+    optuna.create_study(study_name="race", storage=open_storage(tmp_path))
+    context = multiprocessing.get_context("fork")
+    processes = [
+        context.Process(target=_quick_worker, args=(str(tmp_path), 24, seed))
+        for seed in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0] * workers
+    study = load(tmp_path, "race")
+    assert len(study.trials) == 24
+    assert all(t.state == OptunaState.COMPLETE for t in study.trials)
+
+
+def test_run_trials_fails_the_trial_and_ends_the_worker_on_an_interrupt(tmp_path: Path) -> None:
+    from automl_rnn.backends.optuna_backend import run_trials
+    from automl_rnn.search.storage import claims_lock
+
+    study = optuna.create_study(study_name="stop", storage=open_storage(tmp_path))
+
+    def interrupted(trial: optuna.Trial) -> float:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_trials(
+            study,
+            interrupted,
+            trials=5,
+            timeout=None,
+            claims=lambda: claims_lock(tmp_path),
+            failure_limit=10,
+        )
+    assert [t.state for t in load(tmp_path, "stop").trials] == [OptunaState.FAIL]
+
