@@ -136,8 +136,7 @@ def make_objective(
             result = run_trial(spec, params, OptunaReporter(trial, prunable), tracker, context)
         except BaseException:  # Ctrl-C / SIGTERM mid-trial: the run ends KILLED, never RUNNING
             ignore_further_interrupts()
-            if isinstance(tracker, MLflowTrialTracker):
-                tracker.abort("KILLED")
+            tracker.abort("KILLED")
             trial.set_user_attr("state", "failed")
             trial.set_user_attr("reason", "interrupted")
             raise
@@ -169,13 +168,22 @@ def _tracker(
         value = result.values[0]
         return value < min(seen) if first.direction == "minimize" else value > max(seen)
 
-    return MLflowTrialTracker(
-        target,
-        trial.number,
-        owner,
-        is_best=is_best,
-        on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
-    )
+    try:
+        return MLflowTrialTracker(
+            target,
+            trial.number,
+            owner,
+            is_best=is_best,
+            on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
+        )
+    except Exception as err:  # tracking never fails a trial, let alone the search
+        message = " ".join(str(err).split())[:200]
+        print(
+            f"warning: trial {trial.number} is not tracked (MLflow: {type(err).__name__}: "
+            f"{message})",
+            file=sys.stderr,
+        )
+        return NullTracker()
 
 
 def create_study(spec: ExperimentSpec, plan: SearchPlan, worker: int = 0) -> optuna.Study:

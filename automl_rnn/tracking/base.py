@@ -23,6 +23,10 @@ class Tracker(Protocol):
         """The trial ended: its state, reason, metrics and history are in ``result``."""
         ...
 
+    def abort(self, status: str = "KILLED", reason: str = "interrupted") -> None:
+        """The trial was cut short (Ctrl-C, SIGTERM) before ``end_trial``; never raises."""
+        ...
+
 
 class NullTracker:
     """Tracks nothing (tracking disabled, and tests of the runner alone)."""
@@ -34,4 +38,7 @@ class NullTracker:
         return None
 
     def end_trial(self, result: TrialResult) -> None:
+        return None
+
+    def abort(self, status: str = "KILLED", reason: str = "interrupted") -> None:
         return None

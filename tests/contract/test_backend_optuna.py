@@ -357,3 +357,24 @@ def test_run_trials_fails_the_trial_and_ends_the_worker_on_an_interrupt(tmp_path
         )
     assert [t.state for t in load(tmp_path, "stop").trials] == [OptunaState.FAIL]
 
+
+def test_a_tracker_that_cannot_be_built_leaves_the_trial_untracked_not_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from automl_rnn.backends.optuna_backend import create_study, make_objective
+    from automl_rnn.search.plan import make_plan
+    from automl_rnn.tracking.mlflow_tracker import TrackingTarget
+
+    spec = ExperimentSpec(
+        task="sine_mix", space="tiny", trials=1, max_epochs=1, workspace=str(tmp_path)
+    )
+    plan = make_plan(spec)
+    study = create_study(spec, plan)
+    broken = TrackingTarget("bogus://nowhere", "0", "no-parent", "sine_mix")
+    trial = study.ask()
+    value = make_objective(spec, plan, broken)(trial)
+    assert math.isfinite(value)
+    assert trial.user_attrs["state"] == "complete"
+    err = capsys.readouterr().err
+    assert "warning: trial 0 is not tracked (MLflow: " in err
+    assert len(err.strip().splitlines()) == 1
