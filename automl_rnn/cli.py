@@ -384,7 +384,8 @@ def export(
     """Export a trial's model (default: the best) for prediction without the training stack."""
     from automl_rnn import api
 
-    summary = api.export(study, out, trial, workspace, formats, register, refit)
+    with _interruptible(f"nothing was written to {out}"):
+        summary = api.export(study, out, trial, workspace, formats, register, refit)
     if as_json:
         _echo_json(summary)
         return
