@@ -7,6 +7,7 @@ torch threads to its share of the cores.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 import multiprocessing
@@ -14,7 +15,6 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
 import optuna
@@ -35,7 +35,8 @@ FINISHED = (OptunaState.COMPLETE, OptunaState.PRUNED)
 
 
 class TrialFailed(Exception):
-    """A trial ended FAILED (the reason is recorded on the trial); Optuna catches it and goes on."""
+    """A trial ended FAILED (the reason is recorded on the trial); :func:`run_trials` tells the
+    study so and goes on."""
 
 
 class OptunaReporter:
@@ -249,7 +250,7 @@ def run_trials(
     *,
     trials: int | None,
     timeout: float | None,
-    claims: Callable[[], AbstractContextManager[Any]],
+    claims: Callable[[], contextlib.AbstractContextManager[Any]],
     failure_limit: int,
     progress: Callable[[optuna.Study, Any], None] | None = None,
 ) -> None:
@@ -276,7 +277,8 @@ def run_trials(
         except TrialFailed:
             frozen = study.tell(trial, state=OptunaState.FAIL)
         except (Exception, KeyboardInterrupt):
-            study.tell(trial, state=OptunaState.FAIL)
+            with contextlib.suppress(Exception):  # the original error is the one to see
+                study.tell(trial, state=OptunaState.FAIL)
             raise
         else:
             frozen = study.tell(trial, value)
