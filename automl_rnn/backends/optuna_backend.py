@@ -15,6 +15,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -169,22 +170,13 @@ def _tracker(
         value = result.values[0]
         return value < min(seen) if first.direction == "minimize" else value > max(seen)
 
-    try:
-        return MLflowTrialTracker(
-            target,
-            trial.number,
-            owner,
-            is_best=is_best,
-            on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
-        )
-    except Exception as err:  # tracking never fails a trial, let alone the search
-        message = " ".join(str(err).split())[:200]
-        print(
-            f"warning: trial {trial.number} is not tracked (MLflow: {type(err).__name__}: "
-            f"{message})",
-            file=sys.stderr,
-        )
-        return NullTracker()
+    return MLflowTrialTracker(
+        target,
+        trial.number,
+        owner,
+        is_best=is_best,
+        on_start=lambda run_id: trial.set_user_attr("mlflow_run_id", run_id),
+    )
 
 
 def create_study(spec: ExperimentSpec, plan: SearchPlan, worker: int = 0) -> optuna.Study:
@@ -238,7 +230,7 @@ def optimize(
         make_objective(spec, plan, target),
         trials=spec.trials,
         timeout=spec.timeout,
-        claims=lambda: claims_lock(spec.workspace_path),
+        workspace=spec.workspace_path,
         failure_limit=max(10, spec.trials or 10),
         progress=progress,
     )
@@ -250,14 +242,14 @@ def run_trials(
     *,
     trials: int | None,
     timeout: float | None,
-    claims: Callable[[], contextlib.AbstractContextManager[Any]],
+    workspace: Path,
     failure_limit: int,
     progress: Callable[[optuna.Study, Any], None] | None = None,
 ) -> None:
     """Ask-and-tell until the study holds ``trials`` trials (finished or running), ``timeout``
     seconds have passed, or ``failure_limit`` trials in a row failed.
 
-    The count and the ``ask`` happen under ``claims`` (the workspace's lock), so parallel
+    The count and the ``ask`` happen under the workspace's claims lock, so parallel
     workers start exactly ``trials`` trials between them; a running trial that later fails
     lowers the count, and a worker then runs one more. ``objective`` raises ``TrialPruned`` or
     :class:`TrialFailed` for those outcomes; anything else it raises fails the trial and ends
@@ -266,7 +258,7 @@ def run_trials(
     deadline = None if timeout is None else time.monotonic() + timeout
     streak = 0
     while deadline is None or time.monotonic() < deadline:
-        with claims():
+        with claims_lock(workspace):
             if trials is not None and _claimed(study) >= trials:
                 return
             trial = study.ask()

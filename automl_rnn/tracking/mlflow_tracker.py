@@ -116,11 +116,15 @@ class MLflowTrialTracker:
         self.number = number
         self.owner = owner
         self.is_best = is_best
-        self.client = client(target.tracking_uri)
         self.run_id: str | None = None
         self._sender: _BatchSender | None = None
         self._monitor: Any = None
         self._broken = False
+        self.client: Any = None
+        try:
+            self.client = client(target.tracking_uri)
+        except Exception as err:  # e.g. an unsupported URI scheme: this trial goes untracked
+            self._warn(err)
 
     # -- Tracker protocol ------------------------------------------------------------------------
 
@@ -137,6 +141,8 @@ class MLflowTrialTracker:
 
     def abort(self, status: str = "KILLED", reason: str = "interrupted") -> None:
         """End the run as KILLED (Ctrl-C, SIGTERM) or FAILED; never raises."""
+        if self.client is None:
+            return
         try:
             if self.run_id is None:  # interrupted inside create_run: find it by owner and number
                 self.run_id = self._created_run()

@@ -300,7 +300,6 @@ def test_new_study_runs_first_trials_first_and_resuming_does_not_repeat_them(
 def _quick_worker(workspace: str, trials: int, seed: int) -> None:
     """A worker running instant trials: the claim race is widest when trials take no time."""
     from automl_rnn.backends.optuna_backend import run_trials
-    from automl_rnn.search.storage import claims_lock
 
     study = optuna.load_study(
         study_name="race",
@@ -312,7 +311,7 @@ def _quick_worker(workspace: str, trials: int, seed: int) -> None:
         lambda trial: trial.suggest_float("x", 0.0, 1.0),
         trials=trials,
         timeout=None,
-        claims=lambda: claims_lock(Path(workspace)),
+        workspace=Path(workspace),
         failure_limit=10,
     )
 
@@ -339,7 +338,6 @@ def test_parallel_workers_start_exactly_the_requested_trials(tmp_path: Path, wor
 
 def test_run_trials_fails_the_trial_and_ends_the_worker_on_an_interrupt(tmp_path: Path) -> None:
     from automl_rnn.backends.optuna_backend import run_trials
-    from automl_rnn.search.storage import claims_lock
 
     study = optuna.create_study(study_name="stop", storage=open_storage(tmp_path))
 
@@ -352,7 +350,7 @@ def test_run_trials_fails_the_trial_and_ends_the_worker_on_an_interrupt(tmp_path
             interrupted,
             trials=5,
             timeout=None,
-            claims=lambda: claims_lock(tmp_path),
+            workspace=tmp_path,
             failure_limit=10,
         )
     assert [t.state for t in load(tmp_path, "stop").trials] == [OptunaState.FAIL]
@@ -376,5 +374,5 @@ def test_a_tracker_that_cannot_be_built_leaves_the_trial_untracked_not_failed(
     assert math.isfinite(value)
     assert trial.user_attrs["state"] == "complete"
     err = capsys.readouterr().err
-    assert "warning: trial 0 is not tracked (MLflow: " in err
+    assert "warning: MLflow tracking of trial 0 stopped (UnsupportedModelRegistryStoreURI" in err
     assert len(err.strip().splitlines()) == 1
