@@ -16,10 +16,11 @@ onnxruntime is installed, else the TorchScript one, else the eager network.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,9 +130,7 @@ class TorchScriptEngine(Engine):
     def __init__(self, path: Path, threads: int | None = 1) -> None:
         import torch
 
-        if threads is not None:
-            torch.set_num_threads(threads)
-        self.torch = torch
+        self.torch, self.threads = torch, threads
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript's deprecation
@@ -142,7 +141,7 @@ class TorchScriptEngine(Engine):
             ) from None
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        with self.torch.inference_mode():
+        with _torch_threads(self.torch, self.threads), self.torch.inference_mode():
             return self.module(self.torch.from_numpy(x)).numpy()  # type: ignore[no-any-return]
 
 
@@ -156,14 +155,27 @@ class EagerEngine(Engine):
 
         from automl_rnn.export.network import load_inference_net
 
-        if threads is not None:
-            torch.set_num_threads(threads)
-        self.torch = torch
+        self.torch, self.threads = torch, threads
         self.net = load_inference_net(network, path)
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        with self.torch.inference_mode():
+        with _torch_threads(self.torch, self.threads), self.torch.inference_mode():
             return self.net(self.torch.from_numpy(x)).numpy()  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def _torch_threads(torch: Any, threads: int | None) -> Iterator[None]:
+    """Torch's intra-op thread count set to ``threads`` for one call, then put back, so loading a
+    bundle in a process (a notebook, a server) does not change torch's threads for the rest."""
+    before = torch.get_num_threads()
+    if threads is None or threads == before:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _short(err: BaseException) -> str:

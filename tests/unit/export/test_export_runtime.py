@@ -258,3 +258,19 @@ def test_the_runtime_imports_nothing_from_automl_rnn() -> None:
     imports = [line for line in source.splitlines() if line.strip().startswith(("import", "from"))]
     outside = [line for line in imports if "automl_rnn" in line]
     assert outside == ["        from automl_rnn.export.network import load_inference_net"]
+
+
+def test_a_loaded_engine_leaves_torchs_thread_count_to_the_process(tmp_path: Path) -> None:
+    import torch
+
+    path = tmp_path / "model.pt"
+    torch.jit.script(torch.nn.Linear(3, 2)).save(str(path))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        engine = runtime.TorchScriptEngine(path, threads=1)
+        out = engine.run(np.ones((4, 3), dtype=np.float32))
+        assert out.shape == (4, 2)
+        assert torch.get_num_threads() == 2  # the engine's 1 thread held only during run()
+    finally:
+        torch.set_num_threads(before)
