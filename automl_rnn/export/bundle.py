@@ -289,16 +289,13 @@ def _build(
     from automl_rnn.export import codec, network, onnx_format, torchscript
     from automl_rnn.export.loading import load_weights
     from automl_rnn.export.refit import epochs_of, refit
-    from automl_rnn.models.factory import ArchConfig
-    from automl_rnn.search.runner import resolve_params
+    from automl_rnn.search.runner import arch_of, resolve_params
 
     torch.set_num_threads(spec.threads)
     hp = resolve_params(record["params"], prepared)
     topology = str(hp.topology)
     shape: DataShape = prepared.shape(topology)
-    arch = ArchConfig(
-        hp.cell, topology, hp.num_layers, hp.hidden_size, hp.dropout, hp.bidirectional, hp.readout
-    )
+    arch = arch_of(hp)
     refit_info = None
     if checkpoint is None:
         epochs = epochs_of(record["metrics"])

@@ -252,9 +252,9 @@ def _fit_and_score(
         result.checkpoint = str(path)
 
 
-def network_for(hp: Hyperparams, shape: Any) -> torch.nn.Module:
-    """The cell x topology network a trial's hyperparameters describe."""
-    arch = ArchConfig(
+def arch_of(hp: Hyperparams) -> ArchConfig:
+    """The cell x topology architecture a trial's hyperparameters describe."""
+    return ArchConfig(
         hp.cell,
         str(hp.topology),
         hp.num_layers,
@@ -263,7 +263,11 @@ def network_for(hp: Hyperparams, shape: Any) -> torch.nn.Module:
         hp.bidirectional,
         hp.readout,
     )
-    return build_network(arch, shape)
+
+
+def network_for(hp: Hyperparams, shape: Any) -> torch.nn.Module:
+    """The cell x topology network a trial's hyperparameters describe."""
+    return build_network(arch_of(hp), shape)
 
 
 def train_config(hp: Hyperparams) -> TrainConfig:
