@@ -148,19 +148,21 @@ def _open_tracking(spec: ExperimentSpec, plan: SearchPlan, study: Any) -> Any:
     if not spec.tracking:
         return None
     from automl_rnn.search.storage import owner_tag
-    from automl_rnn.tracking.hygiene import close_orphaned_runs
+    from automl_rnn.tracking.hygiene import close_orphaned_runs, record_tracking_uri
     from automl_rnn.tracking.search_run import SearchRun
     from automl_rnn.tracking.store import resolve_tracking_uri
 
     uri = resolve_tracking_uri(spec.workspace_path, spec.tracking_uri)
     try:
         close_orphaned_runs(uri, spec.study_name)
-        return SearchRun.open(spec, plan, study, owner_tag())
+        search_run = SearchRun.open(spec, plan, study, owner_tag())
     except Exception as err:
         raise ConfigError(
             f"MLflow tracking at {uri} is not usable ({type(err).__name__}: "
             f"{' '.join(str(err).split())[:200]}); fix --tracking-uri or pass --no-tracking"
         ) from None
+    record_tracking_uri(study, spec.tracking_uri)
+    return search_run
 
 
 def ui_command(spec: ExperimentSpec) -> str:

@@ -40,22 +40,52 @@ def close_orphaned_runs(tracking_uri: str, experiment_name: str) -> list[str]:
     return closed
 
 
-def study_tracking_uri(study: Any, workspace: Path) -> str | None:
-    """The tracking URI a study logged to, or None when it has nothing to clean up."""
-    experiment = study.user_attrs.get("experiment") or {}
-    if experiment.get("tracking") is False:
-        return None
-    uri = experiment.get("tracking_uri")
-    if uri:
-        return str(uri)
-    return (
+#: Study attribute: where the study's searches logged, the latest last: tracking URIs given with
+#: ``--tracking-uri``, and ``LOCAL_STORE`` for the workspace's embedded store (kept as a token, not
+#: a path, so a moved workspace still finds its store).
+TRACKING_URIS_ATTR = "tracking_uris"
+LOCAL_STORE = "workspace"
+
+
+def record_tracking_uri(study: Any, tracking_uri: str | None) -> None:
+    """Note where this search of ``study`` logs (None: the workspace's store); a resume may move."""
+    where = tracking_uri or LOCAL_STORE
+    stored = study.user_attrs.get(TRACKING_URIS_ATTR)
+    used = [str(u) for u in stored or [] if u != where] + [where]
+    if used != stored:
+        study.set_user_attr(TRACKING_URIS_ATTR, used)
+
+
+def study_tracking_uris(study: Any, workspace: Path) -> list[str]:
+    """Every tracking URI the study logged to, the latest last (empty: nothing to clean up).
+
+    Studies from before the record fall back to their first search's URI, else the workspace's
+    embedded store when it exists."""
+    local = (
         local_tracking_uri(workspace) if (mlflow_dir(workspace) / "mlflow.db").is_file() else None
     )
+    used = study.user_attrs.get(TRACKING_URIS_ATTR)
+    if used:
+        uris = [local if u == LOCAL_STORE else str(u) for u in used]
+        return [u for u in uris if u is not None]
+    experiment = study.user_attrs.get("experiment") or {}
+    if experiment.get("tracking") is False:
+        return []
+    uri = experiment.get("tracking_uri")
+    if uri:
+        return [str(uri)]
+    return [local] if local else []
+
+
+def study_tracking_uri(study: Any, workspace: Path) -> str | None:
+    """The tracking URI the study's latest search logged to, or None without tracking."""
+    uris = study_tracking_uris(study, workspace)
+    return uris[-1] if uris else None
 
 
 def tidy_study_runs(study: Any, workspace: Path) -> list[str]:
-    """Close the orphaned runs of ``study``'s experiment (a no-op without tracking)."""
-    uri = study_tracking_uri(study, workspace)
-    if uri is None:
-        return []
-    return close_orphaned_runs(uri, study.study_name)
+    """Close the orphaned runs of ``study``'s experiment in every store it logged to."""
+    closed: list[str] = []
+    for uri in study_tracking_uris(study, workspace):
+        closed += close_orphaned_runs(uri, study.study_name)
+    return closed

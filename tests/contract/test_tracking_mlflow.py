@@ -136,6 +136,33 @@ def test_resume_reuses_the_parent_run(tmp_path: Path) -> None:
     assert "resumed_at" in parent.data.tags
 
 
+def test_orphans_are_closed_in_every_store_a_resumed_study_logged_to(tmp_path: Path) -> None:
+    first = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    search(tmp_path, trials=1, max_epochs=2, tracking_uri=first)
+    second = local_tracking_uri(tmp_path)
+    search(tmp_path, trials=2, max_epochs=2)  # resumed, logging to the workspace's store
+    client = MlflowClient(second)
+    experiment = client.get_experiment_by_name("sine_mix")
+    assert experiment is not None
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead_owner = f"{socket.gethostname()}:{int(ended.stdout)}:0"  # a process that has ended
+    orphan = client.create_run(
+        experiment.experiment_id, tags={"automl_rnn.owner": dead_owner, "state": "running"}
+    )
+    api.best("sine_mix", str(tmp_path))  # every command on the workspace tidies the study
+    run = client.get_run(orphan.info.run_id)
+    assert run.info.status == "KILLED"
+    assert run.data.tags["state"] == "killed"
+    parent, _ = runs_of(second, "sine_mix")
+    assert parent.info.status == "FINISHED"
+    assert runs_of(first, "sine_mix")[0].info.status == "FINISHED"
+
+
 def test_failed_trials_are_failed_runs_with_reason(tmp_path: Path) -> None:
     summary = search(tmp_path, space=str(SPACES / "diverging.yaml"), trials=2, max_epochs=2)
     _, children = runs_of(local_tracking_uri(tmp_path), "sine_mix")
