@@ -39,9 +39,9 @@ _PACKAGES = ("automl-rnn", "torch", "pytorch-lightning", "optuna", "mlflow", "nu
 class SearchRun:
     """The parent run of one search (see the module docstring)."""
 
-    def __init__(self, target: TrackingTarget) -> None:
+    def __init__(self, target: TrackingTarget, mlflow_client: Any = None) -> None:
         self.target = target
-        self.client = client(target.tracking_uri)
+        self.client = mlflow_client if mlflow_client is not None else client(target.tracking_uri)
 
     @property
     def run_id(self) -> str:
@@ -76,7 +76,7 @@ class SearchRun:
             )
             run_id = run.info.run_id
             study.set_user_attr(PARENT_ATTR, run_id)
-        search = cls(TrackingTarget(uri, experiment_id, run_id, spec.study_name))
+        search = cls(TrackingTarget(uri, experiment_id, run_id, spec.study_name), mlflow_client)
         search._log_inputs(spec, plan)
         return search
 
