@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import warnings
 from dataclasses import dataclass
@@ -135,8 +136,24 @@ def _decimal(frame: pd.DataFrame, delimiter: str) -> str:
     return "," if commas > 0 and dots == 0 else "."
 
 
-def parse_times(table: Table, name: str) -> pd.DatetimeIndex | np.ndarray:
-    """The time column as datetimes (or as numbers for a plain step index); errors name the line."""
+def parse_times(
+    table: Table, name: str, dayfirst: bool | None = None
+) -> pd.DatetimeIndex | np.ndarray:
+    """The time column as datetimes (or as numbers for a plain step index); errors name the line.
+
+    ``dayfirst`` reads ``01/02/2024`` as 1 February (True) or 2 January (False); None guesses it
+    (:func:`read_times`). Prediction passes the training data's choice, never a new guess."""
+    return read_times(table, name, dayfirst)[0]
+
+
+def read_times(
+    table: Table, name: str, dayfirst: bool | None = None
+) -> tuple[pd.DatetimeIndex | np.ndarray, bool | None]:
+    """:func:`parse_times` and the day order it used (None: numbers or unambiguous formats).
+
+    Guessing: the order that reads every row; when both do (``01/02/2024``-style dates with no day
+    above 12), the one whose sorted steps are the more regular: a monthly series written day-first
+    read month-first becomes the 1st-12th of January, with steps of a day and of a year."""
     raw = table.column(name, "--time-col")
     if raw.isna().any():
         i = int(np.argmax(raw.isna().to_numpy()))
@@ -146,22 +163,20 @@ def parse_times(table: Table, name: str) -> pd.DatetimeIndex | np.ndarray:
         text.str.fullmatch(r"[+-]?\d+(\.\d+)?").all()
         and not text.str.fullmatch(r"\d{4}|\d{8}").all()
     ):
-        return text.astype(float).to_numpy()
+        return text.astype(float).to_numpy(), None
     fmt = (
         "%Y%m%d"
         if text.str.fullmatch(r"\d{8}").all()
         else ("%Y" if text.str.len().eq(4).all() else None)
     )
-    best: pd.DatetimeIndex | None = None
-    for dayfirst in (False, True):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst, format=fmt)
-        if best is None or int(np.sum(parsed.isna())) < int(np.sum(best.isna())):
-            best = pd.DatetimeIndex(parsed)
-        if not best.isna().any():
-            break
-    assert best is not None
+    orders = (False, True) if dayfirst is None else (dayfirst,)
+    parsed = {order: _dates(text, fmt, order) for order in orders}
+    chosen = min(
+        orders, key=lambda o: (int(np.asarray(parsed[o].isna()).sum()), _irregularity(parsed[o]))
+    )
+    best = parsed[chosen]
+    orders_differ = len(orders) == 2 and not parsed[False].equals(parsed[True])
+    used = chosen if (dayfirst is not None or orders_differ) else None
     if best.isna().any():
         i = int(np.argmax(best.isna()))
         raise DataError(
@@ -170,4 +185,24 @@ def parse_times(table: Table, name: str) -> pd.DatetimeIndex | np.ndarray:
         )
     if best.tz is not None:
         best = best.tz_convert(None)
-    return best
+    return best, used
+
+
+def _dates(text: pd.Series, fmt: str | None, dayfirst: bool) -> pd.DatetimeIndex:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pd.DatetimeIndex(
+            pd.to_datetime(text, errors="coerce", dayfirst=dayfirst, format=fmt)
+        )
+
+
+def _irregularity(times: pd.DatetimeIndex) -> float:
+    """Coefficient of variation of the sorted times' steps: about 0 for a regular series (months
+    of 28-31 days: 0.03), large for a monthly series read in the wrong day order (1 day, 1 day, ...
+    then 355 days)."""
+    valid = times[~np.asarray(times.isna())].sort_values()
+    if len(valid) < 3:
+        return 0.0
+    steps = np.diff(valid.asi8).astype(np.float64)
+    mean = float(steps.mean())
+    return float(steps.std() / mean) if mean > 0 else math.inf

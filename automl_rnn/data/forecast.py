@@ -47,6 +47,7 @@ class ForecastData(PreparedData):
             horizon,
             season,
         )
+        self.dayfirst = series.dayfirst
         n, h = len(series.values), horizon
         self.val_size, self.test_size = max(h, val_size or h), max(h, test_size or h)
         self.min_seq_len = max(2, min(h, season or h))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from automl_rnn.data.csvread import Table, parse_times, read_table
+from automl_rnn.data.csvread import Table, read_table, read_times
 from automl_rnn.data.seasonality import season_from_step
 from automl_rnn.errors import DataError
 
@@ -28,6 +28,8 @@ class RawSeries:
     season_hint: int | None = None
     """Seasonal period implied by the time column's frequency."""
     notes: list[str] = field(default_factory=list)
+    dayfirst: bool | None = None
+    """Day order the time column was read in (None: it did not matter)."""
 
     def where(self, i: int) -> str:
         """Where row ``i`` is, for messages: its file line, or its time when the file lacks it."""
@@ -42,7 +44,7 @@ class RawSeries:
         times = self.times[keep] if self.times is not None else None
         return RawSeries(
             self.label, self.columns, self.n_targets, self.values[keep], self.lines[keep], times,
-            self.season_hint, self.notes,
+            self.season_hint, self.notes, self.dayfirst,
         )  # fmt: skip
 
 
@@ -68,7 +70,8 @@ def read_series(
 
 
 def _in_time_order(series: RawSeries, table: Table, time_col: str) -> RawSeries:
-    times = parse_times(table, time_col)
+    times, dayfirst = read_times(table, time_col)
+    series.dayfirst = dayfirst
     order = np.argsort(np.asarray(times), kind="stable")
     if not np.array_equal(order, np.arange(len(order))):
         series.notes.append(f"rows sorted by '{time_col}'")
@@ -116,7 +119,7 @@ def _regular(series: RawSeries, times: pd.DatetimeIndex) -> RawSeries:
     series.notes.append(f"{n - len(slot)} skipped time steps inserted as missing values")
     return RawSeries(
         series.label, series.columns, series.n_targets, values, lines,
-        _fill_times(n, slot, times), series.season_hint, series.notes,
+        _fill_times(n, slot, times), series.season_hint, series.notes, series.dayfirst,
     )  # fmt: skip
 
 

@@ -103,7 +103,7 @@ def _read(data: str, bundle: runtime.Bundle) -> Any:
                 frame[name] = text.str.replace(",", ".", regex=False)
     time_col = spec.get("time_col") if spec["type"] == "series" else None
     if time_col and time_col in frame.columns:
-        frame[time_col] = list(parse_times(table, time_col))
+        frame[time_col] = list(parse_times(table, time_col, spec.get("dayfirst")))
     return frame
 
 

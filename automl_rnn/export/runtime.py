@@ -312,8 +312,11 @@ def _numbers(column: pd.Series, name: str, source: str, row: str) -> np.ndarray:
     return values
 
 
-def _times(column: pd.Series, kind: str, name: str, source: str, row: str) -> Any:
-    """The time column as datetimes (``kind='datetime'``) or numbers."""
+def _times(
+    column: pd.Series, kind: str, name: str, source: str, row: str, dayfirst: bool | None = None
+) -> Any:
+    """The time column as datetimes (``kind='datetime'``, in the training data's day order when
+    it mattered) or numbers."""
     values: Any
     if kind == "number":
         values = _numbers(column, name, source, row)
@@ -325,7 +328,9 @@ def _times(column: pd.Series, kind: str, name: str, source: str, row: str) -> An
             text = column.astype(str).str.strip()
             parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", format="ISO8601"))
             if parsed.isna().any():
-                parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", format="mixed"))
+                parsed = pd.DatetimeIndex(
+                    pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=bool(dayfirst))
+                )
         if parsed.tz is not None:
             parsed = parsed.tz_convert(None)
         values, missing = parsed, np.asarray(parsed.isna())
@@ -358,7 +363,8 @@ def read_history(spec: dict[str, Any], frame: pd.DataFrame, source: str, row: st
         )
     times: Any = None
     if time_col:
-        times = _times(frame[time_col], spec.get("time_kind", "datetime"), time_col, source, row)
+        kind, dayfirst = spec.get("time_kind", "datetime"), spec.get("dayfirst")
+        times = _times(frame[time_col], kind, time_col, source, row, dayfirst)
         order = np.argsort(np.asarray(times), kind="stable")
         frame, times = frame.iloc[order], times[order]
         same = np.flatnonzero(np.asarray(times[1:]) == np.asarray(times[:-1]))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from automl_rnn.data import prepare
-from automl_rnn.data.csvread import read_table
+from automl_rnn.data.csvread import parse_times, read_table
 from automl_rnn.data.forecast import ForecastData
 from automl_rnn.data.series import read_series
 from automl_rnn.data.source import DataSource
@@ -75,6 +75,29 @@ def test_time_formats(tmp_path: Path, stamps: list[str], expected: list[str]) ->
     path.write_text("when,y\n" + "".join(f'"{s}",{i}\n' for i, s in enumerate(stamps)))
     series = read_series(path, ("y",), "when", ())
     assert [str(t.date()) for t in series.times] == expected
+
+
+def _monthly(path: Path, months: int, fmt: str) -> Path:
+    stamps = pd.date_range("2019-01-01", periods=months, freq="MS").strftime(fmt)
+    path.write_text("month,y\n" + "".join(f"{s},{i}\n" for i, s in enumerate(stamps)))
+    return path
+
+
+def test_a_monthly_series_written_day_first_is_read_day_first(tmp_path: Path) -> None:
+    # Every day is 01, so month-first reads every row too: as the 1st-12th of each January.
+    series = read_series(_monthly(tmp_path / "m.csv", 36, "%d/%m/%Y"), ("y",), "month", ())
+    assert [str(t.date()) for t in series.times[:3]] == ["2019-01-01", "2019-02-01", "2019-03-01"]
+    assert series.dayfirst is True
+
+
+def test_a_given_day_order_is_used_and_a_month_first_series_stays_month_first(
+    tmp_path: Path,
+) -> None:
+    table = read_table(_monthly(tmp_path / "h.csv", 6, "%d/%m/%Y"))  # prediction: order given
+    assert str(parse_times(table, "month", dayfirst=True)[1].date()) == "2019-02-01"
+    assert str(parse_times(table, "month", dayfirst=False)[1].date()) == "2019-01-02"
+    us = read_series(_monthly(tmp_path / "us.csv", 36, "%m/%d/%Y"), ("y",), "month", ())
+    assert str(us.times[1].date()) == "2019-02-01" and us.dayfirst is False
 
 
 def test_duplicated_timestamp_is_refused(tmp_path: Path) -> None:

@@ -101,6 +101,14 @@ def test_bad_history_is_refused_naming_file_column_and_line(change: Any, needle:
         assert text in message, (text, message)
 
 
+def test_history_dates_are_read_in_the_training_datas_day_order() -> None:
+    frame = history(30)
+    frame["month"] = pd.to_datetime(frame["month"]).dt.strftime("%d/%m/%Y")  # 01/02/2000 ...
+    spec = {**series_spec(), "dayfirst": True}
+    window = runtime.read_history(spec, frame, "h.csv", "line")
+    assert str(window.times[-1].date()) == "2002-06-01"  # not month-first's 2002-01-06
+
+
 def test_forecast_timestamps_follow_the_history_frequency() -> None:
     spec = series_spec()
     monthly = pd.DatetimeIndex(pd.date_range("1960-01-01", periods=12, freq="MS"))
