@@ -74,7 +74,8 @@ class ExperimentSpec(BaseModel):
     LSTM encoder-decoder step 14 ms with 1 thread, 1.8-6 s with 2 on a loaded 2-core machine)."""
     seed: int = 0
     study: str | None = None
-    """Study name; running the same name again resumes it. Default: the task or file name."""
+    """Study name; running the same name again resumes it. Default: the task or file name.
+    A name, not a path (it names the checkpoint folder inside the workspace)."""
     workspace: str = "."
     """Folder for study storage, checkpoints and the MLflow store."""
     tracking_uri: str | None = None
@@ -104,12 +105,23 @@ class ExperimentSpec(BaseModel):
             raise ValueError("give --trials N or --timeout S (or both) to bound the search")
         return self
 
+    @field_validator("study")
+    @classmethod
+    def _study_is_a_name(cls, value: str | None) -> str | None:
+        if value is not None and (value in ("", ".", "..") or "/" in value or "\\" in value):
+            raise ValueError(
+                f"{value!r} is not a study name; give a name without '/' (e.g. sales_1)"
+            )
+        return value
+
     @property
     def study_name(self) -> str:
         """The study's name (given, or derived from the task or file)."""
         if self.study:
             return self.study
-        return self.task if self.task else Path(str(self.data)).stem
+        if self.task and not self.task.endswith((".yaml", ".yml")):
+            return self.task
+        return Path(str(self.task or self.data)).stem  # a task file or CSV: its file name
 
     @property
     def workspace_path(self) -> Path:

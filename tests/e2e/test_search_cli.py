@@ -240,8 +240,16 @@ SEARCH = ["search", "--space", "tiny", "--trials", "1", "--max-epochs", "1", "--
         ),
         (["--task", "sine_mix", "--topology", "vec2seq"], ["vec2seq", "sine_mix"]),
         (["--task", "sine_mix", "--objectives", "bogus"], ["unknown objective 'bogus'"]),
+        (["--task", "sine_mix", "--study", "../up"], ["study", "'../up'", "without '/'"]),
     ],
-    ids=["unknown-task", "unknown-space", "unknown-yaml-key", "topology-misfit", "bad-objective"],
+    ids=[
+        "unknown-task",
+        "unknown-space",
+        "unknown-yaml-key",
+        "topology-misfit",
+        "bad-objective",
+        "study-path",
+    ],
 )
 def test_search_user_errors_are_one_line_exit_2_and_create_no_study(
     tmp_path: Path, args: list[str], fragments: list[str]
@@ -251,6 +259,24 @@ def test_search_user_errors_are_one_line_exit_2_and_create_no_study(
     assert_one_line_error(done, *fragments)
     assert study_names(workspace) == []
     assert not (workspace / "checkpoints").exists()
+
+
+def test_a_task_file_given_by_path_searches_as_a_study_named_after_the_file(
+    tmp_path: Path,
+) -> None:
+    from automl_rnn.data.catalog import task_path
+
+    task = tmp_path / "tasks" / "my_sines.yaml"
+    task.parent.mkdir()
+    text = task_path("sine_mix").read_text().replace("name: sine_mix", "name: my_sines")
+    task.write_text(text)
+    workspace = tmp_path / "ws"
+    done = cli(*SEARCH, "--task", str(task), "--workspace", str(workspace), "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert study_names(workspace) == ["my_sines"]
+    summary = json.loads(done.stdout)
+    assert summary["counts"]["complete"] == 1, summary  # its checkpoint sits in the workspace
+    assert (workspace / "checkpoints" / "my_sines" / "trial-0.pt").is_file()
 
 
 @pytest.mark.parametrize("command", ["best", "status"])
