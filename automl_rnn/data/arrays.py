@@ -54,11 +54,13 @@ class ArrayData(PreparedData):
         classes: tuple[str, ...] = (),
         vocab: tuple[str, ...] = (),
         notes: list[str] | None = None,
+        alphabet: tuple[str, ...] = (),
     ) -> None:
         self.name, self.kind, self.metric, self.source = name, kind, metric, source
         self.views, self.split = views, split
         self.topologies = tuple(views)
         self.classes, self.vocab, self.notes = classes, vocab, notes or []
+        self.alphabet = alphabet
         first = views[self.topologies[0]]
         self.rows = len(first.y)
         self.default_seq_len = self.max_seq_len = 1 if first.x.ndim == 2 else first.x.shape[1]

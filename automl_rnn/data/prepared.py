@@ -45,6 +45,8 @@ class PreparedData:
     """Label names (classification)."""
     vocab: tuple[str, ...] = ()
     """Output token strings (tokens); index 0 is PAD."""
+    alphabet: tuple[str, ...] = ()
+    """Input characters of a text task, in id order (id 0 is padding, the last id unknown)."""
     fingerprint: str = ""
     """sha256 of the data the search sees (values, splits, horizon)."""
     default_seq_len: int

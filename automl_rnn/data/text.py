@@ -58,7 +58,7 @@ def read_text_task(path: str | Path, text_col: str, label_col: str, seed: int = 
     view = View(x, y, one_hot=unknown, lengths=lengths)
     return ArrayData(
         Path(path).stem, "classification", {"seq2vec": view}, split, "accuracy", str(path),
-        classes=tuple(names), notes=notes,
+        classes=tuple(names), notes=notes, alphabet=tuple(alphabet),
     )  # fmt: skip
 
 

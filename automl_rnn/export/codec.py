@@ -60,7 +60,7 @@ def describe(spec: ExperimentSpec, prepared: Any, hp: Hyperparams) -> dict[str, 
         inputs = {
             "type": "chars",
             "column": spec.text_col,
-            "alphabet": _text_alphabet(spec, prepared),
+            "alphabet": list(prepared.alphabet),
             "unknown": True,
         }
         from automl_rnn.data.text import MAX_CHARS
@@ -132,23 +132,6 @@ def _forecast(spec: ExperimentSpec, prepared: Any, hp: Hyperparams, made_by: str
         "targets": columns[: prepared.d],
     }
     return {"input": inputs, "output": output}
-
-
-def _text_alphabet(spec: ExperimentSpec, prepared: Any) -> list[str]:
-    """The characters the text model saw in training, rebuilt as the data layer built them."""
-    from automl_rnn.data.csvread import read_table
-    from automl_rnn.data.text import MAX_CHARS
-
-    assert spec.data is not None and spec.text_col is not None
-    texts = read_table(spec.data).column(spec.text_col, "--text-col")
-    strings = [str(t)[:MAX_CHARS] for t in texts]
-    alphabet = sorted(set("".join(strings[int(i)] for i in prepared.split["train"])))
-    if len(alphabet) + 1 != prepared.views["seq2vec"].one_hot:
-        raise RuntimeError("text alphabet rebuilt for export differs from the training data's")
-    return alphabet
-
-
-# ---- example inputs ------------------------------------------------------------------------
 
 
 def history_frame(spec: dict[str, Any], prepared: Any, end: int) -> pd.DataFrame:

@@ -61,6 +61,18 @@ def test_texts_of_different_lengths_in_one_batch(tmp_path: Path) -> None:
     assert len(set(batch["lengths"].tolist())) > 1
 
 
+def test_the_alphabet_is_the_training_characters_in_id_order(tmp_path: Path) -> None:
+    rows = _rows()
+    data = _prepare(_write(tmp_path / "r.csv", rows))
+    seen = set("".join(rows[int(i)][0] for i in data.split["train"]))
+    assert data.alphabet == tuple(sorted(seen))
+    assert data.shape("seq2vec").input_size == len(data.alphabet) + 1  # and the unknown id
+    view = data.views["seq2vec"]
+    row = int(data.split["train"][0])
+    ids = view.x[row, : len(rows[row][0])]
+    assert "".join(data.alphabet[i - 1] for i in ids) == rows[row][0]
+
+
 def test_constant_label_is_refused(tmp_path: Path) -> None:
     rows = [(t, "pos") for t, _ in _rows()]
     with pytest.raises(DataError, match=r"target column 'label' is constant \('pos'\)"):

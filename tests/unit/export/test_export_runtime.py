@@ -1,4 +1,4 @@
-"""The export runtime on its own (no graph, no torch): history reading and scaling as training
+"""The export runtime on its own (no exported graph): history reading and scaling as training
 scaled, forecast timestamps, input encoders and their refusals, manifest checksums."""
 
 from __future__ import annotations
@@ -282,3 +282,20 @@ def test_a_loaded_engine_leaves_torchs_thread_count_to_the_process(tmp_path: Pat
         assert torch.get_num_threads() == 2  # the engine's 1 thread held only during run()
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_text_bundle_encodes_exactly_as_training_did(tmp_path: Path) -> None:
+    from automl_rnn.config.experiment import ExperimentSpec
+    from automl_rnn.config.hparams import Hyperparams
+
+    path = tmp_path / "reviews.csv"
+    texts = ["great film", "dull", "loved it!", "awful plot", "superb", "no"] * 6
+    path.write_text("text,label\n" + "".join(f"{t},{i % 2}\n" for i, t in enumerate(texts)))
+    spec = ExperimentSpec(data=str(path), text_col="text", target="label")
+    prepared = prepare(DataSource.from_args(spec.data_args()))
+    pre = codec.describe(spec, prepared, Hyperparams(topology="seq2vec"))
+    assert pre["input"]["alphabet"] == list(prepared.alphabet)
+    symbols = {ch: i + 1 for i, ch in enumerate(pre["input"]["alphabet"])}
+    row = int(prepared.split["train"][0])
+    encoded = prepared.views["seq2vec"].x[row, : len(texts[row])]
+    assert [symbols[ch] for ch in texts[row]] == encoded.tolist()
