@@ -5,17 +5,28 @@ BIN := $(VENV)/bin
 # CPU wheel from local disk on dev/CI machines; GPU users: install your CUDA torch first, then
 # `make setup TORCH_SPEC=`.
 TORCH_SPEC ?= torch==2.13.0
+# Exact versions of everything else for dev/CI (see the file's header); empty: the ranges only.
+CONSTRAINTS ?= constraints.txt
 
-.PHONY: setup browser demo test test-fast lint typecheck bench clean
+.PHONY: setup lock browser demo test test-fast lint typecheck bench clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	if [ -n "$(TORCH_SPEC)" ]; then $(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"; fi
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[dev]'
 	touch $@
+
+# Re-resolve the ranges in a scratch venv and write what they give today to constraints.txt.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	if [ -n "$(TORCH_SPEC)" ]; then .venv-lock/bin/python -m pip install --quiet "$(TORCH_SPEC)"; fi
+	.venv-lock/bin/python -m pip install --quiet -e '.[dev]'
+	{ sed -n '/^#/p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable \
+		| grep -viE '^(torch|nvidia-|triton|automl-rnn)'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf .venv-lock
 
 demo: setup
 	$(BIN)/automl-rnn search --task air_passengers --trials 10

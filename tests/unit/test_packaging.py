@@ -61,3 +61,25 @@ def test_builtin_tasks_and_spaces_load_from_an_installed_wheel(tmp_path: Path) -
     assert origin.startswith(str(site))  # imported from the wheel, not the checkout
     assert (n_tasks, rows) == (8, 144)
     assert n_spaces >= 5
+
+
+def test_constraints_pin_every_dependency_inside_its_declared_range() -> None:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = [
+        Requirement(r) for r in [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    ]
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[canonicalize_name(name)] = version.strip()
+    for requirement in declared:
+        name = canonicalize_name(requirement.name)
+        if name == "torch":
+            assert name not in pins  # pinned by the Makefile's TORCH_SPEC (GPU users bring theirs)
+            continue
+        assert name in pins, f"constraints.txt lacks {name}: run `make lock`"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (name, pins[name])
