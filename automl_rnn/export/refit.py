@@ -9,6 +9,7 @@ left to validate on). The test part is still never trained on: its metrics are r
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import warnings
 from typing import Any
@@ -70,7 +71,7 @@ def refit(
         collate_fn=loaders.train.collate_fn,
         num_workers=0,
     )
-    config = train_config(hp)
+    config = dataclasses.replace(train_config(hp), schedule_epochs=spec.max_epochs)
     module = RecurrentModule(net, shape, config)
     trainer = make_trainer(epochs)
     try:

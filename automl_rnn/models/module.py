@@ -46,6 +46,9 @@ class TrainConfig:
     weight_decay: float = 0.0
     optimizer: str = "adam"
     lr_schedule: str = "none"  # none | cosine | plateau
+    schedule_epochs: int | None = None
+    """Epochs the cosine schedule spans (None: the Trainer's max_epochs). A refit that trains
+    only up to the trial's best epoch keeps the trial's learning rates by giving its budget."""
     grad_clip: float | None = 1.0
     tbptt_steps: int | None = None
     teacher_forcing: float = 0.5
@@ -274,7 +277,7 @@ class RecurrentModule(pl.LightningModule):
         cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[self.config.optimizer]
         optimizer = cls(self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
         if self.config.lr_schedule == "cosine":
-            epochs = max(int(self.trainer.max_epochs or 1), 1)
+            epochs = max(int(self.config.schedule_epochs or self.trainer.max_epochs or 1), 1)
             scheduler: Any = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
         elif self.config.lr_schedule == "plateau":
             scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
