@@ -169,7 +169,12 @@ def read_times(
         if text.str.fullmatch(r"\d{8}").all()
         else ("%Y" if text.str.len().eq(4).all() else None)
     )
-    orders = (False, True) if dayfirst is None else (dayfirst,)
+    if dayfirst is not None:
+        orders: tuple[bool, ...] = (dayfirst,)
+    elif text.str.match(r"\s*\d{4}\D").all():  # year first (2024-01-31): no day order to guess
+        orders = (False,)
+    else:
+        orders = (False, True)
     parsed = {order: _dates(text, fmt, order) for order in orders}
     chosen = min(
         orders, key=lambda o: (int(np.asarray(parsed[o].isna()).sum()), _irregularity(parsed[o]))

@@ -98,6 +98,8 @@ def test_a_given_day_order_is_used_and_a_month_first_series_stays_month_first(
     assert str(parse_times(table, "month", dayfirst=False)[1].date()) == "2019-01-02"
     us = read_series(_monthly(tmp_path / "us.csv", 36, "%m/%d/%Y"), ("y",), "month", ())
     assert str(us.times[1].date()) == "2019-02-01" and us.dayfirst is False
+    iso = read_series(_monthly(tmp_path / "iso.csv", 36, "%Y-%m-%d"), ("y",), "month", ())
+    assert str(iso.times[1].date()) == "2019-02-01" and iso.dayfirst is None  # nothing to guess
 
 
 def test_duplicated_timestamp_is_refused(tmp_path: Path) -> None:
