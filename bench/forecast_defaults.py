@@ -30,10 +30,10 @@ CUTOFF_ROWS = 132  # 1949-01 .. 1959-12
 
 def backtest_task(folder: Path) -> Path:
     """``air_passengers`` cut at the end of 1959, as a task file in ``folder``."""
-    from automl_rnn.data.catalog import load_task
+    from automl_rnn.data.catalog import data_file, load_task
 
     spec, path = load_task("air_passengers")
-    rows = (path.parent / "data" / str(spec.file)).read_text().splitlines()
+    rows = data_file(spec, path).read_text().splitlines()
     (folder / "air_passengers_1959.csv").write_text("\n".join(rows[: CUTOFF_ROWS + 1]) + "\n")
     task = spec.model_dump(mode="json", exclude_none=True)
     task.update(name="air_passengers_1959", file="air_passengers_1959.csv", size=CUTOFF_ROWS)

@@ -117,9 +117,11 @@ class ExperimentSpec(BaseModel):
     @property
     def study_name(self) -> str:
         """The study's name (given, or derived from the task or file)."""
+        from automl_rnn.data.catalog import is_task_file
+
         if self.study:
             return self.study
-        if self.task and not self.task.endswith((".yaml", ".yml")):
+        if self.task and not is_task_file(self.task):
             return self.task
         return Path(str(self.task or self.data)).stem  # a task file or CSV: its file name
 

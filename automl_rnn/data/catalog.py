@@ -44,9 +44,14 @@ def task_names() -> list[str]:
     return [path.stem for path in task_files()]
 
 
+def is_task_file(name: str) -> bool:
+    """Whether ``--task`` names a task file (by path) rather than a built-in task."""
+    return name.endswith((".yaml", ".yml"))
+
+
 def task_path(name: str) -> Path:
     """The YAML file of built-in task ``name``, or of a task file given by path."""
-    if name.endswith((".yaml", ".yml")):
+    if is_task_file(name):
         path = Path(name)
         if not path.is_file():
             raise ConfigError(f"task file not found: {name}")

@@ -119,7 +119,7 @@ def _forecast(spec: ExperimentSpec, prepared: Any, hp: Hyperparams, made_by: str
     }
     if isinstance(times, pd.DatetimeIndex) and len(times) > 1:
         inputs["time_kind"] = "datetime"
-        inputs["dayfirst"] = getattr(prepared, "dayfirst", None)
+        inputs["dayfirst"] = prepared.dayfirst
         inputs["step"] = str(pd.Series(times).diff().median())
         inputs["freq"] = runtime.infer_freq(times)
     elif times is not None and len(times) > 1:
