@@ -37,6 +37,7 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
 from automl_rnn.errors import UserError
+from automl_rnn.search.summary import fmt as _fmt
 from automl_rnn.search.summary import sorted_front
 
 if TYPE_CHECKING:
@@ -174,14 +175,6 @@ def objective_names(study: optuna.Study) -> list[str]:
 
 
 # ---- in words ----------------------------------------------------------------------------------
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.4g}" if math.isfinite(value) else str(value)
-    return str(value)
 
 
 def _searched(study: optuna.Study) -> str:
