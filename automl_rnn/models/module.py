@@ -258,17 +258,19 @@ class RecurrentModule(pl.LightningModule):
         metrics.update(self._val_metrics)
         self._val_metrics = {}
         self.history.append(metrics)
-        self._step_schedule()
+        self._step_schedule(metrics)
         for listener in self.listeners:
             listener(self, metrics)
 
-    def _step_schedule(self) -> None:
+    def _step_schedule(self, metrics: dict[str, float]) -> None:
         scheduler = self.lr_schedulers()
         if scheduler is None:
             return
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            monitored = self.trainer.callback_metrics.get(M.VAL_LOSS)
-            if monitored is not None:
+            # The epoch's validation loss; a refit has no validation part and watches its
+            # training loss.
+            monitored = metrics.get(M.VAL_LOSS, metrics.get(M.TRAIN_LOSS))
+            if monitored is not None and math.isfinite(monitored):
                 scheduler.step(float(monitored))
         else:
             scheduler.step()  # type: ignore[union-attr]
