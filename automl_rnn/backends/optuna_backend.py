@@ -27,12 +27,20 @@ from automl_rnn.search.objectives import Objective
 from automl_rnn.search.outcome import Decision, TrialResult, TrialState
 from automl_rnn.search.plan import SearchPlan
 from automl_rnn.search.runner import TrialContext, run_trial, trial_seed
-from automl_rnn.search.storage import checkpoint_dir, claims_lock, open_storage, owner_tag
+from automl_rnn.search.storage import (
+    checkpoint_dir,
+    claims_lock,
+    open_storage,
+    owner_tag,
+    recover_stale_trials,
+)
 from automl_rnn.signals import ignore_further_interrupts
 from automl_rnn.tracking.base import NullTracker, Tracker
 from automl_rnn.tracking.mlflow_tracker import MLflowTrialTracker, TrackingTarget
 
 FINISHED = (OptunaState.COMPLETE, OptunaState.PRUNED)
+#: Failure reason of a trial cut short by Ctrl-C / SIGTERM (its parameters are queued again).
+INTERRUPTED = "interrupted"
 
 
 class TrialFailed(Exception):
@@ -41,16 +49,24 @@ class TrialFailed(Exception):
 
 
 class OptunaReporter:
-    """Reporter over an Optuna trial: ``trial.report`` + ``should_prune`` (single objective only)."""
+    """Reporter over an Optuna trial: ``trial.report`` + ``should_prune`` (single objective only).
 
-    def __init__(self, trial: optuna.Trial, prunable: bool) -> None:
+    The last epoch (``last_epoch``, 0-based) is reported but never pruned: the trial has trained
+    its whole budget by then, and pruning it would save nothing and throw its model away
+    (Hyperband puts a rung there when the budget is a multiple of its first rung, e.g. 39 of 40).
+    """
+
+    def __init__(self, trial: optuna.Trial, prunable: bool, last_epoch: int | None = None) -> None:
         self.trial = trial
         self.prunable = prunable
+        self.last_epoch = last_epoch
 
     def report(self, epoch: int, value: float) -> Decision:
         if not self.prunable or not math.isfinite(value):
             return Decision.CONTINUE
         self.trial.report(value, epoch)
+        if self.last_epoch is not None and epoch >= self.last_epoch:
+            return Decision.CONTINUE
         return Decision.PRUNE if self.trial.should_prune() else Decision.CONTINUE
 
 
@@ -134,13 +150,20 @@ def make_objective(
         params = plan.space.suggest(trial)
         context = TrialContext(trial.number, seed, objectives, folder)
         tracker = _tracker(trial, target, owner, objectives[0])
+        reporter = OptunaReporter(trial, prunable, last_epoch=spec.max_epochs - 1)
         try:
-            result = run_trial(spec, params, OptunaReporter(trial, prunable), tracker, context)
+            result = run_trial(spec, params, reporter, tracker, context)
         except BaseException:  # Ctrl-C / SIGTERM mid-trial: the run ends KILLED, never RUNNING
             ignore_further_interrupts()
             tracker.abort("KILLED")
             trial.set_user_attr("state", "failed")
-            trial.set_user_attr("reason", "interrupted")
+            trial.set_user_attr("reason", INTERRUPTED)
+            # Not finished, so not tried: a resumed search runs these parameters first (as it
+            # does for a worker that was killed outright).
+            with contextlib.suppress(Exception):
+                trial.study.enqueue_trial(
+                    trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False
+                )
             raise
         record(trial, result)
         if result.state is TrialState.PRUNED:
@@ -259,6 +282,9 @@ def run_trials(
     streak = 0
     while deadline is None or time.monotonic() < deadline:
         with claims_lock(workspace):
+            # A worker that died mid-trial left it RUNNING: fail it and queue its parameters, so
+            # it neither counts towards ``trials`` nor is lost.
+            recover_stale_trials(study)
             if trials is not None and _claimed(study) >= trials:
                 return
             trial = study.ask()
@@ -291,11 +317,29 @@ def _worker_main(spec_json: str, worker: int, target: TrackingTarget | None) -> 
     """Entry point of a worker process (Ctrl-C / SIGTERM end it quietly: its runs are KILLED)."""
     from automl_rnn.search.plan import make_plan
 
+    _die_with_parent()
     spec = ExperimentSpec.model_validate_json(spec_json)
     try:
         optimize(spec, make_plan(spec), worker, target=target)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send this worker SIGTERM when its driver dies (even by SIGKILL), so no worker
+    trains on unattended; elsewhere a no-op (an orphan ends after its trial budget)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import os
+    import signal
+
+    driver = multiprocessing.parent_process()
+    with contextlib.suppress(OSError, AttributeError):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if driver is not None and os.getppid() != driver.pid:  # it died before the request held
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def start_workers(

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 JOURNAL = "optuna.journal"
 #: Lock file the workers hold while they count the study's trials and create the next one.
 CLAIMS = "optuna.journal.claims"
+#: Failure reason of a trial whose process died while it ran (its parameters are queued again).
+WORKER_DIED = "worker died (killed mid-trial)"
 #: A RUNNING trial without an owner younger than this is being started, not orphaned.
 OWNER_GRACE_S = 60.0
 
@@ -130,7 +132,7 @@ def recover_stale_trials(study: optuna.Study) -> list[int]:
         ):
             continue  # just created: its worker records the owner as its first act
         storage = study._storage  # the public Study API has no setter for another process's trial
-        storage.set_trial_user_attr(trial._trial_id, "reason", "worker died (killed mid-trial)")
+        storage.set_trial_user_attr(trial._trial_id, "reason", WORKER_DIED)
         storage.set_trial_user_attr(trial._trial_id, "state", "failed")
         study.tell(trial.number, state=TrialState.FAIL)
         if trial.params:
@@ -139,3 +141,16 @@ def recover_stale_trials(study: optuna.Study) -> list[int]:
             )
         recovered.append(trial.number)
     return recovered
+
+
+def recovered_since(study: optuna.Study, since: datetime.datetime) -> list[int]:
+    """Numbers of the trials failed as :data:`WORKER_DIED` since ``since`` (by any process)."""
+    from optuna.trial import TrialState
+
+    return sorted(
+        t.number
+        for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+        if t.user_attrs.get("reason") == WORKER_DIED
+        and t.datetime_complete is not None
+        and t.datetime_complete >= since
+    )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 import traceback
+from datetime import datetime
 from typing import Any
 
 from automl_rnn.config.experiment import DATA_KEYS, ExperimentSpec, load_experiment
@@ -62,7 +64,7 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
     """Validate, create or resume the study, run the trials, and summarise."""
     from automl_rnn.backends import optuna_backend
     from automl_rnn.search.progress import Progress
-    from automl_rnn.search.storage import recover_stale_trials
+    from automl_rnn.search.storage import recover_stale_trials, recovered_since
     from automl_rnn.search.summary import best, counts, failure_reasons, status
     from automl_rnn.signals import (
         ignore_further_interrupts,
@@ -72,9 +74,12 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
 
     spec = resolve_spec(overrides, config)
     plan = make_plan(spec)
+    started, since = time.monotonic(), datetime.now()
     study = optuna_backend.create_study(spec, plan)
     _check_resume(study, spec)
-    recovered = recover_stale_trials(study)
+    if study.user_attrs.get("stopped"):  # a note on the previous run, not on this one
+        study.set_user_attr("stopped", None)
+    recover_stale_trials(study)
     search_run = _open_tracking(spec, plan, study)
     target = search_run.target if search_run is not None else None
     display = Progress(study, spec.trials, sys.stderr if progress else io.StringIO())
@@ -97,7 +102,21 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
             )
         restore_interrupts(handlers)  # a notebook's Ctrl-C works again
         raise
-    optuna_backend.join_workers(others)
+    codes = optuna_backend.join_workers(others)
+    for index, code in enumerate(codes, start=1):
+        if code != 0:
+            print(
+                f"warning: worker {index} ended with exit code {code}; a trial it left running "
+                "is failed and its parameters are run again",
+                file=sys.stderr,
+            )
+    if any(codes):
+        # Finish the search here: a dead worker's trial counted as running until now.
+        recover_stale_trials(study)
+        rest = _time_left(spec, started)
+        if rest is None or rest > 0:
+            again = spec.model_copy(update={"timeout": rest})
+            optuna_backend.optimize(again, plan, 0, progress=display, target=target)
     if search_run is not None:
         _finish(search_run, study)
     display.poll()
@@ -109,7 +128,7 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
         "objectives": [o.name for o in plan.objectives],
         "counts": counts(study),
         "failure_reasons": failure_reasons(study),
-        "recovered_trials": recovered,
+        "recovered_trials": recovered_since(study, since),
         "elapsed_seconds": status(study)["elapsed_seconds"],
     }
     if search_run is not None:
@@ -128,6 +147,13 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
         summary["best"] = None
     summary["baseline"] = _baseline_verdict(plan, summary["best"])
     return summary
+
+
+def _time_left(spec: ExperimentSpec, started: float) -> float | None:
+    """Seconds left of ``--timeout`` (None: no timeout)."""
+    if spec.timeout is None:
+        return None
+    return spec.timeout - (time.monotonic() - started)
 
 
 def _finish(search_run: Any, study: Any, **outcome: Any) -> None:

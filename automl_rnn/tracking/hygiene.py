@@ -16,7 +16,7 @@ from automl_rnn.tracking.store import OWNER_TAG, client, local_tracking_uri, mlf
 
 def close_orphaned_runs(tracking_uri: str, experiment_name: str) -> list[str]:
     """Set our RUNNING runs whose owner process died to KILLED; return their ids."""
-    from automl_rnn.search.storage import owner_alive
+    from automl_rnn.search.storage import WORKER_DIED, owner_alive
 
     mlflow_client = client(tracking_uri)
     experiment = mlflow_client.get_experiment_by_name(experiment_name)
@@ -33,7 +33,7 @@ def close_orphaned_runs(tracking_uri: str, experiment_name: str) -> list[str]:
         run_id = run.info.run_id
         if run.data.tags.get("state") == "running":
             mlflow_client.set_tag(run_id, "state", "killed")
-            mlflow_client.set_tag(run_id, "reason", "worker died (killed mid-trial)")
+            mlflow_client.set_tag(run_id, "reason", WORKER_DIED)
         mlflow_client.set_tag(run_id, "automl_rnn.closed", "orphaned: owner process gone")
         mlflow_client.set_terminated(run_id, status="KILLED")
         closed.append(run_id)

@@ -245,6 +245,85 @@ def test_trial_of_a_dead_worker_is_failed_and_its_params_queued_again(tmp_path: 
     assert retry.system_attrs["fixed_params"] == dead.params
 
 
+def test_a_search_fails_a_dead_workers_trial_and_runs_its_parameters_before_it_ends(
+    tmp_path: Path,
+) -> None:
+    """A RUNNING trial whose worker died counts as running until someone fails it: the workers'
+    own loop does so, so the search still ends with ``trials`` finished and the trial retried."""
+    from automl_rnn.backends.optuna_backend import run_trials
+
+    stuck = running_trial(tmp_path, dead_owner())
+    study = load(tmp_path, "live")
+    run_trials(
+        study,
+        lambda trial: trial.suggest_float("lr", 1e-3, 1e-1, log=True),
+        trials=2,
+        timeout=None,
+        workspace=tmp_path,
+        failure_limit=10,
+    )
+    trials = load(tmp_path, "live").trials
+    assert trials[stuck.number].state == OptunaState.FAIL
+    done = [t for t in trials if t.state == OptunaState.COMPLETE]
+    assert len(done) == 2
+    assert [t.params for t in done if t.user_attrs.get("retry_of") == stuck.number] == [
+        trials[stuck.number].params
+    ]
+
+
+def test_the_last_epoch_is_reported_but_never_pruned(tmp_path: Path) -> None:
+    """Pruning after the last epoch saves nothing and throws a trained model away."""
+    from automl_rnn.backends.optuna_backend import OptunaReporter
+    from automl_rnn.search.outcome import Decision
+
+    prune_everything = optuna.pruners.ThresholdPruner(upper=0.0)
+    study = optuna.create_study(storage=open_storage(tmp_path), pruner=prune_everything)
+    early = OptunaReporter(study.ask(), prunable=True, last_epoch=2)
+    assert early.report(1, 1.0) is Decision.PRUNE
+    last = OptunaReporter(study.ask(), prunable=True, last_epoch=2)
+    assert last.report(2, 1.0) is Decision.CONTINUE
+    assert last.trial.study.trials[last.trial.number].intermediate_values == {2: 1.0}
+
+
+def test_failure_reasons_count_kinds_that_differ_only_in_numbers_together(tmp_path: Path) -> None:
+    from automl_rnn.search.summary import failure_reasons
+
+    study = optuna.create_study(storage=open_storage(tmp_path))
+    for reason in [
+        "diverged: gradient norm 1.7e+06",
+        "out_of_memory",
+        "diverged: gradient norm 1.1e+08",
+        "diverged: gradient norm 2.0e+05",
+        "error: ValueError: bad shape (3, 4)",
+    ]:
+        trial = study.ask()
+        trial.set_user_attr("reason", reason)
+        study.tell(trial, state=OptunaState.FAIL)
+    assert failure_reasons(study) == {
+        "diverged: gradient norm <n>": 3,
+        "out_of_memory": 1,
+        "error: ValueError: bad shape (3, 4)": 1,  # one text of its kind: kept as it is
+    }
+
+
+def test_a_resumed_search_drops_the_previous_runs_stop_note(tmp_path: Path) -> None:
+    summary = search(tmp_path, space="tiny", trials=1, max_epochs=2, tracking=False)
+    assert "stopped" not in summary
+    load(tmp_path).set_user_attr("stopped", "10 trials failed in a row")  # as a failed run leaves
+    again = search(tmp_path, space="tiny", trials=2, max_epochs=2, tracking=False)
+    assert again["counts"]["complete"] + again["counts"]["pruned"] == 2
+    assert "stopped" not in again
+
+
+def test_a_timeout_alone_bounds_the_search_by_time_not_by_the_default_trial_count() -> None:
+    from automl_rnn.config.experiment import load_experiment
+
+    assert load_experiment(None, {"task": "sine_mix", "timeout": 30}).trials is None
+    assert load_experiment(None, {"task": "sine_mix"}).trials == 10
+    both = load_experiment(None, {"task": "sine_mix", "timeout": 30, "trials": 4})
+    assert (both.trials, both.timeout) == (4, 30)
+
+
 @pytest.mark.parametrize("owned", [True, False], ids=["owned", "owner-not-yet-recorded"])
 def test_status_leaves_a_live_trial_running(tmp_path: Path, owned: bool) -> None:
     """A trial this (live) process runs is never recovered, even in the moment between Optuna

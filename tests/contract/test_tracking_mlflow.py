@@ -347,3 +347,7 @@ def test_sigterm_ends_the_search_and_its_runs_as_killed(tmp_path: Path) -> None:
         trial = study.trials[int(run.data.tags["trial"])]
         assert trial.state == OptunaState.FAIL
         assert trial.user_attrs["reason"] == "interrupted"
+        # Cut short, not tried: its parameters wait for the resumed search.
+        (retry,) = [t for t in study.trials if t.user_attrs.get("retry_of") == trial.number]
+        assert retry.state == OptunaState.WAITING
+        assert retry.system_attrs["fixed_params"] == trial.params

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -192,6 +193,14 @@ def test_two_objectives_give_values_and_a_pareto_front(tmp_path: Path) -> None:
     assert all(len(p["values"]) == 2 for p in front)
     for p in front:
         assert not any(dominates(q["values"], p["values"]) for q in front)
+    # The text outputs show the whole front too, not one best.
+    for text in (
+        cli("best", "--study", "sine_mix", "--workspace", workspace).stdout,
+        cli("search", *[a for a in TINY if a != "--json"], *args).stdout,  # resumed: no new trial
+    ):
+        assert f"Pareto front ({len(front)} trials" in text, text
+        for p in front:
+            assert f"trial #{p['trial']}: " in text, text
 
 
 @pytest.mark.slow
@@ -324,3 +333,67 @@ def test_failed_trials_print_reasons_not_tracebacks(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr + done.stdout
     assert "failed x" in done.stdout and "diverged: " in done.stdout
+    # Every configuration diverges: the search stops on its failure cap, and says so.
+    assert "stopped early: " in done.stdout and "failed in a row" in done.stdout
+
+
+# ---- workers that die --------------------------------------------------------------------------
+
+
+def wait_for_a_worker_trial(process: subprocess.Popen[Any], workspace: Path) -> tuple[int, str]:
+    """(number, owner tag) of a trial the spawned worker (not the driver) is running."""
+    while True:
+        assert process.poll() is None, "the search ended before a worker ran a trial"
+        time.sleep(0.2)
+        if "sine_mix" not in study_names(workspace):
+            continue
+        for trial in load(workspace).get_trials(deepcopy=False, states=(OptunaState.RUNNING,)):
+            owner = trial.user_attrs.get("owner")
+            if owner and int(owner.split(":")[1]) != process.pid and trial.params:
+                return trial.number, owner
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_search_leaves_the_search_to_finish_its_trials(tmp_path: Path) -> None:
+    """SIGKILL one of two workers mid-trial: the same search fails that trial, runs its
+    parameters again and ends with exactly --trials finished trials, none left RUNNING."""
+    command = [*CLI, "search", *TINY, "--trials", "4", "--max-epochs", "12", "--pruner", "none"]
+    command += ["--workers", "2", "--workspace", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        victim, owner = wait_for_a_worker_trial(process, tmp_path)
+        os.kill(int(owner.split(":")[1]), signal.SIGKILL)
+        out, err = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err[-3000:]
+    assert "warning: worker 1 ended with exit code -9" in err
+    study = load(tmp_path)
+    assert len(study.get_trials(states=FINISHED)) == 4
+    assert not study.get_trials(states=(OptunaState.RUNNING, OptunaState.WAITING))
+    dead = study.trials[victim]
+    assert dead.state == OptunaState.FAIL and "worker died" in dead.user_attrs["reason"]
+    (retry,) = [t for t in study.trials if t.user_attrs.get("retry_of") == victim]
+    assert retry.params == dead.params and retry.state in FINISHED
+    assert victim in json.loads(out)["recovered_trials"]
+
+
+@pytest.mark.slow
+def test_workers_end_when_their_driver_is_killed(tmp_path: Path) -> None:
+    """SIGKILL the driver (no cleanup runs in it): its worker does not train on unattended."""
+    from automl_rnn.search.storage import owner_alive
+
+    command = [*CLI, "search", *TINY, "--trials", "40", "--max-epochs", "12", "--pruner", "none"]
+    command += ["--workers", "2", "--workspace", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _, owner = wait_for_a_worker_trial(process, tmp_path)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    deadline = time.monotonic() + 60
+    while owner_alive(owner) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not owner_alive(owner), f"worker {owner} still runs after its driver died"
