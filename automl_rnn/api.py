@@ -31,11 +31,11 @@ def inspect_data(source_args: dict[str, Any]) -> dict[str, Any]:
 
 def spaces(name: str | None = None) -> Any:
     """All built-in search spaces (name, description, parameters), or one space in full."""
-    from automl_rnn.search.space import list_spaces, load_space
+    from automl_rnn.search.space import describe_space, list_spaces
 
     if name is None:
         return list_spaces()
-    return load_space(name).to_dict()
+    return describe_space(name)
 
 
 def search(

@@ -130,7 +130,8 @@ def search(
     space: Annotated[str | None, typer.Option(help="Built-in space name or YAML file.")] = None,
     backend: Annotated[str | None, typer.Option(help="optuna (embedded default).")] = None,
     trials: Annotated[
-        int | None, typer.Option(help="Finished trials to reach (default 10).")
+        int | None,
+        typer.Option(help="Finished trials to reach (default 10; no limit with --timeout alone)."),
     ] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds; no trial starts after.")] = None,
     max_epochs: Annotated[int | None, typer.Option(help="Epochs per trial (default 40).")] = None,
@@ -210,10 +211,14 @@ def _print_summary(summary: dict[str, Any]) -> None:
     )
     for reason, count in summary["failure_reasons"].items():
         typer.echo(f"  failed x{count}: {reason}")
+    if summary.get("stopped"):
+        typer.echo(f"stopped early: {summary['stopped']}")
     top = summary.get("best")
     if top is None:
         typer.echo("no completed trial: nothing to report")
         return
+    if "pareto_front" in top:
+        _print_front(summary["objectives"], top["pareto_front"])
     value = top.get("value", top.get("values"))
     typer.echo(f"best trial #{top['trial']}: {', '.join(summary['objectives'])} = {value}")
     typer.echo("  params: " + ", ".join(f"{k}={v}" for k, v in sorted(top["params"].items())))
@@ -228,6 +233,15 @@ def _print_summary(summary: dict[str, Any]) -> None:
     )
     if summary.get("mlflow"):
         typer.echo(f"  runs in MLflow: {summary['mlflow']['ui']}")
+
+
+def _print_front(objectives: list[str], front: list[dict[str, Any]]) -> None:
+    """The Pareto front, one trial per line, best on the first objective first."""
+    names = f"; {', '.join(objectives)}" if objectives else ""
+    typer.echo(f"Pareto front ({len(front)} trials{names}):")
+    for point in front:
+        values = ", ".join(f"{v:.4g}" for v in point["values"])
+        typer.echo(f"  trial #{point['trial']}: {values}")
 
 
 StudyOpt = Annotated[str, typer.Option("--study", help="Study name.")]
@@ -247,6 +261,8 @@ def best(
     if as_json:
         _echo_json(record)
         return
+    if "pareto_front" in record:
+        _print_front([], record["pareto_front"])
     value = record.get("value", record.get("values"))
     typer.echo(f"study {record['study']}: best trial #{record['trial']} value {value}")
     for key, val in sorted(record["params"].items()):

@@ -59,7 +59,8 @@ class ExperimentSpec(BaseModel):
     sampler: SamplerName = "tpe"
     pruner: PrunerName = "hyperband"
     trials: int | None = Field(10, ge=1)
-    """Finished (complete or pruned) trials the study should hold when the search ends."""
+    """Finished (complete or pruned) trials the study should hold when the search ends. Default
+    10, or no limit when a ``timeout`` is given alone (the search then runs until it passes)."""
     timeout: float | None = Field(None, gt=0)
     """Seconds after which no new trial starts."""
     max_epochs: int = Field(40, ge=1)
@@ -96,6 +97,13 @@ class ExperimentSpec(BaseModel):
         return (
             [o.strip() for o in value.split(",") if o.strip()] if isinstance(value, str) else value
         )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _timeout_alone_bounds_by_time(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("timeout") is not None and "trials" not in data:
+            return {**data, "trials": None}
+        return data
 
     @model_validator(mode="after")
     def _one_data_source(self) -> ExperimentSpec:

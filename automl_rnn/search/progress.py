@@ -59,4 +59,5 @@ class Progress:
                 detail = ", ".join(fmt(v) for v in trial.values)
             else:
                 detail = str(trial.user_attrs.get("reason", ""))
-            self._line(f"trial {trial.number:>3} {state:<8} {detail}"[:44])
+            head = f"trial {trial.number:>3} {state:<8} {detail}"
+            self._line(head if len(head) <= 100 else head[:99] + "…")

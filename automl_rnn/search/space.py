@@ -174,6 +174,24 @@ def load_space(
     return SearchSpace(decl.path.stem, decl.path, decl.description, tuple(resolved), first)
 
 
+def describe_space(name_or_path: str) -> dict[str, Any]:
+    """One space for display (``automl-rnn spaces NAME``), with no task: every declared parameter,
+    ``seq_len: auto`` included (its candidates come from a task's data, so none are listed)."""
+    shown = load_space(name_or_path).to_dict()
+    resolved = shown["params"]
+    params: dict[str, Any] = {}
+    for param in parse_space(_find(name_or_path)).params:
+        if isinstance(param, AutoParam):
+            params[param.name] = (
+                f"{param.spec()}: window lengths proposed from the training data (multiples of "
+                "its seasonal period, autocorrelation peaks)"
+            )
+        elif param.name in resolved:
+            params[param.name] = resolved[param.name]
+    shown["params"] = {**params, **{k: v for k, v in resolved.items() if k not in params}}
+    return shown
+
+
 def list_spaces() -> list[dict[str, Any]]:
     """The built-in spaces: name, description, declared parameter names and path."""
     out = []

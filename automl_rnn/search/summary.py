@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -38,10 +39,26 @@ def counts(study: optuna.Study) -> dict[str, int]:
     return {name: tally.get(name, 0) for name in _STATE_NAMES.values()}
 
 
+#: A number inside a failure reason ("gradient norm 1.7e+06", "nan at epoch 3").
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
+
+
 def failure_reasons(study: optuna.Study) -> dict[str, int]:
-    """How often each failure reason occurred."""
+    """How often each kind of failure occurred, most frequent first.
+
+    Reasons that differ only in their numbers are one kind (``diverged: gradient norm <n>``);
+    a kind seen with one text only keeps it as it is.
+    """
     failed = study.get_trials(deepcopy=False, states=(OptunaState.FAIL,))
-    return dict(Counter(str(t.user_attrs.get("reason", "unknown")) for t in failed))
+    texts = [str(t.user_attrs.get("reason", "unknown")) for t in failed]
+    kinds: dict[str, set[str]] = {}
+    for text in texts:
+        kinds.setdefault(_NUMBER.sub("<n>", text), set()).add(text)
+    tally = Counter(_NUMBER.sub("<n>", text) for text in texts)
+    return {
+        (kind if len(kinds[kind]) > 1 else next(iter(kinds[kind]))): count
+        for kind, count in tally.most_common()
+    }
 
 
 def trial_record(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:

@@ -70,3 +70,12 @@ def test_space_loads_and_samples_valid_hyperparams(path: Path, shape: str) -> No
         if declares_auto:
             assert ("seq_len" in params) == (candidates is not None)
             assert candidates is None or params["seq_len"] in candidates
+
+
+def test_showing_a_space_lists_seq_len_auto_with_where_its_candidates_come_from() -> None:
+    """Without a task there are no candidates, but the user must still see seq_len is searched."""
+    from automl_rnn import api
+
+    shown = api.spaces("forecast")
+    assert list(shown["params"])[:2] == ["topology", "seq_len"]  # in declaration order
+    assert shown["params"]["seq_len"].startswith("auto: window lengths proposed from")
