@@ -71,7 +71,12 @@ class OptunaReporter:
 
 
 def make_sampler(name: str, seed: int, n_trials: int | None) -> optuna.samplers.BaseSampler:
-    """TPE (multivariate, grouped for conditional spaces) by default; random; GP; CMA-ES."""
+    """TPE (multivariate, grouped for conditional spaces) by default; random; GP; CMA-ES.
+
+    ``seed`` is taken modulo 2**32 (numpy's range): workers and resumed studies offset the
+    search seed, and a seed near the top would otherwise overflow.
+    """
+    seed %= 2**32
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     needs = {"gp": "scipy", "cmaes": "cmaes"}.get(name)

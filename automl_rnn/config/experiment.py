@@ -17,6 +17,11 @@ SamplerName = Literal["tpe", "random", "gp", "cmaes"]
 PrunerName = Literal["hyperband", "median", "none"]
 
 #: Keys of the experiment that describe the data (passed to the data layer's DataSource).
+#: Longest study name (it names a folder; file systems allow 255 bytes).
+MAX_STUDY_NAME = 100
+#: Characters no study name holds: path separators and what Windows forbids in file names.
+_NOT_IN_NAMES = frozenset('/\\:*?"<>|')
+
 DATA_KEYS = (
     "task",
     "data",
@@ -73,7 +78,7 @@ class ExperimentSpec(BaseModel):
     """Torch threads per worker. Recurrent models of the sizes searched here gain nothing from
     intra-op threads, and spinning threads slow 40x or worse when cores are shared (measured:
     LSTM encoder-decoder step 14 ms with 1 thread, 1.8-6 s with 2 on a loaded 2-core machine)."""
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     study: str | None = None
     """Study name; running the same name again resumes it. Default: the task or file name.
     A name, not a path (it names the checkpoint folder inside the workspace)."""
@@ -116,10 +121,24 @@ class ExperimentSpec(BaseModel):
     @field_validator("study")
     @classmethod
     def _study_is_a_name(cls, value: str | None) -> str | None:
-        if value is not None and (value in ("", ".", "..") or "/" in value or "\\" in value):
+        # It names a folder (checkpoints/<study>/) on every system the workspace may move to.
+        if value is not None and (
+            value in ("", ".", "..")
+            or any(c in _NOT_IN_NAMES or not c.isprintable() for c in value)
+            or len(value) > MAX_STUDY_NAME
+        ):
             raise ValueError(
-                f"{value!r} is not a study name; give a name without '/' (e.g. sales_1)"
+                f"not a study name; give a name of at most {MAX_STUDY_NAME} "
+                'printable characters without / \\ : * ? " < > | (e.g. sales_1)'
             )
+        return value
+
+    @field_validator("workspace")
+    @classmethod
+    def _workspace_is_a_folder(cls, value: str) -> str:
+        path = Path(value).expanduser()
+        if path.exists() and not path.is_dir():
+            raise ValueError("a file, not a folder; give a folder for --workspace")
         return value
 
     @property
@@ -146,15 +165,16 @@ class ExperimentSpec(BaseModel):
 def load_experiment(config: str | None, overrides: dict[str, Any]) -> ExperimentSpec:
     """Build the spec from an optional YAML file and flag overrides (None = flag not given)."""
     values: dict[str, Any] = {}
-    source = "flags"
     if config is not None:
         values = _read_yaml(config)
-        source = config
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    flags = {k: v for k, v in overrides.items() if v is not None}
+    values.update(flags)
     try:
         return ExperimentSpec.model_validate(values)
     except ValidationError as err:
-        raise ConfigError(_first_error(err, source)) from None
+        first = err.errors()[0]["loc"]
+        by_flag = config is None or (bool(first) and first[0] in flags)
+        raise ConfigError(_first_error(err, "flags" if by_flag else config or "flags")) from None
 
 
 def _read_yaml(path: str) -> dict[str, Any]:

@@ -44,6 +44,7 @@ def _csv_series(source: DataSource) -> ForecastData:
     raw = read_series(source.data, source.target, source.time_col, source.features)
     gap = DEFAULT_MAX_GAP if source.max_gap is None else source.max_gap
     raw = handle_missing(raw, source.missing or "interpolate", gap)
+    _check_season(source, len(raw.values))
     season = source.season or raw.season_hint
     if season is None:
         season = acf_season(raw.values[: int(0.8 * len(raw.values)), 0])
@@ -56,6 +57,16 @@ def _csv_series(source: DataSource) -> ForecastData:
         raw.notes.append(f"--horizon not given: forecasting {horizon} step(s)")
     parts = horizon * max(1, min(4, n // (20 * horizon)))
     return ForecastData(Path(source.data).stem, raw, horizon, season, parts, parts)
+
+
+def _check_season(source: DataSource, points: int) -> None:
+    """A given ``--season`` must repeat at least twice in the series (seasonal naive, the
+    baseline every forecast is judged against, needs one season of history to copy)."""
+    if source.season is not None and 2 * source.season > points:
+        raise ConfigError(
+            f"--season {source.season} does not repeat in {source.label} ({points} points): "
+            f"give at most {points // 2}, or leave --season out to infer it"
+        )
 
 
 def _task(source: DataSource) -> PreparedData:
@@ -71,6 +82,7 @@ def _task(source: DataSource) -> PreparedData:
             raw = generators.sine_mix(params)
         gap = spec.max_gap if source.max_gap is None else source.max_gap
         raw = handle_missing(raw, source.missing or spec.missing, gap)
+        _check_season(source, len(raw.values))
         horizon = source.horizon or spec.horizon
         assert horizon is not None
         season = source.season or spec.season or raw.season_hint

@@ -31,9 +31,16 @@ class Table:
     lines: np.ndarray
     delimiter: str
     decimal: str
+    repeated: frozenset[str] = frozenset()
+    """Header names that occur more than once (pandas renames the copies ``name.1``, ...)."""
 
     def column(self, name: str, role: str) -> pd.Series:
         """The column ``name`` (``role`` says which flag asked for it, e.g. ``--target``)."""
+        if name in self.repeated:
+            raise DataError(
+                f"{self.path}: the header names column '{name}' (for {role}) more than once; "
+                "rename the copies so each column has its own name"
+            )
         if name not in self.frame.columns:
             cols = [str(c) for c in self.frame.columns]
             raise DataError(
@@ -110,7 +117,10 @@ def read_table(path: str | Path) -> Table:
     row_lines = np.asarray(
         data_lines if len(data_lines) == len(frame) else np.arange(len(frame)) + 2, dtype=np.int64
     )
-    return Table(path, frame, row_lines, delimiter, _decimal(frame, delimiter))
+    header = next(csv.reader([next(line for line in lines if line.strip())], delimiter=delimiter))
+    names = [name.strip() for name in header]
+    repeated = frozenset(name for name in names if names.count(name) > 1)
+    return Table(path, frame, row_lines, delimiter, _decimal(frame, delimiter), repeated)
 
 
 def _delimiter(lines: list[str]) -> str:

@@ -54,6 +54,14 @@ class DataSource(BaseModel):
     def _names(cls, value: Any) -> Any:
         return _split_names(value)
 
+    @field_validator("target", "features")
+    @classmethod
+    def _each_name_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({name for name in value if value.count(name) > 1})
+        if repeated:
+            raise ValueError(f"column '{repeated[0]}' is listed twice; name each column once")
+        return value
+
     @model_validator(mode="after")
     def _one_source(self) -> DataSource:
         if (self.task is None) == (self.data is None):

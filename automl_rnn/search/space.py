@@ -59,6 +59,7 @@ from automl_rnn.search.space_schema import (
     CategoricalParam,
     Condition,
     FixedParam,
+    IntParam,
     Param,
     SpaceErrors,
     default_of,
@@ -170,8 +171,33 @@ def load_space(
     resolved = _resolve_topology(err, [p for p in params if p is not None], topologies)
     resolved = _drop_unreachable(resolved)
     _check_bidirectional(err, resolved)
+    _check_tbptt(err, resolved)
     first = _resolve_first_trials(decl.first_trials, resolved)
     return SearchSpace(decl.path.stem, decl.path, decl.description, tuple(resolved), first)
+
+
+def _check_tbptt(err: SpaceErrors, params: list[Param]) -> None:
+    """A fixed ``tbptt_steps`` must be below some ``seq_len`` the space can sample: otherwise every
+    trial would quietly train with full BPTT (choices may hold longer values: those mean full
+    BPTT for the shorter windows, as documented)."""
+    by_name = {p.name: p for p in params}
+    tbptt, seq_len = by_name.get("tbptt_steps"), by_name.get("seq_len")
+    if not isinstance(tbptt, FixedParam) or not isinstance(tbptt.value, int) or seq_len is None:
+        return
+    if isinstance(seq_len, FixedParam) and isinstance(seq_len.value, int):
+        longest = seq_len.value
+    elif isinstance(seq_len, CategoricalParam):
+        longest = max(c for c in seq_len.choices if isinstance(c, int))
+    elif isinstance(seq_len, IntParam):
+        longest = seq_len.high
+    else:
+        return
+    if tbptt.value >= longest:
+        raise err(
+            "tbptt_steps",
+            f"{tbptt.value} is not below seq_len (at most {longest}): truncated BPTT needs "
+            "chunks shorter than the window; give a smaller value, or null for full BPTT",
+        )
 
 
 def describe_space(name_or_path: str) -> dict[str, Any]:

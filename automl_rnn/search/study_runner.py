@@ -75,6 +75,8 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
     spec = resolve_spec(overrides, config)
     plan = make_plan(spec)
     started, since = time.monotonic(), datetime.now()
+    if spec.tracking and spec.tracking_uri:
+        _probe_tracking_server(spec.tracking_uri)  # before anything is written
     study = optuna_backend.create_study(spec, plan)
     _check_resume(study, spec)
     if study.user_attrs.get("stopped"):  # a note on the previous run, not on this one
@@ -183,12 +185,51 @@ def _open_tracking(spec: ExperimentSpec, plan: SearchPlan, study: Any) -> Any:
         close_orphaned_runs(uri, spec.study_name)
         search_run = SearchRun.open(spec, plan, study, owner_tag())
     except Exception as err:
-        raise ConfigError(
-            f"MLflow tracking at {uri} is not usable ({type(err).__name__}: "
-            f"{' '.join(str(err).split())[:200]}); fix --tracking-uri or pass --no-tracking"
-        ) from None
+        if not study.get_trials(deepcopy=False):  # created by this command: leave nothing behind
+            import optuna
+
+            optuna.delete_study(study_name=study.study_name, storage=study._storage)
+        raise ConfigError(_unusable(uri, err)) from None
     record_tracking_uri(study, spec.tracking_uri)
     return search_run
+
+
+def _unusable(uri: str, err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    if len(text) > 200:
+        text = text[:200].rsplit(" ", 1)[0] + " …"
+    return (
+        f"MLflow tracking at {uri} is not usable ({type(err).__name__}: {text}); "
+        "fix --tracking-uri or pass --no-tracking"
+    )
+
+
+def _probe_tracking_server(uri: str) -> None:
+    """Refuse an http(s) tracking URI nobody answers at within 5 s (MLflow itself retries for
+    minutes), or any other URI MLflow cannot use; one line, before the study exists."""
+    from urllib.error import HTTPError, URLError
+    from urllib.parse import urlsplit
+    from urllib.request import urlopen
+
+    scheme = urlsplit(uri).scheme
+    if scheme in ("http", "https"):
+        try:
+            with urlopen(uri.rstrip("/") + "/health", timeout=5):  # http(s) only: checked above
+                return
+        except HTTPError:
+            return  # something answers (a proxy's 401, an old server without /health)
+        except (URLError, OSError, ValueError) as err:
+            reason = getattr(err, "reason", err)
+            raise ConfigError(
+                f"no MLflow server answers at {uri} ({reason}); start it, fix --tracking-uri, "
+                "or pass --no-tracking"
+            ) from None
+    from automl_rnn.tracking.store import client
+
+    try:
+        client(uri).search_experiments(max_results=1)
+    except Exception as err:
+        raise ConfigError(_unusable(uri, err)) from None
 
 
 def ui_command(spec: ExperimentSpec) -> str:

@@ -111,6 +111,30 @@ CASES: list[tuple[str, list[str], list[str]]] = [
         ["--target applies to --data only"],
     ),
     ("bad_missing_mode", ["--task", "co2", "--missing", "fill"], ["--missing", "'fill'"]),
+    (
+        "repeated_header",
+        ["--data", "repeated_header.csv", "--target", "sales", "--time-col", "month"],
+        ["repeated_header.csv", "column 'sales'", "more than once"],
+    ),
+    (
+        "feature_twice",
+        ["--data", "one_gap.csv", "--target", "sales", "--features", "month,month"],
+        ["--features", "'month' is listed twice"],
+    ),
+    (
+        "season_longer_than_half",
+        [
+            "--data",
+            "unknown_column.csv",
+            "--target",
+            "passengers",
+            "--time-col",
+            "month",
+            "--season",
+            "40",
+        ],
+        ["--season 40", "60 points", "at most 30"],
+    ),
 ]
 
 

@@ -249,7 +249,17 @@ SEARCH = ["search", "--space", "tiny", "--trials", "1", "--max-epochs", "1", "--
         ),
         (["--task", "sine_mix", "--topology", "vec2seq"], ["vec2seq", "sine_mix"]),
         (["--task", "sine_mix", "--objectives", "bogus"], ["unknown objective 'bogus'"]),
-        (["--task", "sine_mix", "--study", "../up"], ["study", "'../up'", "without '/'"]),
+        (["--task", "sine_mix", "--study", "../up"], ["study", "'../up'", "without /"]),
+        (["--task", "sine_mix", "--study", "a\nb"], ["study", "not a study name"]),
+        (["--task", "sine_mix", "--seed", "-1"], ["seed", "greater than or equal to 0"]),
+        (
+            ["--task", "sine_mix", "--tracking-uri", "http://127.0.0.1:1"],
+            ["no MLflow server answers at http://127.0.0.1:1"],
+        ),
+        (
+            ["--task", "sine_mix", "--tracking-uri", "notaurl://x"],
+            ["MLflow tracking at notaurl://x is not usable"],
+        ),
     ],
     ids=[
         "unknown-task",
@@ -258,6 +268,10 @@ SEARCH = ["search", "--space", "tiny", "--trials", "1", "--max-epochs", "1", "--
         "topology-misfit",
         "bad-objective",
         "study-path",
+        "study-control-character",
+        "negative-seed",
+        "tracking-server-down",
+        "tracking-uri-unusable",
     ],
 )
 def test_search_user_errors_are_one_line_exit_2_and_create_no_study(

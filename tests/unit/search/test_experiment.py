@@ -77,6 +77,11 @@ def test_unknown_key_without_a_close_match_gets_no_suggestion() -> None:
         ({"task": "sine_mix", "sampler": "annealing"}, "annealing"),
         ({"task": "sine_mix", "workers": 0}, "workers"),
         ({"task": "sine_mix", "trials": None, "max_epochs": "many"}, "max_epochs"),
+        ({"task": "sine_mix", "seed": -1}, "seed"),
+        ({"task": "sine_mix", "seed": 2**32}, "seed"),
+        ({"task": "sine_mix", "study": "a\nb"}, "not a study name"),
+        ({"task": "sine_mix", "study": "a:b"}, "not a study name"),
+        ({"task": "sine_mix", "study": "a" * 101}, "at most 100"),
     ],
 )
 def test_bad_values_name_the_field_and_the_value(overrides: dict[str, Any], fragment: str) -> None:
@@ -203,3 +208,29 @@ def test_resuming_with_a_different_space_is_refused_before_any_trial(tmp_path: P
     study = optuna.load_study(study_name="sine_mix", storage=open_storage(tmp_path))
     assert study.trials == []
     assert journal_path(tmp_path).is_file()
+
+
+def test_a_flags_error_names_the_flags_not_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "ok.yaml"
+    config.write_text("task: sine_mix\ntrials: 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^flags: trials: ") as raised:
+        load_experiment(str(config), {"trials": 0})
+    assert "ok.yaml" not in str(raised.value)
+    config.write_text("task: sine_mix\ntrials: 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"ok\.yaml: trials: "):
+        load_experiment(str(config), {"seed": 1})
+
+
+def test_a_workspace_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    file = tmp_path / "data.csv"
+    file.write_text("y\n1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="workspace: a file, not a folder"):
+        load_experiment(None, {"task": "sine_mix", "workspace": str(file)})
+
+
+def test_the_top_seed_works_for_every_worker_and_resume_offset() -> None:
+    from automl_rnn.backends.optuna_backend import make_sampler
+
+    top = load_experiment(None, {"task": "sine_mix", "seed": 2**32 - 1}).seed
+    for name in ("tpe", "random"):
+        make_sampler(name, top + 1 + 10_007 * 5, 10)  # worker 1 of a study holding 5 trials

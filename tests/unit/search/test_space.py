@@ -485,3 +485,24 @@ def test_first_trial_values_are_what_optuna_samples_first(tmp_path: Path) -> Non
     study.optimize(objective, n_trials=2)
     assert {k: seen[0][k] for k in ("cell", "hidden_size", "lr")} == space.first_trials[0]
     assert seen[0]["seq_len"] in (12, 24) and seen[1] != seen[0]
+
+
+@pytest.mark.parametrize(
+    ("seq_len", "tbptt"),
+    [("16", "16"), ("16", "32"), ("{choices: [12, 24]}", "24"), ("{low: 8, high: 20}", "20")],
+)
+def test_a_fixed_tbptt_length_no_window_is_longer_than_is_refused(
+    tmp_path: Path, seq_len: str, tbptt: str
+) -> None:
+    """Every trial would quietly train with full BPTT: a user mistake, named with the file."""
+    path = write(tmp_path, f"  seq_len: {seq_len}\n  tbptt_steps: {tbptt}\n")
+    with pytest.raises(ConfigError, match=r"parameter 'tbptt_steps': .* is not below seq_len"):
+        load_space(str(path))
+
+
+def test_a_fixed_tbptt_length_below_some_window_and_tbptt_choices_are_kept(tmp_path: Path) -> None:
+    below = write(tmp_path, "  seq_len: {choices: [12, 48]}\n  tbptt_steps: 24\n", "a.yaml")
+    assert load_space(str(below)).constants["tbptt_steps"] == 24
+    # Choices may hold a length some windows do not exceed: that means full BPTT for them.
+    choices = write(tmp_path, "  seq_len: 16\n  tbptt_steps: {choices: [null, 64]}\n", "b.yaml")
+    assert "tbptt_steps" in load_space(str(choices)).names
