@@ -477,14 +477,43 @@ def predict(
         )
 
 
+def _click_exceptions() -> Any:
+    """Click's exceptions module as typer raises them (typer >= 0.20 vendors click)."""
+    import typer.core
+
+    vendored = getattr(typer.core, "_click", None)
+    if vendored is not None:
+        return vendored.exceptions
+    import click
+
+    return click.exceptions
+
+
 def main() -> None:
-    """Console-script entry point: user errors become one line on stderr and exit code 2."""
+    """Console-script entry point: user errors (ours, and click's for flags it cannot parse)
+    become one line on stderr and exit code 2."""
+    click = _click_exceptions()
     signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        app()
+        code = app(standalone_mode=False)
     except UserError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
+    except click.NoArgsIsHelpError as err:
+        err.show()  # bare `automl-rnn`: the help, as before
+        sys.exit(err.exit_code)
+    except click.UsageError as err:
+        where = err.ctx.command_path if err.ctx is not None else "automl-rnn"
+        message = " ".join(err.format_message().split())
+        typer.echo(f"error: {message} (see '{where} --help')", err=True)
+        sys.exit(err.exit_code)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except click.Abort:
+        typer.echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -252,6 +252,8 @@ SEARCH = ["search", "--space", "tiny", "--trials", "1", "--max-epochs", "1", "--
         (["--task", "sine_mix", "--study", "../up"], ["study", "'../up'", "without /"]),
         (["--task", "sine_mix", "--study", "a\nb"], ["study", "not a study name"]),
         (["--task", "sine_mix", "--seed", "-1"], ["seed", "greater than or equal to 0"]),
+        (["--task", "sine_mix", "--trials", "abc"], ["'--trials'", "valid integer", "--help"]),
+        (["--task", "sine_mix", "--trails", "3"], ["No such option: --trails", "--trials"]),
         (
             ["--task", "sine_mix", "--tracking-uri", "http://127.0.0.1:1"],
             ["no MLflow server answers at http://127.0.0.1:1"],
@@ -270,6 +272,8 @@ SEARCH = ["search", "--space", "tiny", "--trials", "1", "--max-epochs", "1", "--
         "study-path",
         "study-control-character",
         "negative-seed",
+        "flag-not-a-number",
+        "flag-misspelt",
         "tracking-server-down",
         "tracking-uri-unusable",
     ],
