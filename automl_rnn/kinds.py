@@ -21,3 +21,5 @@ TASK_KINDS: tuple[str, ...] = get_args(TaskKind)
 
 #: Topologies whose encoder may run in both directions (the whole input is known before any output).
 BIDIRECTIONAL_TOPOLOGIES: frozenset[str] = frozenset({"seq2vec", "encoder_decoder"})
+#: Topologies with a step-by-step decoder, the only ones ``teacher_forcing`` acts on.
+DECODER_TOPOLOGIES: frozenset[str] = frozenset({"encoder_decoder", "vec2seq"})

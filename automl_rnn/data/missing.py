@@ -30,6 +30,12 @@ def handle_missing(series: RawSeries, mode: str, max_gap: int) -> RawSeries:
     nan = np.isnan(series.values)
     if not nan.any():
         return series
+    empty = [name for name, gone in zip(series.columns, nan.all(axis=0), strict=True) if gone]
+    if empty:
+        raise DataError(
+            f"{series.label}: column '{empty[0]}' has no value in any row; fill it, or leave it "
+            "out of --target / --features"
+        )
     if mode == "error":
         row, col = np.argwhere(nan)[0]
         raise DataError(

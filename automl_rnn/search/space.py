@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from automl_rnn.errors import ConfigError, unknown_name
-from automl_rnn.kinds import BIDIRECTIONAL_TOPOLOGIES, TOPOLOGIES
+from automl_rnn.kinds import BIDIRECTIONAL_TOPOLOGIES, DECODER_TOPOLOGIES, TOPOLOGIES
 from automl_rnn.resources import spaces_dir
 from automl_rnn.search.space_schema import (
     AutoParam,
@@ -308,10 +308,22 @@ def _drop_unreachable(params: list[Param]) -> list[Param]:
     condition values the referenced parameter can no longer take."""
     kept: dict[str, Param] = {}
     for param in params:
+        if param.name == "teacher_forcing" and not _may_decode(kept):
+            continue  # no topology here has a decoder: it would be sampled and never act
         when = _simplify(param.when, kept)
         if when is not None:
             kept[param.name] = replace(param, when=when) if when != param.when else param
     return list(kept.values())
+
+
+def _may_decode(kept: dict[str, Param]) -> bool:
+    """Whether some topology the space can sample (or the task's default) has a decoder."""
+    topology = kept.get("topology")
+    if topology is None:
+        return True  # the task picks it at run time
+    if isinstance(topology, FixedParam):
+        return topology.value in DECODER_TOPOLOGIES
+    return any(topology.contains(t) for t in DECODER_TOPOLOGIES)
 
 
 def _simplify(when: Condition, kept: dict[str, Param]) -> Condition | None:

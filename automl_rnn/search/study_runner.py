@@ -15,15 +15,23 @@ from automl_rnn.search.plan import SearchPlan, make_plan
 
 #: Keys that must match when a study is resumed (they change what is searched).
 _IDENTITY_KEYS = (*DATA_KEYS, "topology", "space", "objectives")
+#: Keys a resumed study may change, with a note: its old and new trials then differ in how
+#: they were trained or sampled.
+_BUDGET_KEYS = ("max_epochs", "epoch_samples", "patience", "sampler", "pruner", "seed")
 
 
 def resolve_spec(overrides: dict[str, Any], config: str | None) -> ExperimentSpec:
     """The spec from flags and YAML; ``--study NAME`` alone resumes with the stored spec."""
     given = {k: v for k, v in overrides.items() if v is not None}
     if config is None and "task" not in given and "data" not in given and given.get("study"):
-        stored = _stored_spec(str(given.get("workspace", ".")), str(given["study"]))
-        if stored is not None:
-            return ExperimentSpec.model_validate({**stored, **given})
+        workspace = str(given.get("workspace", "."))
+        stored = _stored_spec(workspace, str(given["study"]))
+        if stored is None:
+            raise ConfigError(
+                f"no study '{given['study']}' in workspace {workspace} to resume; start it with "
+                "--task NAME or --data FILE --target COL"
+            )
+        return ExperimentSpec.model_validate({**stored, **given})
     return load_experiment(config, overrides)
 
 
@@ -57,6 +65,13 @@ def _check_resume(study: Any, spec: ExperimentSpec) -> None:
             f"study '{spec.study_name}' already exists with a different {', '.join(changed)} "
             f"({', '.join(f'{k}={stored.get(k)!r}' for k in changed)}); "
             "use another --study name to start a new search"
+        )
+    budget = [k for k in _BUDGET_KEYS if k in stored and stored[k] != current.get(k)]
+    if budget:  # allowed (a longer budget, another sampler), but its trials are not alike
+        print(
+            f"note: study '{spec.study_name}' continues with "
+            + ", ".join(f"{k}={current.get(k)!r} (was {stored[k]!r})" for k in budget),
+            file=sys.stderr,
         )
 
 

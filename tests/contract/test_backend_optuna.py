@@ -315,6 +315,16 @@ def test_a_resumed_search_drops_the_previous_runs_stop_note(tmp_path: Path) -> N
     assert "stopped" not in again
 
 
+def test_a_resume_with_another_epoch_budget_or_sampler_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    search(tmp_path, space="tiny", trials=1, max_epochs=2, tracking=False)
+    capsys.readouterr()
+    search(tmp_path, space="tiny", trials=2, max_epochs=3, sampler="random", tracking=False)
+    err = capsys.readouterr().err
+    assert "note: study 'sine_mix' continues with max_epochs=3 (was 2), sampler='random'" in err
+
+
 def test_a_timeout_alone_bounds_the_search_by_time_not_by_the_default_trial_count() -> None:
     from automl_rnn.config.experiment import load_experiment
 

@@ -122,6 +122,11 @@ CASES: list[tuple[str, list[str], list[str]]] = [
         ["--features", "'month' is listed twice"],
     ),
     (
+        "empty_feature_column",
+        ["--data", "empty_column.csv", "--target", "sales", "--features", "promo"],
+        ["empty_column.csv", "column 'promo' has no value in any row"],
+    ),
+    (
         "season_longer_than_half",
         [
             "--data",

@@ -234,3 +234,8 @@ def test_the_top_seed_works_for_every_worker_and_resume_offset() -> None:
     top = load_experiment(None, {"task": "sine_mix", "seed": 2**32 - 1}).seed
     for name in ("tpe", "random"):
         make_sampler(name, top + 1 + 10_007 * 5, 10)  # worker 1 of a study holding 5 trials
+
+
+def test_resuming_a_study_that_does_not_exist_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no study 'nope' in workspace .* to resume"):
+        resolve_spec({"study": "nope", "workspace": str(tmp_path)}, None)

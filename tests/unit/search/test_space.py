@@ -506,3 +506,13 @@ def test_a_fixed_tbptt_length_below_some_window_and_tbptt_choices_are_kept(tmp_p
     # Choices may hold a length some windows do not exceed: that means full BPTT for them.
     choices = write(tmp_path, "  seq_len: 16\n  tbptt_steps: {choices: [null, 64]}\n", "b.yaml")
     assert "tbptt_steps" in load_space(str(choices)).names
+
+
+def test_teacher_forcing_is_not_searched_when_no_topology_has_a_decoder(tmp_path: Path) -> None:
+    tf = "  teacher_forcing: {low: 0.0, high: 0.9}\n"
+    fixed = write(tmp_path, "  topology: seq2vec\n" + tf, "fixed.yaml")
+    assert "teacher_forcing" not in load_space(str(fixed)).names
+    no_decoder = write(tmp_path, "  topology: {choices: [seq2vec, seq2seq]}\n" + tf, "none.yaml")
+    assert "teacher_forcing" not in load_space(str(no_decoder)).names
+    some = write(tmp_path, "  topology: {choices: [seq2vec, encoder_decoder]}\n" + tf, "some.yaml")
+    assert "teacher_forcing" in load_space(str(some)).names
