@@ -105,6 +105,7 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
     handlers = interrupt_handlers()
     try:
         optuna_backend.optimize(spec, plan, 0, progress=display, target=target)
+        _join_and_finish_for_dead_workers(spec, plan, study, others, started, display, target)
     except BaseException as err:
         if isinstance(err, KeyboardInterrupt):
             ignore_further_interrupts()
@@ -119,21 +120,6 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
             )
         restore_interrupts(handlers)  # a notebook's Ctrl-C works again
         raise
-    codes = optuna_backend.join_workers(others)
-    for index, code in enumerate(codes, start=1):
-        if code != 0:
-            print(
-                f"warning: worker {index} ended with exit code {code}; a trial it left running "
-                "is failed and its parameters are run again",
-                file=sys.stderr,
-            )
-    if any(codes):
-        # Finish the search here: a dead worker's trial counted as running until now.
-        recover_stale_trials(study)
-        rest = _time_left(spec, started)
-        if rest is None or rest > 0:
-            again = spec.model_copy(update={"timeout": rest})
-            optuna_backend.optimize(again, plan, 0, progress=display, target=target)
     if search_run is not None:
         _finish(search_run, study)
     display.poll()
@@ -164,6 +150,37 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
         summary["best"] = None
     summary["baseline"] = _baseline_verdict(plan, summary["best"])
     return summary
+
+
+def _join_and_finish_for_dead_workers(
+    spec: ExperimentSpec,
+    plan: SearchPlan,
+    study: Any,
+    others: list[Any],
+    started: float,
+    display: Any,
+    target: Any,
+) -> None:
+    """Wait for the other workers; if one died, finish the search here (its trial counted as
+    running until now: it is failed and its parameters run again)."""
+    from automl_rnn.backends import optuna_backend
+    from automl_rnn.search.storage import recover_stale_trials
+
+    codes = optuna_backend.join_workers(others)
+    for index, code in enumerate(codes, start=1):
+        if code != 0:
+            print(
+                f"warning: worker {index} ended with exit code {code}; any trial it left "
+                "running is failed and its parameters are run again",
+                file=sys.stderr,
+            )
+    if not any(codes):
+        return
+    recover_stale_trials(study)
+    rest = _time_left(spec, started)
+    if rest is None or rest > 0:
+        again = spec.model_copy(update={"timeout": rest})
+        optuna_backend.optimize(again, plan, 0, progress=display, target=target)
 
 
 def _time_left(spec: ExperimentSpec, started: float) -> float | None:
