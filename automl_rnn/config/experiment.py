@@ -166,7 +166,7 @@ def load_experiment(config: str | None, overrides: dict[str, Any]) -> Experiment
     """Build the spec from an optional YAML file and flag overrides (None = flag not given)."""
     values: dict[str, Any] = {}
     if config is not None:
-        values = _read_yaml(config)
+        values = _files_beside(_read_yaml(config), Path(config).parent)
     flags = {k: v for k, v in overrides.items() if v is not None}
     values.update(flags)
     try:
@@ -175,6 +175,24 @@ def load_experiment(config: str | None, overrides: dict[str, Any]) -> Experiment
         first = err.errors()[0]["loc"]
         by_flag = config is None or (bool(first) and first[0] in flags)
         raise ConfigError(_first_error(err, "flags" if by_flag else config or "flags")) from None
+
+
+#: Experiment keys that may name a file (a space and a task only when given as a path).
+_FILE_KEYS = ("data", "space", "task")
+
+
+def _files_beside(values: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Relative file names in an experiment YAML that exist next to it, but not in the current
+    folder, are read from next to it (a config kept with its data works from anywhere)."""
+    out = dict(values)
+    for key in _FILE_KEYS:
+        value = out.get(key)
+        if not isinstance(value, str) or (key != "data" and not value.endswith((".yaml", ".yml"))):
+            continue
+        path = Path(value).expanduser()
+        if not path.is_absolute() and not path.exists() and (folder / path).is_file():
+            out[key] = str(folder / path)
+    return out
 
 
 def _read_yaml(path: str) -> dict[str, Any]:

@@ -239,3 +239,22 @@ def test_the_top_seed_works_for_every_worker_and_resume_offset() -> None:
 def test_resuming_a_study_that_does_not_exist_says_so(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no study 'nope' in workspace .* to resume"):
         resolve_spec({"study": "nope", "workspace": str(tmp_path)}, None)
+
+
+def test_files_named_in_an_experiment_yaml_are_found_next_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = tmp_path / "project"
+    kept.mkdir()
+    (kept / "sales.csv").write_text("y\n1\n", encoding="utf-8")
+    (kept / "space.yaml").write_text("params: {}\n", encoding="utf-8")
+    config = kept / "exp.yaml"
+    config.write_text("data: sales.csv\ntarget: y\nspace: space.yaml\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    spec = load_experiment(str(config), {})
+    assert (spec.data, spec.space) == (str(kept / "sales.csv"), str(kept / "space.yaml"))
+    # A file in the current folder wins (paths relative to where the command runs, as before).
+    (elsewhere / "sales.csv").write_text("y\n1\n", encoding="utf-8")
+    assert load_experiment(str(config), {}).data == "sales.csv"
