@@ -499,7 +499,7 @@ def main() -> None:
     except UserError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
-    except click.NoArgsIsHelpError as err:
+    except getattr(click, "NoArgsIsHelpError", ()) as err:  # click < 8.2 shows help itself
         err.show()  # bare `automl-rnn`: the help, as before
         sys.exit(err.exit_code)
     except click.UsageError as err:
@@ -510,7 +510,7 @@ def main() -> None:
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)
-    except click.Abort:
+    except typer.Abort:
         typer.echo("Aborted!", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -16,12 +16,12 @@ from automl_rnn.errors import ConfigError, closest
 SamplerName = Literal["tpe", "random", "gp", "cmaes"]
 PrunerName = Literal["hyperband", "median", "none"]
 
-#: Keys of the experiment that describe the data (passed to the data layer's DataSource).
-#: Longest study name (it names a folder; file systems allow 255 bytes).
+#: Longest study name in UTF-8 bytes (it names a folder; file systems allow 255 bytes).
 MAX_STUDY_NAME = 100
 #: Characters no study name holds: path separators and what Windows forbids in file names.
 _NOT_IN_NAMES = frozenset('/\\:*?"<>|')
 
+#: Keys of the experiment that describe the data (passed to the data layer's DataSource).
 DATA_KEYS = (
     "task",
     "data",
@@ -125,11 +125,11 @@ class ExperimentSpec(BaseModel):
         if value is not None and (
             value in ("", ".", "..")
             or any(c in _NOT_IN_NAMES or not c.isprintable() for c in value)
-            or len(value) > MAX_STUDY_NAME
+            or len(value.encode("utf-8")) > MAX_STUDY_NAME
         ):
             raise ValueError(
                 f"not a study name; give a name of at most {MAX_STUDY_NAME} "
-                'printable characters without / \\ : * ? " < > | (e.g. sales_1)'
+                'printable characters (fewer if not ASCII) without / \\ : * ? " < > | (e.g. sales_1)'
             )
         return value
 
@@ -169,6 +169,14 @@ def load_experiment(config: str | None, overrides: dict[str, Any]) -> Experiment
         values = _files_beside(_read_yaml(config), Path(config).parent)
     flags = {k: v for k, v in overrides.items() if v is not None}
     values.update(flags)
+    return validate_spec(values, flags, config)
+
+
+def validate_spec(
+    values: dict[str, Any], flags: dict[str, Any], config: str | None = None
+) -> ExperimentSpec:
+    """The spec from merged ``values``; a refusal is one line blaming the flags when the field
+    came from ``flags``, else the ``config`` file."""
     try:
         return ExperimentSpec.model_validate(values)
     except ValidationError as err:
@@ -191,7 +199,7 @@ def _files_beside(values: dict[str, Any], folder: Path) -> dict[str, Any]:
             continue
         path = Path(value).expanduser()
         if not path.is_absolute() and not path.exists() and (folder / path).is_file():
-            out[key] = str(folder / path)
+            out[key] = str((folder / path).resolve())  # the same study from any folder
     return out
 
 

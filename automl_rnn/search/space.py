@@ -171,15 +171,17 @@ def load_space(
     resolved = _resolve_topology(err, [p for p in params if p is not None], topologies)
     resolved = _drop_unreachable(resolved)
     _check_bidirectional(err, resolved)
-    _check_tbptt(err, resolved)
+    if not any(isinstance(p, AutoParam) for p in decl.params):  # auto: windows vary by data
+        _check_tbptt(err, resolved)
     first = _resolve_first_trials(decl.first_trials, resolved)
     return SearchSpace(decl.path.stem, decl.path, decl.description, tuple(resolved), first)
 
 
 def _check_tbptt(err: SpaceErrors, params: list[Param]) -> None:
-    """A fixed ``tbptt_steps`` must be below some ``seq_len`` the space can sample: otherwise every
+    """A fixed ``tbptt_steps`` must be below some ``seq_len`` the space declares: otherwise every
     trial would quietly train with full BPTT (choices may hold longer values: those mean full
-    BPTT for the shorter windows, as documented)."""
+    BPTT for the shorter windows, as documented; so does any value against ``seq_len: auto``,
+    whose windows depend on the data)."""
     by_name = {p.name: p for p in params}
     tbptt, seq_len = by_name.get("tbptt_steps"), by_name.get("seq_len")
     if not isinstance(tbptt, FixedParam) or not isinstance(tbptt.value, int) or seq_len is None:

@@ -116,6 +116,7 @@ def recover_stale_trials(study: optuna.Study) -> list[int]:
 
     Returns the numbers of the trials recovered.
     """
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
     recovered = []
@@ -132,9 +133,12 @@ def recover_stale_trials(study: optuna.Study) -> list[int]:
         ):
             continue  # just created: its worker records the owner as its first act
         storage = study._storage  # the public Study API has no setter for another process's trial
-        storage.set_trial_user_attr(trial._trial_id, "reason", WORKER_DIED)
-        storage.set_trial_user_attr(trial._trial_id, "state", "failed")
-        study.tell(trial.number, state=TrialState.FAIL)
+        try:
+            storage.set_trial_user_attr(trial._trial_id, "reason", WORKER_DIED)
+            storage.set_trial_user_attr(trial._trial_id, "state", "failed")
+            study.tell(trial.number, state=TrialState.FAIL)
+        except (UpdateFinishedTrialError, ValueError):
+            continue  # another process (a `status`, a worker) recovered it a moment ago
         if trial.params:
             study.enqueue_trial(
                 trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False

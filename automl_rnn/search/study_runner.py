@@ -9,7 +9,12 @@ import traceback
 from datetime import datetime
 from typing import Any
 
-from automl_rnn.config.experiment import DATA_KEYS, ExperimentSpec, load_experiment
+from automl_rnn.config.experiment import (
+    DATA_KEYS,
+    ExperimentSpec,
+    load_experiment,
+    validate_spec,
+)
 from automl_rnn.errors import ConfigError
 from automl_rnn.search.plan import SearchPlan, make_plan
 
@@ -31,7 +36,9 @@ def resolve_spec(overrides: dict[str, Any], config: str | None) -> ExperimentSpe
                 f"no study '{given['study']}' in workspace {workspace} to resume; start it with "
                 "--task NAME or --data FILE --target COL"
             )
-        return ExperimentSpec.model_validate({**stored, **given})
+        if "timeout" in given and "trials" not in given:
+            stored.pop("trials", None)  # --timeout alone bounds by time, on a resume too
+        return validate_spec({**stored, **given}, given)
     return load_experiment(config, overrides)
 
 
@@ -217,7 +224,9 @@ def _open_tracking(spec: ExperimentSpec, plan: SearchPlan, study: Any) -> Any:
         close_orphaned_runs(uri, spec.study_name)
         search_run = SearchRun.open(spec, plan, study, owner_tag())
     except Exception as err:
-        if not study.get_trials(deepcopy=False):  # created by this command: leave nothing behind
+        if all(t.state.name == "WAITING" for t in study.get_trials(deepcopy=False)):
+            # Nothing ever ran in it (a study this command created, its first trials queued):
+            # leave nothing behind.
             import optuna
 
             optuna.delete_study(study_name=study.study_name, storage=study._storage)
@@ -239,6 +248,7 @@ def _unusable(uri: str, err: BaseException) -> str:
 def _probe_tracking_server(uri: str) -> None:
     """Refuse an http(s) tracking URI nobody answers at within 5 s (MLflow itself retries for
     minutes), or any other URI MLflow cannot use; one line, before the study exists."""
+    import ssl
     from urllib.error import HTTPError, URLError
     from urllib.parse import urlsplit
     from urllib.request import urlopen
@@ -252,6 +262,8 @@ def _probe_tracking_server(uri: str) -> None:
             return  # something answers (a proxy's 401, an old server without /health)
         except (URLError, OSError, ValueError) as err:
             reason = getattr(err, "reason", err)
+            if isinstance(reason, ssl.SSLError) or isinstance(err, ssl.SSLError):
+                return  # it answers; MLflow has its own certificate settings to judge it
             raise ConfigError(
                 f"no MLflow server answers at {uri} ({reason}); start it, fix --tracking-uri, "
                 "or pass --no-tracking"

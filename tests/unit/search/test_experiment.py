@@ -82,6 +82,7 @@ def test_unknown_key_without_a_close_match_gets_no_suggestion() -> None:
         ({"task": "sine_mix", "study": "a\nb"}, "not a study name"),
         ({"task": "sine_mix", "study": "a:b"}, "not a study name"),
         ({"task": "sine_mix", "study": "a" * 101}, "at most 100"),
+        ({"task": "sine_mix", "study": "é" * 60}, "fewer if not ASCII"),  # 120 bytes
     ],
 )
 def test_bad_values_name_the_field_and_the_value(overrides: dict[str, Any], fragment: str) -> None:
@@ -254,7 +255,23 @@ def test_files_named_in_an_experiment_yaml_are_found_next_to_it(
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     spec = load_experiment(str(config), {})
-    assert (spec.data, spec.space) == (str(kept / "sales.csv"), str(kept / "space.yaml"))
+    found = (str((kept / "sales.csv").resolve()), str((kept / "space.yaml").resolve()))
+    assert (spec.data, spec.space) == found  # absolute: the same study from any folder
     # A file in the current folder wins (paths relative to where the command runs, as before).
     (elsewhere / "sales.csv").write_text("y\n1\n", encoding="utf-8")
     assert load_experiment(str(config), {}).data == "sales.csv"
+
+
+def test_a_resume_by_study_name_validates_flags_in_one_line_and_honours_a_lone_timeout(
+    tmp_path: Path,
+) -> None:
+    api.search(
+        {"task": "sine_mix", "space": "tiny", "trials": 1, "max_epochs": 1, "tracking": False,
+         "workspace": str(tmp_path)},
+        progress=False,
+    )  # fmt: skip
+    stored = {"study": "sine_mix", "workspace": str(tmp_path)}
+    with pytest.raises(ConfigError, match=r"^flags: seed: "):
+        resolve_spec({**stored, "seed": -1}, None)
+    assert resolve_spec({**stored, "timeout": 60}, None).trials is None
+    assert resolve_spec({**stored, "timeout": 60, "trials": 4}, None).trials == 4

@@ -516,3 +516,11 @@ def test_teacher_forcing_is_not_searched_when_no_topology_has_a_decoder(tmp_path
     assert "teacher_forcing" not in load_space(str(no_decoder)).names
     some = write(tmp_path, "  topology: {choices: [seq2vec, encoder_decoder]}\n" + tf, "some.yaml")
     assert "teacher_forcing" in load_space(str(some)).names
+
+
+def test_any_tbptt_length_goes_with_seq_len_auto(tmp_path: Path) -> None:
+    """The windows of ``auto`` depend on the data: a chunk as long as some of them means full BPTT
+    for those (documented), never a refusal that depends on the data set."""
+    path = write(tmp_path, "  seq_len: auto\n  tbptt_steps: 24\n")
+    space = load_space(str(path), seq_len_candidates=[12, 24])
+    assert space.constants["tbptt_steps"] == 24
