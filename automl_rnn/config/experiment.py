@@ -192,10 +192,12 @@ _FILE_KEYS = ("data", "space", "task")
 def _files_beside(values: dict[str, Any], folder: Path) -> dict[str, Any]:
     """Relative file names in an experiment YAML that exist next to it, but not in the current
     folder, are read from next to it (a config kept with its data works from anywhere)."""
+    from automl_rnn.data.catalog import is_task_file
+
     out = dict(values)
     for key in _FILE_KEYS:
         value = out.get(key)
-        if not isinstance(value, str) or (key != "data" and not value.endswith((".yaml", ".yml"))):
+        if not isinstance(value, str) or (key != "data" and not is_task_file(value)):
             continue
         path = Path(value).expanduser()
         if not path.is_absolute() and not path.exists() and (folder / path).is_file():

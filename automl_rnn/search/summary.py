@@ -50,15 +50,12 @@ def failure_reasons(study: optuna.Study) -> dict[str, int]:
     a kind seen with one text only keeps it as it is.
     """
     failed = study.get_trials(deepcopy=False, states=(OptunaState.FAIL,))
-    texts = [str(t.user_attrs.get("reason", "unknown")) for t in failed]
-    kinds: dict[str, set[str]] = {}
-    for text in texts:
-        kinds.setdefault(_NUMBER.sub("<n>", text), set()).add(text)
-    tally = Counter(_NUMBER.sub("<n>", text) for text in texts)
-    return {
-        (kind if len(kinds[kind]) > 1 else next(iter(kinds[kind]))): count
-        for kind, count in tally.most_common()
-    }
+    kinds: dict[str, list[str]] = {}
+    for trial in failed:
+        text = str(trial.user_attrs.get("reason", "unknown"))
+        kinds.setdefault(_NUMBER.sub("<n>", text), []).append(text)
+    by_count = sorted(kinds.items(), key=lambda item: -len(item[1]))  # stable: first seen first
+    return {(kind if len(set(seen)) > 1 else seen[0]): len(seen) for kind, seen in by_count}
 
 
 def trial_record(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
