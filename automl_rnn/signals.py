@@ -8,8 +8,10 @@ cleanup ignores further interrupts. Worker processes exit right after it.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -19,6 +21,30 @@ def ignore_further_interrupts() -> None:
         return
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C / SIGTERM back until the block ends, then deliver the first one that came.
+
+    For steps that create something and record its id (a trial's MLflow run): an interrupt between
+    the two would leave a run that nothing ends. Python-level, so it also holds a signal that the
+    kernel hands to another thread (``pthread_sigmask`` would not). Main thread only; elsewhere the
+    block runs as is.
+    """
+    previous = interrupt_handlers()
+    if threading.current_thread() is not threading.main_thread() or None in previous:
+        yield  # None: a handler installed outside Python, which could not be put back
+        return
+    caught: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        restore_interrupts(previous)
+        if caught:
+            signal.raise_signal(caught[0])  # now handled as usual, right after the block
 
 
 def interrupt_handlers() -> tuple[Any, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sys
 import time
@@ -117,7 +118,10 @@ def run_search(overrides: dict[str, Any], config: str | None, progress: bool) ->
         if isinstance(err, KeyboardInterrupt):
             ignore_further_interrupts()
         optuna_backend.join_workers(others, stop=True)
+        with contextlib.suppress(Exception):  # a worker killed in its cleanup left a trial RUNNING
+            recover_stale_trials(study)
         if search_run is not None:
+            _close_trial_runs(search_run)
             interrupted = isinstance(err, KeyboardInterrupt)
             _finish(
                 search_run,
@@ -195,6 +199,22 @@ def _time_left(spec: ExperimentSpec, started: float) -> float | None:
     if spec.timeout is None:
         return None
     return spec.timeout - (time.monotonic() - started)
+
+
+def _close_trial_runs(search_run: Any) -> None:
+    """After an interrupted search, with every worker gone: end any trial run still RUNNING (a
+    process cut short in its own cleanup leaves one); a tracking error only warns."""
+    from automl_rnn.search.storage import owner_tag
+    from automl_rnn.tracking.hygiene import close_orphaned_runs
+
+    target = search_run.target
+    try:
+        close_orphaned_runs(target.tracking_uri, target.study, ended_owner=owner_tag())
+    except Exception as err:
+        print(
+            f"warning: MLflow: trial runs left open were not closed ({type(err).__name__})",
+            file=sys.stderr,
+        )
 
 
 def _finish(search_run: Any, study: Any, **outcome: Any) -> None:

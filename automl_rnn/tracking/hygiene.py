@@ -11,11 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from automl_rnn.tracking.store import OWNER_TAG, client, local_tracking_uri, mlflow_dir
+from automl_rnn.tracking.store import OWNER_TAG, ROLE_TAG, client, local_tracking_uri, mlflow_dir
 
 
-def close_orphaned_runs(tracking_uri: str, experiment_name: str) -> list[str]:
-    """Set our RUNNING runs whose owner process died to KILLED; return their ids."""
+def close_orphaned_runs(
+    tracking_uri: str, experiment_name: str, ended_owner: str | None = None
+) -> list[str]:
+    """Set our RUNNING runs whose owner process died to KILLED; return their ids.
+
+    ``ended_owner`` (this process, after an interrupted search) is alive but has no trial left
+    running: its RUNNING trial runs are closed too, its search run is not.
+    """
     from automl_rnn.search.storage import WORKER_DIED, owner_alive
 
     mlflow_client = client(tracking_uri)
@@ -28,13 +34,17 @@ def close_orphaned_runs(tracking_uri: str, experiment_name: str) -> list[str]:
     )
     for run in runs:
         owner = run.data.tags.get(OWNER_TAG)
-        if owner is None or owner_alive(owner):
+        ended = owner == ended_owner and run.data.tags.get(ROLE_TAG) == "trial"
+        if owner is None or (not ended and owner_alive(owner)):
             continue  # not ours, or still running
         run_id = run.info.run_id
         if run.data.tags.get("state") == "running":
             mlflow_client.set_tag(run_id, "state", "killed")
-            mlflow_client.set_tag(run_id, "reason", WORKER_DIED)
-        mlflow_client.set_tag(run_id, "automl_rnn.closed", "orphaned: owner process gone")
+            mlflow_client.set_tag(run_id, "reason", "interrupted" if ended else WORKER_DIED)
+        note = (
+            "interrupted search: trial run left open" if ended else "orphaned: owner process gone"
+        )
+        mlflow_client.set_tag(run_id, "automl_rnn.closed", note)
         mlflow_client.set_terminated(run_id, status="KILLED")
         closed.append(run_id)
     return closed

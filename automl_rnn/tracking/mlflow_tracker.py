@@ -144,7 +144,7 @@ class MLflowTrialTracker:
         if self.client is None:
             return
         try:
-            if self.run_id is None:  # interrupted inside create_run: find it by owner and number
+            if self.run_id is None:  # cut inside create_run (off the main thread): find the run
                 self.run_id = self._created_run()
             if self.run_id is None:
                 return
@@ -166,25 +166,29 @@ class MLflowTrialTracker:
         return mine[0].info.run_id if mine else None
 
     def _start(self, tags: dict[str, str]) -> None:
-        run = self.client.create_run(
-            self.target.experiment_id,
-            run_name=f"trial-{self.number}",
-            tags={
-                "mlflow.parentRunId": self.target.parent_run_id,
-                ROLE_TAG: "trial",
-                STUDY_TAG: self.target.study,
-                OWNER_TAG: self.owner,
-                "trial": str(self.number),
-                "state": "running",
-                **tags,
-            },
-        )
-        self.run_id = run.info.run_id
-        if self.on_start is not None:
-            self.on_start(self.run_id)
-        self._sender = _BatchSender(self.client, self.run_id, self._warn)
-        self._sender.start()
-        self._monitor = _start_system_metrics(self.run_id, self.target.tracking_uri)
+        from automl_rnn.signals import interrupts_deferred
+
+        # An interrupt between creating the run and holding its id would leave a run nothing ends.
+        with interrupts_deferred():
+            run = self.client.create_run(
+                self.target.experiment_id,
+                run_name=f"trial-{self.number}",
+                tags={
+                    "mlflow.parentRunId": self.target.parent_run_id,
+                    ROLE_TAG: "trial",
+                    STUDY_TAG: self.target.study,
+                    OWNER_TAG: self.owner,
+                    "trial": str(self.number),
+                    "state": "running",
+                    **tags,
+                },
+            )
+            self.run_id = run.info.run_id
+            if self.on_start is not None:
+                self.on_start(self.run_id)
+            self._sender = _BatchSender(self.client, self.run_id, self._warn)
+            self._sender.start()
+            self._monitor = _start_system_metrics(self.run_id, self.target.tracking_uri)
 
     def _end(self, result: TrialResult) -> None:
         from mlflow.entities import Param

@@ -163,6 +163,46 @@ def test_orphans_are_closed_in_every_store_a_resumed_study_logged_to(tmp_path: P
     assert runs_of(first, "sine_mix")[0].info.status == "FINISHED"
 
 
+def test_after_an_interrupt_this_process_closes_its_trial_runs_left_open(tmp_path: Path) -> None:
+    from automl_rnn.search.storage import owner_tag
+    from automl_rnn.tracking.hygiene import close_orphaned_runs
+
+    uri = local_tracking_uri(tmp_path)
+    client = MlflowClient(uri)
+    experiment_id = client.create_experiment("s")
+    me = owner_tag()
+
+    def run(role: str, owner: str) -> str:
+        tags = {"automl_rnn.owner": owner, "automl_rnn.role": role, "state": "running"}
+        return str(client.create_run(experiment_id, tags=tags).info.run_id)
+
+    mine_trial, mine_search = run("trial", me), run("search", me)
+    other = subprocess.Popen(  # another live process, with a trial run of its own
+        [
+            sys.executable,
+            "-c",
+            "from automl_rnn.search.storage import owner_tag; print(owner_tag(), flush=True); "
+            "import time; time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert other.stdout is not None
+        others_trial = run("trial", other.stdout.readline().strip())
+        assert close_orphaned_runs(uri, "s") == []  # every owner is alive
+        assert close_orphaned_runs(uri, "s", ended_owner=me) == [mine_trial]
+        assert client.get_run(others_trial).info.status == "RUNNING"
+    finally:
+        other.kill()
+        other.wait()
+    closed = client.get_run(mine_trial)
+    assert closed.info.status == "KILLED"
+    assert closed.data.tags["state"] == "killed"
+    assert closed.data.tags["reason"] == "interrupted"
+    assert client.get_run(mine_search).info.status == "RUNNING"  # ended by the search itself
+
+
 def test_failed_trials_are_failed_runs_with_reason(tmp_path: Path) -> None:
     summary = search(tmp_path, space=str(SPACES / "diverging.yaml"), trials=2, max_epochs=2)
     _, children = runs_of(local_tracking_uri(tmp_path), "sine_mix")
@@ -331,7 +371,8 @@ def test_sigterm_ends_the_search_and_its_runs_as_killed(tmp_path: Path) -> None:
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 143, stderr[-2000:]
     assert "Traceback" not in stderr, stderr[-2000:]
-    assert _running_trial_runs(uri, "sine_mix") == []
+    left = [(r.data.tags, r.info.run_id) for r in _running_trial_runs(uri, "sine_mix")]
+    assert left == [], stderr[-2000:]
     parent, children = runs_of(uri, "sine_mix")
     assert parent.info.status == "KILLED"
     # The processes were in trials when the signal came: those runs end KILLED, not RUNNING

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,3 +32,43 @@ def test_handlers_are_ignored_during_cleanup_then_restored(own_handlers: tuple[A
     restore_interrupts(own_handlers)
     assert interrupt_handlers() == own_handlers
     assert own_handlers[0] not in (signal.SIG_IGN, signal.SIG_DFL)
+
+
+class Delivered(Exception):
+    pass
+
+
+def test_an_interrupt_inside_a_deferred_block_is_delivered_right_after_it() -> None:
+    from automl_rnn.signals import interrupts_deferred
+
+    saved = interrupt_handlers()
+
+    def deliver(signum: int, frame: Any) -> None:
+        raise Delivered(signum)
+
+    signal.signal(signal.SIGTERM, deliver)
+    steps = []
+    try:
+        with pytest.raises(Delivered) as delivered:
+            with interrupts_deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)  # a handler would have run by now
+                steps.append("block ran to its end")
+            # The raise is asynchronous: give the interpreter bytecodes to deliver it on.
+            for _ in range(1000):
+                time.sleep(0.001)
+        assert steps == ["block ran to its end"]
+        assert delivered.value.args == (signal.SIGTERM,)
+        assert interrupt_handlers()[1] is deliver  # the caller's handler is back
+    finally:
+        restore_interrupts(saved)
+
+
+def test_a_deferred_block_without_an_interrupt_leaves_the_handlers_as_they_were(
+    own_handlers: tuple[Any, Any],
+) -> None:
+    from automl_rnn.signals import interrupts_deferred
+
+    with interrupts_deferred():
+        assert interrupt_handlers() != own_handlers
+    assert interrupt_handlers() == own_handlers
