@@ -14,6 +14,11 @@ start-up draws alike (same seed), so the ratio measures that draw, not the searc
 (``BENCHMARKS.md``). Each seed prints where random's best sits and how many first trials both
 drew alike.
 
+Both searches of a seed run at the same time by default, one process each: every trial uses one
+torch thread (the product's default), so on 2 cores each search has a core, and machine drift
+(this container's trial times vary by about 20 % from one hour to the next) hits both alike.
+``--one-at-a-time`` runs them one after the other, as before 2026-12-01's last run.
+
 Ours is the product's default search: TPE + Hyperband, starting from the space's ``first_trials``.
 The baseline is plain random search over the same ranges without pruning and, unless
 ``--random-first-trials``, without the first trials (what Optuna's RandomSampler alone gives).
@@ -22,9 +27,12 @@ The baseline is plain random search over the same ranges without pruning and, un
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import math
+import multiprocessing
 import statistics
 import tempfile
+from typing import Any
 
 import optuna
 
@@ -50,13 +58,11 @@ def without_first_trials(space: str) -> str:
     return str(path)
 
 
-def run(
+def search(
     task: str, space: str, trials: int, seed: int, sampler: str, pruner: str, epochs: int
-) -> optuna.Study:
-    from pathlib import Path
-
+) -> str:
+    """Run one search in a fresh workspace; return the workspace."""
     from automl_rnn import api
-    from automl_rnn.search.storage import open_storage
 
     workspace = tempfile.mkdtemp(prefix=f"bench-{sampler}-")
     api.search(
@@ -73,7 +79,29 @@ def run(
         },
         progress=False,
     )
+    return workspace
+
+
+def load(task: str, workspace: str) -> optuna.Study:
+    from pathlib import Path
+
+    from automl_rnn.search.storage import open_storage
+
     return optuna.load_study(study_name=task, storage=open_storage(Path(workspace)))
+
+
+def run_pair(
+    random_args: tuple[Any, ...], ours_args: tuple[Any, ...], together: bool
+) -> tuple[str, str]:
+    """Both searches of one seed: at the same time, one process each (each trial uses one torch
+    thread, the default, so on 2 cores each search has a core and both see the same machine), or
+    one after the other."""
+    if not together:
+        return search(*random_args), search(*ours_args)
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        rand, ours = pool.submit(search, *random_args), pool.submit(search, *ours_args)
+        return rand.result(), ours.result()
 
 
 def compute_to_reach(study: optuna.Study, target: float) -> tuple[float, float]:
@@ -121,12 +149,22 @@ def main() -> None:
         action="store_true",
         help="give random search the space's first trials too (default: plain random search)",
     )
+    parser.add_argument(
+        "--one-at-a-time",
+        action="store_true",
+        help="run random search, then ours (default: both at once, so both see the same machine)",
+    )
     args = parser.parse_args()
     random_space = args.space if args.random_first_trials else without_first_trials(args.space)
     compute_ratios, best_ratios = [], []
     for seed in args.seeds:
-        rand = run(args.task, random_space, args.trials, seed, "random", "none", args.epochs)
-        ours = run(args.task, args.space, args.trials, seed, "tpe", "hyperband", args.epochs)
+        common = (args.trials, seed)
+        rand_ws, ours_ws = run_pair(
+            (args.task, random_space, *common, "random", "none", args.epochs),
+            (args.task, args.space, *common, "tpe", "hyperband", args.epochs),
+            together=not args.one_at_a_time,
+        )
+        rand, ours = load(args.task, rand_ws), load(args.task, ours_ws)
         target = rand.best_value
         rand_compute, rand_best = compute_to_reach(rand, target)
         ours_compute, ours_best = compute_to_reach(ours, target)
