@@ -1,6 +1,6 @@
 """Wall time of the same 8-trial search with ``--workers 1`` and ``--workers 2`` (median of runs).
 
-    python bench/workers.py [--repeats 3] [--trials 8]
+    python bench/workers.py [--repeats 5] [--trials 8]
 
 Each run is the real CLI in a fresh workspace (sine_mix, tiny space, 30 epochs, no pruning and no
 early stop, so both do the same work). Last line: ``RESULT speedup=<median wall w1 / median wall w2>``.
@@ -53,7 +53,7 @@ def wall(workers: int, trials: int, seed: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--trials", type=int, default=8)
     args = parser.parse_args()
     times: dict[int, list[float]] = {1: [], 2: []}
