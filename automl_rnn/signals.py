@@ -28,17 +28,28 @@ def interrupts_deferred() -> Iterator[None]:
     """Hold Ctrl-C / SIGTERM back until the block ends, then deliver the first one that came.
 
     For steps that create something and record its id (a trial's MLflow run): an interrupt between
-    the two would leave a run that nothing ends. Python-level, so it also holds a signal that the
-    kernel hands to another thread (``pthread_sigmask`` would not). Main thread only; elsewhere the
-    block runs as is.
+    the two would leave a run that nothing ends. A second Ctrl-C is delivered at once (a tracking
+    server that stopped answering can hold the block for minutes); SIGTERMs, which come from
+    programs (and the driver sends its workers one more), stay held. Python-level, so it also holds
+    a signal that the kernel hands to another thread (``pthread_sigmask`` would not). Main thread
+    only; elsewhere the block runs as is.
     """
     previous = interrupt_handlers()
     if threading.current_thread() is not threading.main_thread() or None in previous:
         yield  # None: a handler installed outside Python, which could not be put back
         return
     caught: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        if signum == signal.SIGINT and signal.SIGINT in caught:  # the user insists
+            restore_interrupts(previous)
+            caught.clear()
+            signal.raise_signal(signum)
+            return
+        caught.append(signum)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda number, frame: caught.append(number))
+        signal.signal(signum, hold)
     try:
         yield
     finally:

@@ -72,3 +72,52 @@ def test_a_deferred_block_without_an_interrupt_leaves_the_handlers_as_they_were(
     with interrupts_deferred():
         assert interrupt_handlers() != own_handlers
     assert interrupt_handlers() == own_handlers
+
+
+def test_a_second_ctrl_c_inside_a_deferred_block_is_delivered_at_once() -> None:
+    from automl_rnn.signals import interrupts_deferred
+
+    saved = interrupt_handlers()
+
+    def deliver(signum: int, frame: Any) -> None:
+        raise Delivered(signum)
+
+    signal.signal(signal.SIGINT, deliver)
+    steps = []
+    try:
+        with pytest.raises(Delivered) as delivered, interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            steps.append("held the first")
+            os.kill(os.getpid(), signal.SIGINT)  # the user insists
+            for _ in range(1000):
+                time.sleep(0.001)
+            steps.append("held the second")
+        assert steps == ["held the first"]
+        assert delivered.value.args == (signal.SIGINT,)
+        assert interrupt_handlers()[0] is deliver
+    finally:
+        restore_interrupts(saved)
+
+
+def test_repeated_sigterms_inside_a_deferred_block_stay_held() -> None:
+    from automl_rnn.signals import interrupts_deferred
+
+    saved = interrupt_handlers()
+    delivered: list[int] = []
+
+    def count(signum: int, frame: Any) -> None:
+        delivered.append(signum)
+
+    signal.signal(signal.SIGTERM, count)
+    try:
+        with interrupts_deferred():
+            for _ in range(3):  # the process group's SIGTERM, then the driver's
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)
+            assert delivered == []
+        for _ in range(1000):
+            time.sleep(0.001)
+        assert delivered == [signal.SIGTERM]  # once, after the block
+    finally:
+        restore_interrupts(saved)
