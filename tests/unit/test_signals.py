@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from automl_rnn.signals import ignore_further_interrupts, interrupt_handlers, restore_interrupts
+from automl_rnn.signals import (
+    ignore_further_interrupts,
+    interrupt_handlers,
+    interrupts_deferred,
+    restore_interrupts,
+)
 
 
 @pytest.fixture()
@@ -38,71 +43,62 @@ class Delivered(Exception):
     pass
 
 
-def test_an_interrupt_inside_a_deferred_block_is_delivered_right_after_it() -> None:
-    from automl_rnn.signals import interrupts_deferred
+def deliver(signum: int, frame: Any) -> None:
+    raise Delivered(signum)
 
+
+@pytest.fixture()
+def delivering() -> Iterator[None]:
+    """Ctrl-C and SIGTERM raise :class:`Delivered` (the caller's handlers come back after)."""
     saved = interrupt_handlers()
-
-    def deliver(signum: int, frame: Any) -> None:
-        raise Delivered(signum)
-
+    signal.signal(signal.SIGINT, deliver)
     signal.signal(signal.SIGTERM, deliver)
+    yield
+    restore_interrupts(saved)
+
+
+def let_signals_arrive() -> None:
+    """The raise is asynchronous: give the interpreter bytecodes to deliver it on."""
+    for _ in range(1000):
+        time.sleep(0.001)
+
+
+def test_an_interrupt_inside_a_deferred_block_is_delivered_right_after_it(delivering: None) -> None:
     steps = []
-    try:
-        with pytest.raises(Delivered) as delivered:
-            with interrupts_deferred():
-                os.kill(os.getpid(), signal.SIGTERM)
-                time.sleep(0.05)  # a handler would have run by now
-                steps.append("block ran to its end")
-            # The raise is asynchronous: give the interpreter bytecodes to deliver it on.
-            for _ in range(1000):
-                time.sleep(0.001)
-        assert steps == ["block ran to its end"]
-        assert delivered.value.args == (signal.SIGTERM,)
-        assert interrupt_handlers()[1] is deliver  # the caller's handler is back
-    finally:
-        restore_interrupts(saved)
+    with pytest.raises(Delivered) as delivered:
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # a handler would have run by now
+            steps.append("block ran to its end")
+        let_signals_arrive()
+    assert steps == ["block ran to its end"]
+    assert delivered.value.args == (signal.SIGTERM,)
+    assert interrupt_handlers() == (deliver, deliver)  # the caller's handlers are back
 
 
 def test_a_deferred_block_without_an_interrupt_leaves_the_handlers_as_they_were(
     own_handlers: tuple[Any, Any],
 ) -> None:
-    from automl_rnn.signals import interrupts_deferred
-
     with interrupts_deferred():
         assert interrupt_handlers() != own_handlers
     assert interrupt_handlers() == own_handlers
 
 
-def test_a_second_ctrl_c_inside_a_deferred_block_is_delivered_at_once() -> None:
-    from automl_rnn.signals import interrupts_deferred
-
-    saved = interrupt_handlers()
-
-    def deliver(signum: int, frame: Any) -> None:
-        raise Delivered(signum)
-
-    signal.signal(signal.SIGINT, deliver)
+def test_a_second_ctrl_c_inside_a_deferred_block_is_delivered_at_once(delivering: None) -> None:
     steps = []
-    try:
-        with pytest.raises(Delivered) as delivered, interrupts_deferred():
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)
-            steps.append("held the first")
-            os.kill(os.getpid(), signal.SIGINT)  # the user insists
-            for _ in range(1000):
-                time.sleep(0.001)
-            steps.append("held the second")
-        assert steps == ["held the first"]
-        assert delivered.value.args == (signal.SIGINT,)
-        assert interrupt_handlers()[0] is deliver
-    finally:
-        restore_interrupts(saved)
+    with pytest.raises(Delivered) as delivered, interrupts_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        steps.append("held the first")
+        os.kill(os.getpid(), signal.SIGINT)  # the user insists
+        let_signals_arrive()
+        steps.append("held the second")
+    assert steps == ["held the first"]
+    assert delivered.value.args == (signal.SIGINT,)
+    assert interrupt_handlers() == (deliver, deliver)
 
 
 def test_repeated_sigterms_inside_a_deferred_block_stay_held() -> None:
-    from automl_rnn.signals import interrupts_deferred
-
     saved = interrupt_handlers()
     delivered: list[int] = []
 
@@ -116,8 +112,7 @@ def test_repeated_sigterms_inside_a_deferred_block_stay_held() -> None:
                 os.kill(os.getpid(), signal.SIGTERM)
                 time.sleep(0.05)
             assert delivered == []
-        for _ in range(1000):
-            time.sleep(0.001)
+        let_signals_arrive()
         assert delivered == [signal.SIGTERM]  # once, after the block
     finally:
         restore_interrupts(saved)
