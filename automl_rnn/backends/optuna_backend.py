@@ -28,6 +28,7 @@ from automl_rnn.search.outcome import Decision, TrialResult, TrialState
 from automl_rnn.search.plan import SearchPlan
 from automl_rnn.search.runner import TrialContext, run_trial, trial_seed
 from automl_rnn.search.storage import (
+    INTERRUPTED,
     checkpoint_dir,
     claims_lock,
     open_storage,
@@ -39,8 +40,6 @@ from automl_rnn.tracking.base import NullTracker, Tracker
 from automl_rnn.tracking.mlflow_tracker import MLflowTrialTracker, TrackingTarget
 
 FINISHED = (OptunaState.COMPLETE, OptunaState.PRUNED)
-#: Failure reason of a trial cut short by Ctrl-C / SIGTERM (its parameters are queued again).
-INTERRUPTED = "interrupted"
 
 
 class TrialFailed(Exception):

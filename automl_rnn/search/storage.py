@@ -25,6 +25,8 @@ JOURNAL = "optuna.journal"
 CLAIMS = "optuna.journal.claims"
 #: Failure reason of a trial whose process died while it ran (its parameters are queued again).
 WORKER_DIED = "worker died (killed mid-trial)"
+#: Failure reason of a trial cut short by Ctrl-C / SIGTERM (its parameters are queued again).
+INTERRUPTED = "interrupted"
 #: A RUNNING trial without an owner younger than this is being started, not orphaned.
 OWNER_GRACE_S = 60.0
 

@@ -22,7 +22,7 @@ def close_orphaned_runs(
     ``ended_owner`` (this process, after an interrupted search) is alive but has no trial left
     running: its RUNNING trial runs are closed too, its search run is not.
     """
-    from automl_rnn.search.storage import WORKER_DIED, owner_alive
+    from automl_rnn.search.storage import INTERRUPTED, WORKER_DIED, owner_alive
 
     mlflow_client = client(tracking_uri)
     experiment = mlflow_client.get_experiment_by_name(experiment_name)
@@ -40,7 +40,7 @@ def close_orphaned_runs(
         run_id = run.info.run_id
         if run.data.tags.get("state") == "running":
             mlflow_client.set_tag(run_id, "state", "killed")
-            mlflow_client.set_tag(run_id, "reason", "interrupted" if ended else WORKER_DIED)
+            mlflow_client.set_tag(run_id, "reason", INTERRUPTED if ended else WORKER_DIED)
         note = (
             "interrupted search: trial run left open" if ended else "orphaned: owner process gone"
         )
