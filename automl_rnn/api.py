@@ -6,7 +6,11 @@ boundary, and returns plain data (dicts/lists) that print as JSON.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from automl_rnn.search.ledger import Ledger
 
 
 def tasks() -> list[dict[str, Any]]:
@@ -44,7 +48,7 @@ def search(
     """Run (or resume) a search; return its summary. Validates everything before any trial."""
     import time
 
-    from automl_rnn.search.study_runner import run_search
+    from automl_rnn.orchestration.search import run_search
 
     started = time.monotonic()
     summary = run_search(overrides, config, progress)
@@ -56,72 +60,84 @@ def best(study: str, workspace: str = ".") -> dict[str, Any]:
     """The best trial of a study as a JSON-ready dict (see :func:`automl_rnn.search.summary.best`)."""
     from automl_rnn.search.summary import best as best_of
 
-    return best_of(_open(study, workspace))
+    return best_of(_open(study, workspace).snapshot())
 
 
 def status(study: str, workspace: str = ".") -> dict[str, Any]:
-    """Counts by state, best so far, elapsed time."""
+    """Counts by state, best so far, elapsed time; stale trials and orphaned runs are listed
+    (``automl-rnn repair`` or the resuming ``search`` fixes them), never changed here."""
     from automl_rnn.search.summary import status as status_of
 
-    return status_of(_open(study, workspace))
+    ledger = _open(study, workspace)
+    payload = status_of(ledger.snapshot())
+    payload["orphaned_runs"] = _orphaned_runs(ledger, _folder(workspace))
+    return payload
+
+
+def repair(study: str, workspace: str = ".") -> dict[str, Any]:
+    """Fail the study's stale trials (their process died) and queue their parameters again, and
+    close its orphaned MLflow runs: what a resuming ``search`` does before it starts."""
+    from automl_rnn.search.storage import claims_lock
+    from automl_rnn.tracking.hygiene import tidy_study_runs
+
+    folder = _folder(workspace)
+    ledger = _open(study, workspace)
+    with claims_lock(folder):  # no worker claims a trial meanwhile
+        before = {t.number for t in ledger.snapshot().trials}
+        failed = ledger.recover_stale()
+        requeued = [t.number for t in ledger.snapshot().trials if t.number not in before]
+    closed = tidy_study_runs(ledger.info(), folder)
+    return {"study": study, "failed_trials": failed, "requeued": requeued, "closed_runs": closed}
 
 
 def ui(
     workspace: str = ".", port: int = 5000, host: str = "127.0.0.1", allow_remote: bool = False
 ) -> int:
     """Serve the MLflow UI on the workspace's store until interrupted (loopback by default)."""
-    from pathlib import Path
-
     from automl_rnn.tracking.ui import serve
 
     return serve(Path(workspace).expanduser().resolve(), host, port, allow_remote)
 
 
-def _open(study: str, workspace: str) -> Any:
-    from pathlib import Path
-
-    from automl_rnn.errors import UserError
-    from automl_rnn.search.storage import journal_path, open_storage, recover_stale_trials
-    from automl_rnn.search.summary import load_study
-
-    folder = Path(workspace).expanduser().resolve()
-    if not journal_path(folder).is_file():
-        raise UserError(f"no studies in workspace {folder} (run `automl-rnn search` there first)")
-    loaded = load_study(open_storage(folder), study)
-    recover_stale_trials(loaded)
-    _tidy_runs(loaded, folder)
-    return loaded
+def _folder(workspace: str) -> Path:
+    return Path(workspace).expanduser().resolve()
 
 
-def _tidy_runs(study: Any, folder: Any) -> None:
-    """Close the study's orphaned MLflow runs; an unreachable tracking server only warns."""
+def _open(study: str, workspace: str) -> Ledger:
+    """The study's ledger, for reading (a one-line error when there is none)."""
+    from automl_rnn.search.ledger import Ledger
+
+    return Ledger.open(_folder(workspace), study)
+
+
+def _orphaned_runs(ledger: Ledger, folder: Path) -> list[str]:
+    """The study's MLflow runs left RUNNING by a process that is gone (an unreachable tracking
+    server only warns)."""
     import sys
 
-    from automl_rnn.tracking.hygiene import tidy_study_runs
+    from automl_rnn.tracking.hygiene import study_orphaned_runs
 
     try:
-        tidy_study_runs(study, folder)
+        return study_orphaned_runs(ledger.info(), folder)
     except Exception as err:
         print(
             f"warning: could not check MLflow runs for orphans ({type(err).__name__})",
             file=sys.stderr,
         )
+        return []
 
 
 def report(study: str, out: str, workspace: str = ".") -> dict[str, Any]:
     """Write the study's report (``report.html`` + PNG plots) into ``out``; list the files."""
-    from pathlib import Path
-
     from automl_rnn.errors import UserError
-    from automl_rnn.tracking.report import write_report
+    from automl_rnn.report import write_report
 
     folder = Path(out).expanduser()
     if folder.exists() and not folder.is_dir():  # refused before the study is touched
         raise UserError(f"--out {out}: is an existing file; give a folder for the report")
-    loaded = _open(study, workspace)
-    files = write_report(loaded, folder)
+    files = write_report(_open(study, workspace).snapshot(), folder)
     return {
-        "study": loaded.study_name,
+        "study": study,
         "out": str(files[0].parent),
         "files": [str(f) for f in files],
     }
@@ -139,16 +155,12 @@ def export(
     """Export a trial (default: the best) to ``out``: ONNX / TorchScript (each verified against
     PyTorch), a manifest with checksums, and an MLflow pyfunc model (``register`` names it in the
     registry with alias ``champion``). ``refit`` retrains on train + validation first."""
-    from pathlib import Path
-
     from automl_rnn.export.bundle import check_out, export_trial, parse_formats
 
     parse_formats(formats)  # flags refused before the study is touched
     check_out(Path(out).expanduser().resolve())
-    loaded = _open(study, workspace)
-    summary = export_trial(
-        loaded, Path(workspace).expanduser().resolve(), out, trial, formats, register, refit
-    )
+    snapshot = _open(study, workspace).snapshot()
+    summary = export_trial(snapshot, _folder(workspace), out, trial, formats, register, refit)
     summary.pop("manifest", None)
     return summary
 

@@ -27,6 +27,17 @@ class Terminated(KeyboardInterrupt):
     workers stopped) runs for both."""
 
 
+def one_line(err: BaseException | str, limit: int | None = 300, *, named: bool = False) -> str:
+    """``err``'s message on one line (whitespace runs collapsed), cut at ``limit`` characters;
+    ``named`` puts the exception's type first (``"ValueError: ..."``)."""
+    text = " ".join(str(err).split())
+    if limit is not None:
+        text = text[:limit]
+    if named and isinstance(err, BaseException):
+        return f"{type(err).__name__}: {text}"
+    return text
+
+
 def closest(name: str, choices: Iterable[str]) -> str:
     """A ``" (did you mean 'x'?)"`` hint for ``name`` among ``choices``, or ``""`` when none is close."""
     match = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from automl_rnn.errors import ConfigError, closest
+from automl_rnn.yamlio import load_yaml
 
 SamplerName = Literal["tpe", "random", "gp", "cmaes"]
 PrunerName = Literal["hyperband", "median", "none"]
@@ -206,19 +206,7 @@ def _files_beside(values: dict[str, Any], folder: Path) -> dict[str, Any]:
 
 
 def _read_yaml(path: str) -> dict[str, Any]:
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"{path}: experiment file not found")
-    try:
-        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(
-            f"{path}:{where} is not valid YAML ({getattr(err, 'problem', err)})"
-        ) from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text file (expected an experiment YAML)") from None
+    loaded = load_yaml(Path(path), "experiment file")
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):

@@ -8,12 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from automl_rnn.data.source import MissingMode
 from automl_rnn.errors import ConfigError, closest
 from automl_rnn.kinds import TaskKind, TopologyName
+from automl_rnn.yamlio import load_yaml
 
 Builder = Literal[
     "series", "sine_mix", "adding", "copy_memory", "digits", "digits_caption", "dates"
@@ -129,17 +129,7 @@ class TaskSpec(BaseModel):
 
 def load_spec(path: Path) -> TaskSpec:
     """Read and validate one task file; every problem is a one-line ConfigError naming the file."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"task file not found: {path}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a UTF-8 text file") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    raw = load_yaml(path, "task file")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of task fields, got {type(raw).__name__}")
     try:

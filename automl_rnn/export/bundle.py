@@ -25,10 +25,13 @@ import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from automl_rnn.errors import ConfigError, UserError, closest
 from automl_rnn.export import runtime
+
+if TYPE_CHECKING:
+    from automl_rnn.search.records import StudyInfo, StudySnapshot, TrialRecord
 
 _T = TypeVar("_T")
 
@@ -85,25 +88,25 @@ def versions() -> dict[str, str | None]:
     return found
 
 
-def _pick_trial(study: Any, number: int | None) -> Any:
+def _pick_trial(snapshot: StudySnapshot, number: int | None) -> TrialRecord:
     """The trial to export: ``number``, or the best completed trial."""
-    from optuna.trial import TrialState
+    from automl_rnn.search.records import TrialStatus
 
-    from automl_rnn.search.summary import best
-
+    name = snapshot.info.name
+    top = snapshot.best()
     if number is None:
-        number = int(best(study)["trial"])
-    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
-    complete = sorted(n for n, t in trials.items() if t.state == TrialState.COMPLETE)
+        if top is None:
+            raise UserError(f"study '{name}' has no completed trial yet")
+        return top
+    trials = {t.number: t for t in snapshot.trials}
+    complete = sorted(t.number for t in snapshot.by_status(TrialStatus.COMPLETE))
     done = ", ".join(map(str, complete)) or "none"
     if number not in trials:
-        raise UserError(
-            f"--trial {number}: study '{study.study_name}' has no such trial; completed: {done}"
-        )
+        raise UserError(f"--trial {number}: study '{name}' has no such trial; completed: {done}")
     trial = trials[number]
-    if trial.state != TrialState.COMPLETE:
+    if trial.status is not TrialStatus.COMPLETE:
         raise UserError(
-            f"--trial {number}: trial is {trial.state.name.lower()}, not complete; "
+            f"--trial {number}: trial is {trial.status.value}, not complete; "
             f"completed trials: {done}"
         )
     return trial
@@ -112,8 +115,9 @@ def _pick_trial(study: Any, number: int | None) -> Any:
 def _checkpoint(workspace: Path, study: str, record: dict[str, Any]) -> Path:
     """The trial's weights: ``<workspace>/checkpoints/<study>/trial-N.pt``, else the recorded path."""
     from automl_rnn.search.storage import checkpoint_dir
+    from automl_rnn.trial.outcome import LocalCheckpoints
 
-    here = checkpoint_dir(workspace, study) / f"trial-{record['trial']}.pt"
+    here = LocalCheckpoints(checkpoint_dir(workspace, study)).path(int(record["trial"]))
     recorded = record.get("checkpoint")
     if not here.is_file() and recorded and Path(recorded).is_file():
         return Path(recorded)
@@ -125,25 +129,23 @@ def _checkpoint(workspace: Path, study: str, record: dict[str, Any]) -> Path:
     return here
 
 
-def _stored_spec(study: Any, workspace: Path) -> Any:
+def _stored_spec(info: StudyInfo, workspace: Path) -> Any:
     from pydantic import ValidationError
 
     from automl_rnn.config.experiment import ExperimentSpec
 
-    stored = study.user_attrs.get("experiment")
-    if not isinstance(stored, dict):
-        raise UserError(f"study '{study.study_name}' has no stored experiment to export from")
+    stored = dict(info.experiment)
+    if not stored:
+        raise UserError(f"study '{info.name}' has no stored experiment to export from")
     data = stored.get("data")
-    if data and not Path(data).is_absolute() and not Path(data).exists():
+    if isinstance(data, str) and not Path(data).is_absolute() and not Path(data).exists():
         beside = workspace / data  # searched from the workspace folder (the default)
         if beside.exists():
             stored = {**stored, "data": str(beside)}
     try:
         return ExperimentSpec.model_validate({**stored, "workspace": str(workspace)})
     except ValidationError as err:
-        raise ConfigError(
-            f"study '{study.study_name}': stored experiment is invalid ({err})"
-        ) from None
+        raise ConfigError(f"study '{info.name}': stored experiment is invalid ({err})") from None
 
 
 def _prepare(spec: Any, study_name: str) -> Any:
@@ -158,15 +160,14 @@ def _prepare(spec: Any, study_name: str) -> Any:
         ) from None
 
 
-def _check_data(study: Any, workspace: Path, prepared: Any) -> None:
+def _check_data(info: StudyInfo, workspace: Path, prepared: Any) -> None:
     """Refuse data that differ from what the study searched (the fingerprint its parent MLflow
     run recorded): the trial's weights belong to that data's windows and scaling."""
     from automl_rnn.errors import DataError
     from automl_rnn.tracking.hygiene import study_tracking_uri
-    from automl_rnn.tracking.search_run import PARENT_ATTR
     from automl_rnn.tracking.store import client
 
-    run_id, uri = study.user_attrs.get(PARENT_ATTR), study_tracking_uri(study, workspace)
+    run_id, uri = info.mlflow_parent_run_id, study_tracking_uri(info, workspace)
     if not run_id or uri is None:
         return
     try:
@@ -175,7 +176,7 @@ def _check_data(study: Any, workspace: Path, prepared: Any) -> None:
         return
     if recorded and recorded != prepared.fingerprint:
         raise DataError(
-            f"study '{study.study_name}': its data changed since the search (fingerprint "
+            f"study '{info.name}': its data changed since the search (fingerprint "
             f"{prepared.fingerprint[:12]}, searched {recorded[:12]}); restore the data it "
             "searched to export its trials"
         )
@@ -228,7 +229,7 @@ def _staging(out: Path) -> Path:
 
 
 def export_trial(
-    study: Any,
+    snapshot: StudySnapshot,
     workspace: Path,
     out: str,
     trial: int | None = None,
@@ -236,7 +237,7 @@ def export_trial(
     register: str | None = None,
     refit: bool = False,
 ) -> dict[str, Any]:
-    """Export one trial of ``study`` to ``out`` (see the module docstring); return a summary."""
+    """Export one trial of the study to ``out`` (see the module docstring); return a summary."""
     chosen = parse_formats(formats)
     if register is not None and "mlflow" not in chosen:
         raise ConfigError("--register needs the mlflow format: add mlflow to --format")
@@ -244,22 +245,21 @@ def export_trial(
         raise ConfigError("--register: give a model name")
     target = Path(out).expanduser().resolve()
     check_out(target)
-    frozen = _pick_trial(study, trial)
-    from automl_rnn.search.summary import trial_record
-
-    record = trial_record(study, frozen)
-    spec = _stored_spec(study, workspace)
-    checkpoint = None if refit else _checkpoint(workspace, study.study_name, record)
-    prepared = _prepare(spec, study.study_name)
-    _check_data(study, workspace, prepared)
+    info = snapshot.info
+    picked = _pick_trial(snapshot, trial)
+    record = picked.to_json(info.name)
+    spec = _stored_spec(info, workspace)
+    checkpoint = None if refit else _checkpoint(workspace, info.name, record)
+    prepared = _prepare(spec, info.name)
+    _check_data(info, workspace, prepared)
     staging = _writable(target, lambda: _staging(target))
     try:
-        summary = _build(study, workspace, spec, prepared, record, checkpoint, chosen, staging)
+        summary = _build(info.name, workspace, spec, prepared, record, checkpoint, chosen, staging)
         if refit:
             summary["refit"] = summary["manifest"]["refit"]
         if "mlflow" in chosen:
             summary["mlflow"] = _log_mlflow(
-                spec, workspace, prepared, record, frozen, staging, register
+                spec, workspace, prepared, record, picked.mlflow_run_id, staging, register
             )
             summary["manifest"]["mlflow"] = summary["mlflow"]
             _write_json(staging / runtime.MANIFEST, summary["manifest"])
@@ -273,7 +273,7 @@ def export_trial(
 
 
 def _build(
-    study: Any,
+    study: str,
     workspace: Path,
     spec: Any,
     prepared: Any,
@@ -289,7 +289,7 @@ def _build(
     from automl_rnn.export import codec, network, onnx_format, torchscript
     from automl_rnn.export.loading import load_weights
     from automl_rnn.export.refit import epochs_of, refit
-    from automl_rnn.search.runner import arch_of, resolve_params
+    from automl_rnn.training.recipe import arch_of, resolve_params
 
     torch.set_num_threads(spec.threads)
     hp = resolve_params(record["params"], prepared)
@@ -356,7 +356,7 @@ def _build(
     }
     _write_json(folder / runtime.MANIFEST, manifest)
     return {
-        "study": study.study_name,
+        "study": study,
         "trial": record["trial"],
         "formats": formats,
         "verification": verification,
@@ -369,14 +369,14 @@ def _log_mlflow(
     workspace: Path,
     prepared: Any,
     record: dict[str, Any],
-    frozen: Any,
+    run_id: str | None,
     folder: Path,
     register: str | None,
 ) -> dict[str, Any]:
     """Log the folder as the MLflow pyfunc model (signature from a real prediction)."""
     from automl_rnn.export import codec, pyfunc
-    from automl_rnn.search.runner import resolve_params
     from automl_rnn.tracking.store import resolve_tracking_uri
+    from automl_rnn.training.recipe import resolve_params
 
     hp = resolve_params(record["params"], prepared)
     bundle = runtime.load_bundle(folder)
@@ -388,6 +388,6 @@ def _log_mlflow(
         workspace=workspace,
         study=str(record["study"]),
         trial=int(record["trial"]),
-        run_id=frozen.user_attrs.get("mlflow_run_id"),
+        run_id=run_id,
     )
     return pyfunc.log(target, folder, engines, example, prediction, register)

@@ -142,7 +142,7 @@ def history_frame(spec: dict[str, Any], prepared: Any, end: int) -> pd.DataFrame
     if spec.get("time_col"):
         times = prepared.times[rows]
         table[spec["time_col"]] = (
-            runtime._time_text(pd.DatetimeIndex(times))
+            runtime.time_text(pd.DatetimeIndex(times))
             if spec["time_kind"] == "datetime"
             else [float(t) for t in times]
         )

@@ -2,8 +2,8 @@
 
 MLflow executes this file when it loads the model (``mlflow models serve``,
 ``mlflow.pyfunc.load_model``). The model's artefact ``bundle`` is the exported folder; the
-runtime that reads it ships beside this file (``code/automl_rnn_runtime.py``), so serving needs
-numpy, pandas and onnxruntime (or torch), not automl-rnn.
+runtime that reads it ships beside this file (the package ``code/automl_rnn_runtime/``), so
+serving needs numpy, pandas and onnxruntime (or torch), not automl-rnn.
 """
 
 from __future__ import annotations

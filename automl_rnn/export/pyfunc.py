@@ -27,8 +27,8 @@ from automl_rnn.errors import UserError
 
 ALIAS = "champion"
 ARTIFACT_NAME = "model"
-#: The runtime travels with the model under this module name (see ``mlflow_entry.py``).
-RUNTIME_MODULE = "automl_rnn_runtime.py"
+#: The runtime package travels with the model under this name (see ``mlflow_entry.py``).
+RUNTIME_MODULE = "automl_rnn_runtime"
 #: Tag on a run this command created, and on every run it logged a model to.
 EXPORT_TAG = "automl_rnn.exported_model"
 #: The "models from code" file MLflow runs to load the model (never imported here).
@@ -145,7 +145,11 @@ def log(
         signature = infer_signature(example, prediction)
     code = Path(tempfile.mkdtemp(prefix="automl-rnn-code-"))
     try:
-        shutil.copyfile(runtime.__file__, code / RUNTIME_MODULE)
+        shutil.copytree(
+            Path(runtime.__file__).parent,
+            code / RUNTIME_MODULE,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
         bundle = Path(shutil.copytree(bundle, code / "bundle"))  # logged as artifacts/bundle
         with using_store(target.tracking_uri), mlflow.start_run(run_id=run_id):
             info = mlflow.pyfunc.log_model(

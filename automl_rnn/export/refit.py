@@ -1,6 +1,6 @@
 """``--refit``: retrain a trial's configuration on train + validation data, same seed and epochs.
 
-The trial's own recipe (:func:`automl_rnn.search.runner._fit_and_score`): seed, loaders, network,
+The trial's own recipe (:func:`automl_rnn.training.recipe.fit`): seed, loaders, network,
 optimiser settings and epoch size are the same; the training set gains the validation windows
 (rows), and it trains for the trial's best epoch count with no early stopping (there is nothing
 left to validate on). The test part is still never trained on: its metrics are reported.
@@ -8,17 +8,17 @@ left to validate on). The test part is still never trained on: its metrics are r
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import math
-import warnings
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from automl_rnn.config.experiment import ExperimentSpec
 from automl_rnn.config.hparams import Hyperparams
 from automl_rnn.errors import UserError
+
+if TYPE_CHECKING:
+    import torch
+
+    from automl_rnn.data.prepared import PreparedData
 
 
 def epochs_of(metrics: dict[str, Any]) -> int:
@@ -32,56 +32,17 @@ def epochs_of(metrics: dict[str, Any]) -> int:
     raise UserError("the trial recorded no epoch count; --refit cannot tell how long to train")
 
 
-def _merged(train: Any, extra: Any) -> Any:
-    """A copy of the training dataset holding its rows and ``extra``'s (same tensor layout)."""
-    merged = copy.copy(train)
-    merged.tensors = {k: torch.cat([v, extra.tensors[k]]) for k, v in train.tensors.items()}
-    merged.size = len(train) + len(extra)
-    return merged
-
-
 def refit(
-    spec: ExperimentSpec, prepared: Any, hp: Hyperparams, seed: int, epochs: int
+    spec: ExperimentSpec, prepared: PreparedData, hp: Hyperparams, seed: int, epochs: int
 ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
     """Weights after ``epochs`` epochs on train + validation, and the test metrics they score."""
-    import pytorch_lightning as pl
-    from torch.utils.data import DataLoader
+    from automl_rnn.models.guard import DivergedError
+    from automl_rnn.training.recipe import cpu_state, fit
+    from automl_rnn.trial.evaluate import score
 
-    from automl_rnn.models.module import DivergedError, RecurrentModule
-    from automl_rnn.search.evaluate import predict
-    from automl_rnn.search.runner import (
-        EpochLoader,
-        fit_interruptibly,
-        make_trainer,
-        network_for,
-        train_config,
-    )
-
-    topology = str(hp.topology)
-    pl.seed_everything(seed, verbose=False)
-    loaders = prepared.loaders(topology, hp.seq_len, hp.batch_size, hp.scaling, seed)
-    shape = prepared.shape(topology)
-    net = network_for(hp, shape)
-    merged = _merged(loaders.train.dataset, loaders.val.dataset)
-    train = DataLoader(
-        merged,
-        batch_size=hp.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(seed),
-        collate_fn=loaders.train.collate_fn,
-        num_workers=0,
-    )
-    config = dataclasses.replace(train_config(hp), schedule_epochs=spec.max_epochs)
-    module = RecurrentModule(net, shape, config)
-    trainer = make_trainer(epochs)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit_interruptibly(trainer, module, EpochLoader(train, spec.epoch_samples), None)
+        fitted = fit(spec, prepared, hp, seed, epochs=epochs, train_on="train+val")
     except DivergedError as err:
         raise UserError(f"--refit: training {err.reason}; export without --refit") from None
-    module.eval()
-    device = next(net.parameters()).device
-    metrics = prepared.score("test", predict(module, loaders.test, device))
-    state = {k: v.detach().to("cpu", copy=True) for k, v in net.state_dict().items()}
-    return state, {k: float(v) for k, v in metrics.items()}
+    metrics = score(fitted.module, prepared, {"test": fitted.loaders.test})
+    return cpu_state(fitted.net), {k: float(v) for k, v in metrics.items()}

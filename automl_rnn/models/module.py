@@ -1,8 +1,9 @@
 """One LightningModule trains every network: loss and metrics by output kind, optimiser, schedule,
 gradient clipping, truncated BPTT (manual optimisation, one step per chunk) and the divergence guard.
 
-Per epoch it logs the names in :mod:`automl_rnn.metric_names`. Values are accumulated as Python
-floats from the one host sync per optimiser step that the divergence guard needs anyway.
+Per epoch it logs the names in :mod:`automl_rnn.metric_names`, summed as Python floats from
+per-step values that stay on the device until a host read every :data:`GUARD_EVERY` optimiser
+steps (training) or once per epoch (validation): an accelerator is never stalled per step.
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from pytorch_lightning.plugins.precision import Precision
+from pytorch_lightning.strategies import SingleDeviceStrategy
 from torch import Tensor, nn
 
 from automl_rnn import metric_names as M
 from automl_rnn.data.contract import IGNORE_INDEX, DataShape
+from automl_rnn.models.guard import GUARD_EVERY, DivergedError, StepGuard, Totals
 from automl_rnn.models.topologies import Batch, Chunk, Seq2Seq
+
+__all__ = ["DivergedError", "EpochListener", "RecurrentModule", "TrainConfig"]
 
 _FLOAT_LOSSES: dict[str, Callable[..., Tensor]] = {
     "mse": F.mse_loss,
@@ -29,13 +35,13 @@ _FLOAT_LOSSES: dict[str, Callable[..., Tensor]] = {
 }
 
 
-class DivergedError(RuntimeError):
-    """Training diverged; ``reason`` reads ``diverged: non-finite loss`` or ``diverged: gradient
-    norm 3.1e+07``. Raised before the optimiser step, so the weights stay as they were."""
+#: Devices with fused Adam/AdamW kernels (they skip a step on a device-side flag).
+_FUSED_DEVICES = frozenset({"cpu", "cuda", "mps", "xpu"})
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+#: Plain attributes set every step: Lightning sets ``_current_fx_name`` around each hook call
+#: (about 20 a step), the module its clock and counts; none is a tensor, module or parameter,
+#: so they skip nn.Module's registry checks (several microseconds each).
+_PLAIN_ATTRIBUTES = frozenset({"_current_fx_name", "_samples", "_batch_started", "_train_seconds"})
 
 
 @dataclass(frozen=True)
@@ -55,21 +61,6 @@ class TrainConfig:
     loss: str = "mse"  # float targets: mse | mae | huber
     max_grad_norm: float = 1e5
     """Divergence bound: a pre-clip gradient norm above it stops the fit."""
-
-
-class _Totals:
-    """Weighted sums for one epoch's averages."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
-        self.counts: dict[str, float] = {}
-
-    def add(self, name: str, value: float, weight: float = 1.0) -> None:
-        self.sums[name] = self.sums.get(name, 0.0) + value * weight
-        self.counts[name] = self.counts.get(name, 0.0) + weight
-
-    def mean(self, name: str) -> float:
-        return self.sums.get(name, math.nan) / max(self.counts.get(name, 0.0), 1e-12)
 
 
 EpochListener = Callable[["RecurrentModule", dict[str, float]], None]
@@ -100,13 +91,24 @@ class RecurrentModule(pl.LightningModule):
         self._val_metrics: dict[str, float] = {}
         self.automatic_optimization = False
         self._per_step = isinstance(net, Seq2Seq)
-        self._train = _Totals()
+        self._guard = StepGuard(config.max_grad_norm)
+        self._params: list[nn.Parameter] = []
+        self._optimizer: torch.optim.Optimizer | None = None
+        self._plain = False  # 32-bit, one device: torch's backward and step, no wrappers
+        self._step: Callable[[], object] = lambda: None
+        self._skips = False  # the optimiser skips a step on the guard's device-side flag
         self._samples = 0
-        self._val = _Totals()
-        self._grad_max = 0.0
+        self._val = Totals()
+        self._val_pending: list[tuple[Tensor, float]] = []
         self._train_seconds = 0.0
         self._batch_started = 0.0
         self._epoch_started = 0.0
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _PLAIN_ATTRIBUTES:
+            self.__dict__[name] = value
+        else:
+            super().__setattr__(name, value)  # type: ignore[arg-type]
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         return self.net(x, lengths)  # type: ignore[no-any-return]
@@ -148,41 +150,68 @@ class RecurrentModule(pl.LightningModule):
         return values * batch["scale"] + batch["loc"]
 
     # ---- training ----------------------------------------------------------------------------
+    def transfer_batch_to_device(
+        self, batch: Any, device: torch.device, dataloader_idx: int
+    ) -> Any:
+        """A contract batch (a dict of tensors) without Lightning's generic walk: on the CPU as
+        the loader made it, else each tensor copied over (non-blocking on CUDA, as Lightning)."""
+        if not isinstance(batch, dict):
+            return super().transfer_batch_to_device(batch, device, dataloader_idx)
+        if device.type == "cpu":
+            return batch
+        non_blocking = device.type == "cuda"
+        return {k: v.to(device, non_blocking=non_blocking) for k, v in batch.items()}
+
+    def on_train_start(self) -> None:
+        self._guard.reset()
+        self._params = [p for p in self.parameters() if p.requires_grad]
+        wrapped = self.optimizers()
+        raw = getattr(wrapped, "optimizer", wrapped)
+        assert isinstance(raw, torch.optim.Optimizer)
+        self._optimizer = raw
+        # 32-bit on one device: Lightning's backward and step wrappers add only hooks (unused
+        # here) and step counters (no max_steps), so the step calls torch directly. Otherwise
+        # (mixed precision's loss scaling, several devices) it goes through them.
+        self._plain = type(self.trainer.precision_plugin) is Precision and isinstance(
+            self.trainer.strategy, SingleDeviceStrategy
+        )
+        self._step = raw.step if self._plain else wrapped.step  # type: ignore[union-attr]
+        self._skips = self._plain and all(group.get("fused") for group in raw.param_groups)
+
+    def on_train_end(self) -> None:
+        if self._optimizer is not None and hasattr(self._optimizer, "found_inf"):
+            del self._optimizer.found_inf
+
     def training_step(self, batch: Batch, batch_idx: int) -> None:
-        optimizer = self.optimizers()
+        optimizer, guard = self._optimizer, self._guard
+        assert optimizer is not None
         rows = batch["x"].shape[0]
         for chunk in self.net.train_chunks(  # type: ignore[operator]
             batch, self.config.tbptt_steps, self.config.teacher_forcing
         ):
             loss = self.chunk_loss(chunk)
-            optimizer.zero_grad(set_to_none=True)  # type: ignore[union-attr]
-            self.manual_backward(loss)
-            norm = self._clip_gradients()
-            loss_value, norm_value = torch.stack([loss.detach(), norm]).tolist()  # one host sync
-            self._guard(loss_value, norm_value)
-            optimizer.step()  # type: ignore[union-attr]
-            self._train.add(M.TRAIN_LOSS, loss_value, rows)
-            self._train.add(M.GRAD_NORM, norm_value)
-            self._grad_max = max(self._grad_max, norm_value)
+            optimizer.zero_grad(set_to_none=True)
+            if self._plain:
+                loss.backward()  # type: ignore[no-untyped-call]
+            else:
+                self.manual_backward(loss)
+            found = guard.record(loss, self._clip_gradients(), rows)
+            if self._skips:
+                optimizer.found_inf = found  # type: ignore[attr-defined]
+            else:
+                guard.flush()  # raises before a bad step
+            self._step()
+            if len(guard.pending) >= GUARD_EVERY:
+                guard.flush()
         self._samples += rows
 
     def _clip_gradients(self) -> Tensor:
-        params = [p for p in self.parameters() if p.grad is not None]
-        if not params:
-            return torch.zeros((), device=self.device)
         clip = self.config.grad_clip if self.config.grad_clip is not None else math.inf
-        return torch.nn.utils.clip_grad_norm_(params, clip).detach().to(self.device)
-
-    def _guard(self, loss_value: float, norm_value: float) -> None:
-        if not math.isfinite(loss_value):
-            raise DivergedError("diverged: non-finite loss")
-        if not math.isfinite(norm_value):
-            raise DivergedError("diverged: non-finite gradient norm")
-        if norm_value > self.config.max_grad_norm:
-            raise DivergedError(f"diverged: gradient norm {norm_value:.1e}")
+        return torch.nn.utils.clip_grad_norm_(self._params, clip)
 
     # ---- validation --------------------------------------------------------------------------
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        """Keeps the batch's loss and metric sums on the device (read once per epoch)."""
         pred = self.net(batch["x"], batch.get("lengths"))
         rows = float(batch["x"].shape[0])
         if self.shape.is_float_target:
@@ -190,10 +219,7 @@ class RecurrentModule(pl.LightningModule):
             target = self.final_forecast(batch["y"], batch)
             loss = self.chunk_loss(Chunk(final, target))
             error = self.to_original_units(final, batch) - self.to_original_units(target, batch)
-            metric = error.abs().mean()
-            values = torch.stack([loss, metric]).tolist()
-            self._val.add(M.VAL_LOSS, values[0], rows)
-            self._val.add(M.VAL_METRIC, values[1], rows)
+            self._val_pending.append((torch.stack([loss, error.abs().mean()]), rows))
             return
         target = batch["y"]
         mask = None
@@ -204,22 +230,31 @@ class RecurrentModule(pl.LightningModule):
         loss = self.chunk_loss(Chunk(pred, target))
         scored = target != IGNORE_INDEX
         correct = (pred.argmax(dim=-1) == target) & scored
-        n_scored = scored.sum()
-        stats = [loss, correct.sum().float(), n_scored.float()]
+        stats = [loss, correct.sum().float(), scored.sum().float()]
         if pred.dim() == 3:
             stats.append((correct | ~scored).all(dim=1).float().sum())
-        values = torch.stack(stats).tolist()
-        self._val.add(M.VAL_LOSS, values[0], rows)
-        self._val.sums[M.VAL_METRIC] = self._val.sums.get(M.VAL_METRIC, 0.0) + values[1]
-        self._val.counts[M.VAL_METRIC] = self._val.counts.get(M.VAL_METRIC, 0.0) + values[2]
-        if len(values) > 3:
-            self._val.add(M.VAL_EXACT, values[3] / rows, rows)
+        self._val_pending.append((torch.stack(stats), rows))
+
+    def _sum_validation(self) -> None:
+        """Adds the epoch's per-batch values to the validation sums (one host sync)."""
+        if not self._val_pending:
+            return
+        table = torch.stack([stats for stats, _ in self._val_pending]).tolist()
+        for values, (_, rows) in zip(table, self._val_pending, strict=True):
+            self._val.add(M.VAL_LOSS, values[0], rows)
+            if self.shape.is_float_target:
+                self._val.add(M.VAL_METRIC, values[1], rows)
+                continue
+            self._val.sums[M.VAL_METRIC] = self._val.sums.get(M.VAL_METRIC, 0.0) + values[1]
+            self._val.counts[M.VAL_METRIC] = self._val.counts.get(M.VAL_METRIC, 0.0) + values[2]
+            if len(values) > 3:
+                self._val.add(M.VAL_EXACT, values[3] / rows, rows)
+        self._val_pending.clear()
 
     # ---- per-epoch bookkeeping ---------------------------------------------------------------
     def on_train_epoch_start(self) -> None:
-        self._train = _Totals()
+        self._guard.new_epoch()
         self._samples = 0
-        self._grad_max = 0.0
         self._train_seconds = 0.0
         self._epoch_started = time.perf_counter()
 
@@ -229,12 +264,24 @@ class RecurrentModule(pl.LightningModule):
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         self._train_seconds += time.perf_counter() - self._batch_started
 
+    def _flush_guard(self) -> None:
+        """Reads the steps not read yet (raises if one diverged); the wait for their device work
+        counts as training time."""
+        started = time.perf_counter()
+        self._guard.flush()
+        self._train_seconds += time.perf_counter() - started
+
     def on_validation_epoch_start(self) -> None:
-        self._val = _Totals()
+        if not self.trainer.sanity_checking:
+            self._flush_guard()  # a diverged epoch stops before its validation
+        self._val = Totals()
+        self._val_pending.clear()
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
+            self._val_pending.clear()
             return
+        self._sum_validation()
         self._val_metrics = {
             name: self._val.mean(name)
             for name in (M.VAL_LOSS, M.VAL_METRIC, M.VAL_EXACT)
@@ -244,11 +291,13 @@ class RecurrentModule(pl.LightningModule):
             self.log(name, value, on_epoch=True, prog_bar=name == M.VAL_LOSS)
 
     def on_train_epoch_end(self) -> None:
+        self._flush_guard()
         optimizer = self.optimizers()
+        totals = self._guard.totals
         metrics = {
-            M.TRAIN_LOSS: self._train.mean(M.TRAIN_LOSS),
-            M.GRAD_NORM: self._train.mean(M.GRAD_NORM),
-            M.GRAD_NORM_MAX: self._grad_max,
+            M.TRAIN_LOSS: totals.mean(M.TRAIN_LOSS),
+            M.GRAD_NORM: totals.mean(M.GRAD_NORM),
+            M.GRAD_NORM_MAX: self._guard.grad_max,
             M.EPOCH_SECONDS: time.perf_counter() - self._epoch_started,
             M.SAMPLES_PER_SECOND: self._samples / max(self._train_seconds, 1e-9),
             M.LEARNING_RATE: float(optimizer.param_groups[0]["lr"]),  # type: ignore[union-attr]
@@ -277,7 +326,12 @@ class RecurrentModule(pl.LightningModule):
 
     def configure_optimizers(self) -> Any:
         cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[self.config.optimizer]
-        optimizer = cls(self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        optimizer = cls(
+            self.parameters(),
+            lr=self.config.lr,
+            weight_decay=self.config.weight_decay,
+            fused=self.device.type in _FUSED_DEVICES,  # one kernel per tensor; skips on a flag
+        )
         if self.config.lr_schedule == "cosine":
             epochs = max(int(self.config.schedule_epochs or self.trainer.max_epochs or 1), 1)
             scheduler: Any = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)

@@ -1,23 +1,11 @@
-"""Objective names users write in ``--objectives``, resolved per task kind."""
+"""Objective names users write in ``--objectives``, resolved per task kind into the trial layer's
+:class:`~automl_rnn.trial.objectives.Objective`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 from automl_rnn import metric_names as M
 from automl_rnn.errors import ConfigError, unknown_name
-
-
-@dataclass(frozen=True)
-class Objective:
-    """One objective: the user's name, the metric it reads, and its direction."""
-
-    name: str
-    metric: str
-    direction: Literal["minimize", "maximize"]
-    per_epoch: bool = True
-    """Known after every epoch (usable for pruning and best-epoch selection)."""
+from automl_rnn.trial.objectives import Objective
 
 
 def _per_kind(kind: str) -> dict[str, Objective]:

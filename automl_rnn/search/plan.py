@@ -7,7 +7,8 @@ from typing import Any
 
 from automl_rnn.config.experiment import ExperimentSpec
 from automl_rnn.errors import ConfigError
-from automl_rnn.search.objectives import Objective, default_objective, resolve_objectives
+from automl_rnn.search.objectives import default_objective, resolve_objectives
+from automl_rnn.trial.objectives import Objective
 
 
 @dataclass

@@ -1,5 +1,2 @@
-"""Experiment tracking behind one :class:`Tracker` protocol."""
-
-from automl_rnn.tracking.base import NullTracker, Tracker
-
-__all__ = ["NullTracker", "Tracker"]
+"""Experiment tracking with MLflow: the trial tracker (the trial layer's
+:class:`~automl_rnn.trial.outcome.Tracker` protocol), the search's parent run, store and UI."""

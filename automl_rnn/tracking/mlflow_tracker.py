@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from automl_rnn.tracking.store import OWNER_TAG, ROLE_TAG, STUDY_TAG, client
 
 if TYPE_CHECKING:
-    from automl_rnn.search.outcome import TrialResult
+    from automl_rnn.trial.outcome import TrialResult
 
 #: MLflow's system metrics (CPU, memory, GPU) are sampled this often during a trial (seconds).
 SYSTEM_METRICS_INTERVAL_S = float(os.environ.get("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "1"))
@@ -97,7 +97,7 @@ class _BatchSender(threading.Thread):
 
 
 class MLflowTrialTracker:
-    """The :class:`~automl_rnn.tracking.base.Tracker` that logs one trial as a child run.
+    """The :class:`~automl_rnn.trial.outcome.Tracker` that logs one trial as a child run.
 
     ``is_best`` tells, at the trial's end, whether it is the best so far (its checkpoint is then
     logged as an artifact).

@@ -1,8 +1,8 @@
 """The parent MLflow run of a search: what was searched, how to reproduce it, and what won.
 
 One parent run per study: created by the first ``search``, reopened (RUNNING again) when the same
-study is resumed, so all of a study's trial runs nest under one parent. Its id is kept on the
-Optuna study (user attr ``mlflow_parent_run_id``).
+study is resumed, so all of a study's trial runs nest under one parent. Its id is kept in the
+study's ledger (:meth:`automl_rnn.search.ledger.Ledger.set_parent_run`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import platform
 import shlex
 import sys
-import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -27,12 +26,10 @@ from automl_rnn.tracking.store import (
 )
 
 if TYPE_CHECKING:
-    import optuna
-
     from automl_rnn.config.experiment import ExperimentSpec
+    from automl_rnn.search.ledger import Ledger
     from automl_rnn.search.plan import SearchPlan
-
-PARENT_ATTR = "mlflow_parent_run_id"
+    from automl_rnn.search.records import StudySnapshot
 _PACKAGES = ("automl-rnn", "torch", "pytorch-lightning", "optuna", "mlflow", "numpy", "pandas")
 
 
@@ -48,14 +45,12 @@ class SearchRun:
         return self.target.parent_run_id
 
     @classmethod
-    def open(
-        cls, spec: ExperimentSpec, plan: SearchPlan, study: optuna.Study, owner: str
-    ) -> SearchRun:
+    def open(cls, spec: ExperimentSpec, plan: SearchPlan, ledger: Ledger, owner: str) -> SearchRun:
         """Create the study's parent run, or reopen it when the study is resumed."""
         uri = resolve_tracking_uri(spec.workspace_path, spec.tracking_uri)
         mlflow_client = client(uri)
         experiment_id = ensure_experiment(mlflow_client, spec.study_name, spec.workspace_path, uri)
-        run_id = _existing_parent(mlflow_client, study)
+        run_id = _existing_parent(mlflow_client, ledger.info().mlflow_parent_run_id)
         if run_id is not None:
             mlflow_client.update_run(run_id, status="RUNNING")
             mlflow_client.set_tag(run_id, OWNER_TAG, owner)
@@ -75,7 +70,7 @@ class SearchRun:
                 },
             )
             run_id = run.info.run_id
-            study.set_user_attr(PARENT_ATTR, run_id)
+            ledger.set_parent_run(run_id)
         search = cls(TrackingTarget(uri, experiment_id, run_id, spec.study_name), mlflow_client)
         search._log_inputs(spec, plan)
         return search
@@ -114,62 +109,47 @@ class SearchRun:
         )
 
     def finish(
-        self, study: optuna.Study, status: str = "FINISHED", error: str | None = None
+        self,
+        snapshot: StudySnapshot,
+        description: str,
+        report: Path | None = None,
+        status: str = "FINISHED",
+        error: str | None = None,
     ) -> None:
-        """Record counts, the winner, the description and the report; end the run."""
-        from automl_rnn.search.summary import best_trial, counts
-
+        """Record counts, the winner, the description and the report folder; end the run."""
         try:
-            tally = counts(study)
+            tally = snapshot.counts()
             self.client.log_batch(
                 self.run_id,
                 metrics=[make_metric(f"trials_{k}", v) for k, v in tally.items() if k != "waiting"],
             )
-            top = best_trial(study)
+            top = snapshot.best()
             if top is not None:
-                values = top.values or []
                 self.client.log_batch(
                     self.run_id,
                     metrics=[make_metric("best_trial", top.number)]
-                    + [make_metric(f"best_value_{i}", v) for i, v in enumerate(values)],
+                    + [make_metric(f"best_value_{i}", v) for i, v in enumerate(top.values or ())],
                 )
                 self.client.set_tag(self.run_id, "best_trial", str(top.number))
-                best_run = top.user_attrs.get("mlflow_run_id")
-                if best_run:
-                    self.client.set_tag(self.run_id, "best_run_id", str(best_run))
-            self.client.set_tag(self.run_id, "mlflow.note.content", describe_study(study))
+                if top.mlflow_run_id:
+                    self.client.set_tag(self.run_id, "best_run_id", top.mlflow_run_id)
+            self.client.set_tag(self.run_id, "mlflow.note.content", description)
             if error:
                 self.client.log_text(self.run_id, error, "traceback.txt")
-            if status == "FINISHED":
-                self._log_report(study)
+            if report is not None:
+                self.client.log_artifacts(self.run_id, str(report), "report")
         finally:
             self.client.set_terminated(self.run_id, status=status)
 
-    def _log_report(self, study: optuna.Study) -> None:
-        from automl_rnn.tracking.report import write_report
 
-        with tempfile.TemporaryDirectory(prefix="automl-rnn-report-") as folder:
-            out = Path(folder) / "report"
-            write_report(study, out)
-            self.client.log_artifacts(self.run_id, str(out), "report")
-
-
-def describe_study(study: optuna.Study) -> str:
-    """The parent run's description: what was searched and what won, in words."""
-    from automl_rnn.tracking.report import describe
-
-    return str(describe(study))
-
-
-def _existing_parent(mlflow_client: Any, study: optuna.Study) -> str | None:
-    run_id = study.user_attrs.get(PARENT_ATTR)
+def _existing_parent(mlflow_client: Any, run_id: str | None) -> str | None:
     if not run_id:
         return None
     try:
-        run = mlflow_client.get_run(str(run_id))
+        run = mlflow_client.get_run(run_id)
     except Exception:  # deleted, or the study moved to another tracking store
         return None
-    return None if run.info.lifecycle_stage == "deleted" else str(run_id)
+    return None if run.info.lifecycle_stage == "deleted" else run_id
 
 
 def versions() -> dict[str, str]:

@@ -3,6 +3,7 @@ over HTTP on 127.0.0.1 (started and stopped here). Layout, curves, states, run h
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -141,9 +142,6 @@ def test_orphans_are_closed_in_every_store_a_resumed_study_logged_to(tmp_path: P
     search(tmp_path, trials=1, max_epochs=2, tracking_uri=first)
     second = local_tracking_uri(tmp_path)
     search(tmp_path, trials=2, max_epochs=2)  # resumed, logging to the workspace's store
-    client = MlflowClient(second)
-    experiment = client.get_experiment_by_name("sine_mix")
-    assert experiment is not None
     ended = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         check=True,
@@ -151,20 +149,32 @@ def test_orphans_are_closed_in_every_store_a_resumed_study_logged_to(tmp_path: P
         text=True,
     )
     dead_owner = f"{socket.gethostname()}:{int(ended.stdout)}:0"  # a process that has ended
-    orphan = client.create_run(
-        experiment.experiment_id, tags={"automl_rnn.owner": dead_owner, "state": "running"}
-    )
-    api.best("sine_mix", str(tmp_path))  # every command on the workspace tidies the study
-    run = client.get_run(orphan.info.run_id)
-    assert run.info.status == "KILLED"
-    assert run.data.tags["state"] == "killed"
+    orphans = {}
+    for uri in (first, second):  # one orphan in each store the study logged to
+        client = MlflowClient(uri)
+        experiment = client.get_experiment_by_name("sine_mix")
+        assert experiment is not None
+        run = client.create_run(
+            experiment.experiment_id, tags={"automl_rnn.owner": dead_owner, "state": "running"}
+        )
+        orphans[uri] = run.info.run_id
+    # `status` reports them and changes nothing; `repair` closes them.
+    listed = api.status("sine_mix", str(tmp_path))["orphaned_runs"]
+    assert sorted(listed) == sorted(orphans.values())
+    assert all(MlflowClient(u).get_run(r).info.status == "RUNNING" for u, r in orphans.items())
+    repaired = api.repair("sine_mix", str(tmp_path))
+    assert sorted(repaired["closed_runs"]) == sorted(orphans.values())
+    for uri, run_id in orphans.items():
+        run = MlflowClient(uri).get_run(run_id)
+        assert run.info.status == "KILLED", uri
+        assert run.data.tags["state"] == "killed"
     parent, _ = runs_of(second, "sine_mix")
     assert parent.info.status == "FINISHED"
     assert runs_of(first, "sine_mix")[0].info.status == "FINISHED"
 
 
 def test_after_an_interrupt_this_process_closes_its_trial_runs_left_open(tmp_path: Path) -> None:
-    from automl_rnn.search.storage import owner_tag
+    from automl_rnn.ownership import owner_tag
     from automl_rnn.tracking.hygiene import close_orphaned_runs
 
     uri = local_tracking_uri(tmp_path)
@@ -181,7 +191,7 @@ def test_after_an_interrupt_this_process_closes_its_trial_runs_left_open(tmp_pat
         [
             sys.executable,
             "-c",
-            "from automl_rnn.search.storage import owner_tag; print(owner_tag(), flush=True); "
+            "from automl_rnn.ownership import owner_tag; print(owner_tag(), flush=True); "
             "import time; time.sleep(120)",
         ],
         stdout=subprocess.PIPE,
@@ -333,7 +343,9 @@ def _wait_for_running_trials(workspace: Path, process: subprocess.Popen[str]) ->
 
 
 @pytest.mark.slow
-def test_sigkilled_search_then_best_leaves_no_running_run(tmp_path: Path) -> None:
+def test_sigkilled_search_then_repair_leaves_no_running_run(tmp_path: Path) -> None:
+    """After a SIGKILL, ``status`` reports the stale trials and orphaned runs and changes
+    nothing; ``repair`` then leaves no run RUNNING."""
     process = _start_search(tmp_path)
     try:
         _wait_for_running_trials(tmp_path, process)
@@ -345,12 +357,20 @@ def test_sigkilled_search_then_best_leaves_no_running_run(tmp_path: Path) -> Non
     uri = local_tracking_uri(tmp_path)
     orphaned = _running_trial_runs(uri, "sine_mix")
     assert len(orphaned) >= 3  # the parent and a trial run per process: left RUNNING by SIGKILL
-    subprocess.run(
-        [*CLI, "best", "--study", "sine_mix", "--workspace", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    workspace = ["--study", "sine_mix", "--workspace", str(tmp_path), "--json"]
+    status = subprocess.run(
+        [*CLI, "status", *workspace], capture_output=True, text=True, timeout=300
     )
+    assert status.returncode == 0, status.stderr[-2000:]
+    seen = json.loads(status.stdout)
+    assert len(seen["stale_trials"]) >= 2  # the driver's trial and the worker's
+    assert sorted(seen["orphaned_runs"]) == sorted(r.info.run_id for r in orphaned)
+    assert len(_running_trial_runs(uri, "sine_mix")) == len(orphaned)  # status changed nothing
+    repaired = subprocess.run(
+        [*CLI, "repair", *workspace], capture_output=True, text=True, timeout=300
+    )
+    assert repaired.returncode == 0, repaired.stderr[-2000:]
+    assert sorted(json.loads(repaired.stdout)["failed_trials"]) == sorted(seen["stale_trials"])
     assert _running_trial_runs(uri, "sine_mix") == []
     client = MlflowClient(uri)
     for run in orphaned:

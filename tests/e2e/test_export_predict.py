@@ -38,9 +38,9 @@ from automl_rnn.export import runtime
 from automl_rnn.export.pyfunc import using_store
 from automl_rnn.models.factory import ArchConfig, build_network
 from automl_rnn.models.module import RecurrentModule, TrainConfig
-from automl_rnn.search.evaluate import predict as evaluate_predict
-from automl_rnn.search.runner import resolve_params
 from automl_rnn.tracking.store import client, local_tracking_uri
+from automl_rnn.training.recipe import resolve_params
+from automl_rnn.trial.evaluate import predict as evaluate_predict
 
 CLI = [sys.executable, "-m", "automl_rnn.cli"]
 TASKS = Path(__file__).parents[2] / "tasks" / "data"
@@ -116,7 +116,7 @@ def dates(tmp_path_factory: pytest.TempPathFactory) -> Exported:
 
 def in_memory(exported: Exported) -> tuple[Any, np.ndarray]:
     """The prepared data and the best trial's test predictions, from its checkpoint and the
-    search's own model code (``search.evaluate.predict``)."""
+    search's own model code (``trial.evaluate.predict``)."""
     prepared = prepare(DataSource.from_args(exported.source))
     hp = resolve_params(exported.best["params"], prepared)
     topology = str(hp.topology)

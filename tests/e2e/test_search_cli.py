@@ -401,7 +401,7 @@ def test_a_worker_killed_mid_search_leaves_the_search_to_finish_its_trials(tmp_p
 @pytest.mark.slow
 def test_workers_end_when_their_driver_is_killed(tmp_path: Path) -> None:
     """SIGKILL the driver (no cleanup runs in it): its worker does not train on unattended."""
-    from automl_rnn.search.storage import owner_alive
+    from automl_rnn.ownership import owner_alive
 
     command = [*CLI, "search", *TINY, "--trials", "40", "--max-epochs", "12", "--pruner", "none"]
     command += ["--workers", "2", "--workspace", str(tmp_path)]

@@ -262,10 +262,85 @@ def test_engine_without_its_artefact_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_runtime_imports_nothing_from_automl_rnn() -> None:
-    source = Path(runtime.__file__).read_text()
-    imports = [line for line in source.splitlines() if line.strip().startswith(("import", "from"))]
+    package = Path(runtime.__file__).parent
+    lines = [
+        line for path in sorted(package.glob("*.py")) for line in path.read_text().splitlines()
+    ]
+    imports = [line for line in lines if line.strip().startswith(("import", "from"))]
     outside = [line for line in imports if "automl_rnn" in line]
     assert outside == ["        from automl_rnn.export.network import load_inference_net"]
+
+
+def forecast_folder(tmp_path: Path) -> Path:
+    """A TorchScript forecast folder whose graph repeats the last 2 scaled steps."""
+    import torch
+
+    class Tail(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x[:, -2:, :]
+
+    root = tmp_path / "model"
+    root.mkdir()
+    torch.jit.trace(Tail(), torch.zeros(1, 4, 1)).save(str(root / runtime.TORCHSCRIPT_FILE))
+    spec = {**series_spec("global", window=4), "mu": [1.0], "sd": [2.0]}
+    pre = {"kind": "forecast", "input": spec, "output": {"horizon": 2}}
+    (root / runtime.PREPROCESS).write_text(json.dumps(pre))
+    files = {p.name: {"sha256": runtime.sha256(p)} for p in root.iterdir()}
+    manifest = {"format_version": runtime.FORMAT_VERSION, "files": files}
+    (root / runtime.MANIFEST).write_text(json.dumps(manifest))
+    return root
+
+
+# Loads the copied runtime with every automl_rnn import refused, predicts, and says whether
+# anything from automl_rnn got into the process.
+STANDALONE = """
+import json, sys
+
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name == "automl_rnn" or name.startswith("automl_rnn."):
+            raise ImportError(f"refused: {name}")
+        return None
+
+sys.meta_path.insert(0, Refuse())
+import pandas as pd
+import automl_rnn_runtime
+
+bundle = automl_rnn_runtime.load_bundle(sys.argv[1], engine="torchscript")
+answer = bundle.predict(pd.read_json(sys.argv[2], orient="split"))
+loaded = sorted(m for m in sys.modules if m.split(".")[0] == "automl_rnn")
+print(json.dumps({"answer": answer.to_dict(orient="list"), "automl_rnn": loaded}))
+"""
+
+
+def test_the_runtime_package_runs_where_automl_rnn_cannot_be_imported(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    code = tmp_path / "code"
+    shutil.copytree(
+        Path(runtime.__file__).parent,
+        code / "automl_rnn_runtime",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    root = forecast_folder(tmp_path)
+    frame = history(6)
+    (tmp_path / "history.json").write_text(frame.to_json(orient="split"))
+    done = subprocess.run(
+        [sys.executable, "-c", STANDALONE, str(root), str(tmp_path / "history.json")],
+        capture_output=True,
+        text=True,
+        cwd=code,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["automl_rnn"] == []
+    expected = runtime.load_bundle(root, engine="torchscript").predict(frame)
+    assert result["answer"]["month"] == ["2000-07-01", "2000-08-01"]
+    np.testing.assert_allclose(result["answer"]["passengers"], frame["passengers"].iloc[-2:])
+    np.testing.assert_allclose(result["answer"]["passengers"], expected["passengers"], rtol=1e-6)
 
 
 def test_a_loaded_engine_leaves_torchs_thread_count_to_the_process(tmp_path: Path) -> None:

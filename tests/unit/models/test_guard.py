@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
+from automl_rnn.models import module as module_code
 from automl_rnn.models.factory import ArchConfig, build_network
+from automl_rnn.models.guard import GUARD_EVERY, StepGuard
 from automl_rnn.models.module import DivergedError, RecurrentModule, TrainConfig
 from tests.unit.models.problems import fit, problem
 
 
-def _module(config: TrainConfig) -> tuple[RecurrentModule, dict[str, torch.Tensor]]:
+def _module(config: TrainConfig, n: int = 64) -> tuple[RecurrentModule, dict[str, torch.Tensor]]:
     torch.manual_seed(0)
-    shape, batch = problem("seq2vec", n=64)
+    shape, batch = problem("seq2vec", n=n)
     net = build_network(ArchConfig(cell="lstm", topology="seq2vec", hidden_size=8), shape)
     return RecurrentModule(net, shape, config), batch
 
@@ -44,3 +48,82 @@ def test_planted_gradient_explosion_raises_typed_error_and_keeps_weights() -> No
     assert before is not None  # the weights are those the failing step started from
     for kept, param in zip(before, module.parameters(), strict=True):
         assert torch.equal(kept, param.detach())
+
+
+def _forward_snapshots(module: RecurrentModule) -> list[list[torch.Tensor]]:
+    """The weights each training step starts from, one entry per forward pass."""
+    seen: list[list[torch.Tensor]] = []
+
+    def remember(*_: object) -> None:
+        seen.append([p.detach().clone() for p in module.parameters()])
+
+    module.net.encoder.register_forward_pre_hook(remember)
+    return seen
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_bad_step_mid_epoch_changes_nothing_until_the_guard_reads_it(
+    fused: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fused Adam skips the bad step and every later one on the device-side flag; the host read
+    (at the epoch's end here) raises with the weights and Adam's state as the bad step found
+    them. Without a fused optimiser the guard reads every step and raises at once."""
+    if not fused:
+        monkeypatch.setattr(module_code, "_FUSED_DEVICES", frozenset())
+    module, batch = _module(TrainConfig(), n=256)
+    batch["x"][40, 3, 0] = float("nan")  # the second of 8 mini-batches
+    seen = _forward_snapshots(module)
+    with pytest.raises(DivergedError, match="non-finite loss"):
+        fit(module, batch, epochs=1)
+    assert len(seen) == (8 if fused else 2)  # deferred: the epoch ran on, changing nothing
+    for kept, param in zip(seen[1], module.parameters(), strict=True):
+        assert torch.equal(kept, param.detach())
+    optimizer = module.optimizers().optimizer  # type: ignore[union-attr]
+    steps = {int(state["step"]) for state in optimizer.state.values()}
+    assert steps == {1}  # only the good first step counted in Adam's state
+    assert all(group["fused"] is fused for group in optimizer.param_groups)
+
+
+def test_the_guard_reads_the_flag_every_guard_every_steps() -> None:
+    torch.manual_seed(0)
+    shape, batch = problem("seq2vec", n=32 * (GUARD_EVERY + 8))
+    net = build_network(ArchConfig(cell="gru", topology="seq2vec", hidden_size=4), shape)
+    module = RecurrentModule(net, shape, TrainConfig())
+    batch["x"][0, 0, 0] = float("inf")  # the first step is bad
+    seen = _forward_snapshots(module)
+    with pytest.raises(DivergedError):
+        fit(module, batch, epochs=1)
+    assert len(seen) == GUARD_EVERY  # raised at the first read, not at the epoch's end
+    for kept, param in zip(seen[0], module.parameters(), strict=True):
+        assert torch.equal(kept, param.detach())  # the initial weights
+
+
+@pytest.mark.parametrize("bound", [1e3, 0.1, math.inf])
+def test_device_flag_and_host_check_agree_at_the_bound(bound: float) -> None:
+    """Norms at, just above and just below the bound as the norm's dtype rounds it, and
+    non-finite values: the device flag is set exactly when the host read raises."""
+    limit = torch.tensor(min(bound, torch.finfo(torch.float32).max), dtype=torch.float32)
+    norms = [
+        limit,
+        torch.nextafter(limit, torch.tensor(math.inf)),
+        torch.nextafter(limit, torch.tensor(0.0)),
+        torch.tensor(math.inf),
+        torch.tensor(math.nan),
+        torch.tensor(0.5),
+    ]
+    losses = [torch.tensor(1.0), torch.tensor(math.inf), torch.tensor(-math.inf)]
+    for loss in losses:
+        for norm in norms:
+            guard = StepGuard(bound)
+            flag = guard.record(loss, norm, rows=4)
+            try:
+                guard.flush()
+                raised = False
+            except DivergedError:
+                raised = True
+            assert bool(flag) is raised, (bound, float(loss), float(norm))
+
+
+def test_cpu_batches_are_used_as_the_loader_made_them() -> None:
+    module, batch = _module(TrainConfig())
+    assert module.transfer_batch_to_device(batch, torch.device("cpu"), 0) is batch

@@ -5,7 +5,8 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from automl_rnn.search.summary import best, best_trial
+from automl_rnn.search.ledger import Ledger
+from automl_rnn.search.summary import best
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -28,8 +29,10 @@ def test_best_is_the_front_trial_best_on_the_first_objective(
         study.enqueue_trial({"i": i})
     study.optimize(lambda trial: VALUES[trial.suggest_int("i", 0, 2)], n_trials=3)
     assert len(study.best_trials) == 3
-    top = best_trial(study)
+    snapshot = Ledger(study._storage, study).snapshot()
+    assert len(snapshot.pareto_front()) == 3
+    top = snapshot.best()
     assert top is not None and top.number == expected
-    record = best(study)
+    record = best(snapshot)
     assert record["trial"] == expected
     assert record["pareto_front"][0]["trial"] == expected

@@ -11,9 +11,9 @@ import pytest
 from automl_rnn import api
 from automl_rnn.config.experiment import ExperimentSpec, load_experiment
 from automl_rnn.errors import ConfigError
+from automl_rnn.orchestration.resume import resolve_spec
 from automl_rnn.search.objectives import default_objective, resolve_objectives
 from automl_rnn.search.storage import journal_path, open_storage
-from automl_rnn.search.study_runner import resolve_spec
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -101,7 +101,7 @@ def test_a_search_must_be_bounded(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "fragment"),
-    [("- task\n- sine_mix\n", "expected a mapping"), ("task: [sine_mix\n", "not valid YAML")],
+    [("- task\n- sine_mix\n", "expected a mapping"), ("task: [sine_mix\n", "invalid YAML")],
 )
 def test_malformed_yaml_is_one_line_naming_the_file(
     tmp_path: Path, text: str, fragment: str

@@ -1,5 +1,6 @@
-"""The search report on real Optuna studies (journal storage) whose trials carry the user
-attributes the Optuna backend records: files, valid PNGs, an offline page, the words."""
+"""The search report on snapshots of real studies (journal storage, read back through the
+ledger) whose trials carry what the backend records: files, valid PNGs, an offline page, the
+words. Optuna's own answers (best trial, Pareto front) are the oracle the report is checked on."""
 
 from __future__ import annotations
 
@@ -15,20 +16,22 @@ import pytest
 from optuna.trial import TrialState
 
 from automl_rnn.errors import UserError
-from automl_rnn.search.storage import open_storage
-from automl_rnn.tracking.report import (
+from automl_rnn.report import (
     CONVERGENCE_PNG,
     HISTORY_PNG,
     IMPORTANCES_PNG,
     PARALLEL_PNG,
     PARETO_PNG,
     REPORT_HTML,
-    _numeric_axis,
-    _param_axis,
     describe,
     objective_names,
+    read,
     write_report,
 )
+from automl_rnn.report.importance import numeric_axis, param_axis
+from automl_rnn.search.ledger import Ledger
+from automl_rnn.search.records import StudySnapshot, TrialStatus
+from automl_rnn.search.storage import open_storage
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -66,10 +69,11 @@ def build_study(
     objectives: list[str] | None = None,
     name: str = "air_passengers",
     seed: int = 0,
-) -> optuna.Study:
+) -> tuple[optuna.Study, StudySnapshot]:
     """A study in a journal file whose trials look like the backend's: sampled params, user
     attrs state / params / metrics / reason / seed / curves, intermediate values (single
-    objective)."""
+    objective); with the ledger's snapshot of it. No task kind nor objective names are stored,
+    like the studies written before they were."""
     multi = objectives is not None and len(objectives) > 1
     study = optuna.create_study(
         study_name=name,
@@ -110,7 +114,7 @@ def build_study(
             study.tell(trial, state=TrialState.PRUNED)
         else:
             study.tell(trial, state=TrialState.FAIL)
-    return study
+    return study, Ledger.open(folder, name).snapshot()
 
 
 MIXED: list[Outcome] = [("complete", None)] * 8 + [
@@ -121,20 +125,23 @@ MIXED: list[Outcome] = [("complete", None)] * 8 + [
 ]
 
 
+Reported = tuple[optuna.Study, StudySnapshot, list[Path]]
+
+
 @pytest.fixture(scope="module")
-def single(tmp_path_factory: pytest.TempPathFactory) -> tuple[optuna.Study, list[Path]]:
+def single(tmp_path_factory: pytest.TempPathFactory) -> Reported:
     """8 complete, 2 pruned, 2 failed trials, one objective; its report written once."""
-    study = build_study(tmp_path_factory.mktemp("single"), MIXED)
+    study, snapshot = build_study(tmp_path_factory.mktemp("single"), MIXED)
     out = tmp_path_factory.mktemp("single_report") / "report"
-    return study, write_report(study, out, top_k=3)
+    return study, snapshot, write_report(snapshot, out, top_k=3)
 
 
 @pytest.fixture(scope="module")
-def multi(tmp_path_factory: pytest.TempPathFactory) -> tuple[optuna.Study, list[Path]]:
+def multi(tmp_path_factory: pytest.TempPathFactory) -> Reported:
     """The same trials searched for two objectives (val_loss, params)."""
-    study = build_study(tmp_path_factory.mktemp("multi"), MIXED, ["val_loss", "params"])
+    study, snapshot = build_study(tmp_path_factory.mktemp("multi"), MIXED, ["val_loss", "params"])
     out = tmp_path_factory.mktemp("multi_report") / "report"
-    return study, write_report(study, out)
+    return study, snapshot, write_report(snapshot, out)
 
 
 def assert_valid_png(path: Path) -> None:
@@ -154,10 +161,8 @@ def assert_offline_page(page: str, pngs: list[Path]) -> None:
         assert base64.b64encode(png.read_bytes()).decode("ascii") in embedded, png.name
 
 
-def test_single_objective_report_writes_the_page_and_four_plots(
-    single: tuple[optuna.Study, list[Path]],
-) -> None:
-    study, files = single
+def test_single_objective_report_writes_the_page_and_four_plots(single: Reported) -> None:
+    study, _, files = single
     names = [f.name for f in files]
     assert names == [REPORT_HTML, HISTORY_PNG, CONVERGENCE_PNG, IMPORTANCES_PNG, PARALLEL_PNG]
     folder = files[0].parent
@@ -177,9 +182,9 @@ def test_single_objective_report_writes_the_page_and_four_plots(
 
 
 def test_importance_notes_name_the_conditional_and_the_constant_parameter(
-    single: tuple[optuna.Study, list[Path]],
+    single: Reported,
 ) -> None:
-    study, files = single
+    study, _, files = single
     page = files[0].read_text(encoding="utf-8")
     assert "not set (or not sampled alike) in every completed trial: teacher_forcing" in page
     assert "constant over the completed trials: batch_size" in page
@@ -188,11 +193,9 @@ def test_importance_notes_name_the_conditional_and_the_constant_parameter(
     assert any("teacher_forcing" not in t.params for t in complete)
 
 
-def test_describe_says_what_was_searched_and_what_won(
-    single: tuple[optuna.Study, list[Path]],
-) -> None:
-    study, files = single
-    text = describe(study)
+def test_describe_says_what_was_searched_and_what_won(single: Reported) -> None:
+    study, snapshot, files = single
+    text = describe(snapshot)
     best = study.best_trial
     rel = best.user_attrs["metrics"]["test_rel_mae"]
     assert text.startswith("Study air_passengers searched task air_passengers (space tiny")
@@ -207,10 +210,8 @@ def test_describe_says_what_was_searched_and_what_won(
     assert text in files[0].read_text(encoding="utf-8")  # the page opens with the same words
 
 
-def test_multi_objective_report_adds_the_pareto_front(
-    multi: tuple[optuna.Study, list[Path]],
-) -> None:
-    study, files = multi
+def test_multi_objective_report_adds_the_pareto_front(multi: Reported) -> None:
+    study, snapshot, files = multi
     names = [f.name for f in files]
     assert names[-1] == PARETO_PNG and len(names) == 6
     for png in files[1:]:
@@ -223,8 +224,8 @@ def test_multi_objective_report_adds_the_pareto_front(
     for trial in front:
         assert f'<td>#{trial.number}</td><td class="num">{trial.values[0]:.4g}</td>' in page
     assert f"Best trial #{front[0].number}</strong>" in page
-    assert objective_names(study) == ["val_loss", "params"]
-    assert "for val_loss (minimize), params (minimize)" in describe(study)
+    assert objective_names(snapshot) == ["val_loss", "params"]
+    assert "for val_loss (minimize), params (minimize)" in describe(snapshot)
 
 
 def test_study_without_a_completed_trial_still_gets_a_page(tmp_path: Path) -> None:
@@ -233,8 +234,8 @@ def test_study_without_a_completed_trial_still_gets_a_page(tmp_path: Path) -> No
         ("pruned", "pruned at epoch 1"),
         ("failed", "out_of_memory"),
     ]
-    study = build_study(tmp_path / "ws", outcomes)
-    files = write_report(study, tmp_path / "out")
+    _, snapshot = build_study(tmp_path / "ws", outcomes)
+    files = write_report(snapshot, tmp_path / "out")
     assert [f.name for f in files] == [REPORT_HTML]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [REPORT_HTML]
     page = files[0].read_text(encoding="utf-8")
@@ -243,14 +244,14 @@ def test_study_without_a_completed_trial_still_gets_a_page(tmp_path: Path) -> No
     assert "Not enough trials: parameter importances need at least 3" in page
     assert "diverged: gradient norm 3.1e+07" in page and "out_of_memory" in page
     assert "data:image/png" not in page
-    text = describe(study)
+    text = describe(snapshot)
     assert "3 trials: 0 complete, 1 pruned, 2 failed" in text
     assert text.endswith("No trial completed, so there is no winner yet.")
 
 
 def test_two_completed_trials_are_not_enough_for_importances(tmp_path: Path) -> None:
-    study = build_study(tmp_path / "ws", [("complete", None)] * 2)
-    files = write_report(study, tmp_path / "out")
+    _, snapshot = build_study(tmp_path / "ws", [("complete", None)] * 2)
+    files = write_report(snapshot, tmp_path / "out")
     assert IMPORTANCES_PNG not in [f.name for f in files]
     assert HISTORY_PNG in [f.name for f in files] and PARALLEL_PNG in [f.name for f in files]
     page = files[0].read_text(encoding="utf-8")
@@ -258,19 +259,30 @@ def test_two_completed_trials_are_not_enough_for_importances(tmp_path: Path) -> 
 
 
 def test_default_objective_name_comes_from_the_forecast_metrics(tmp_path: Path) -> None:
-    study = build_study(tmp_path, [("complete", None)])
+    study, snapshot = build_study(tmp_path, [("complete", None)])
     assert study.user_attrs["experiment"]["objectives"] is None
-    assert objective_names(study) == ["val_mae"]
+    assert snapshot.info.kind is None
+    assert objective_names(snapshot) == ["val_mae"]
+    assert read(snapshot).kind == "forecast"
+
+
+def test_stored_kind_and_objective_names_are_used_as_stored(tmp_path: Path) -> None:
+    study, _ = build_study(tmp_path, [("complete", None)])
+    ledger = Ledger.open(tmp_path, study.study_name)
+    ledger.store_experiment(study.user_attrs["experiment"], "regression", ["val_rmse"])
+    view = read(ledger.snapshot())
+    assert view.kind == "regression"  # not guessed from the forecast metrics
+    assert view.names == ["val_rmse"]
 
 
 def test_rewriting_into_a_folder_keeps_other_files_and_drops_stale_plots(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "out"
-    two = build_study(tmp_path / "a", MIXED[:4], ["val_loss", "params"])
+    _, two = build_study(tmp_path / "a", MIXED[:4], ["val_loss", "params"])
     assert (out / PARETO_PNG) in write_report(two, out)
     (out / "notes.txt").write_text("mine", encoding="utf-8")
-    one = build_study(tmp_path / "b", MIXED[:4])
+    _, one = build_study(tmp_path / "b", MIXED[:4])
     files = write_report(one, out)
     assert not (out / PARETO_PNG).exists()
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
@@ -279,42 +291,42 @@ def test_rewriting_into_a_folder_keeps_other_files_and_drops_stale_plots(
 
 
 def test_bad_out_dir_is_a_user_error_and_writes_nothing(tmp_path: Path) -> None:
-    study = build_study(tmp_path / "ws", MIXED[:3])
+    _, snapshot = build_study(tmp_path / "ws", MIXED[:3])
     a_file = tmp_path / "taken"
     a_file.write_text("keep", encoding="utf-8")
     with pytest.raises(UserError, match="is an existing file"):
-        write_report(study, a_file)
+        write_report(snapshot, a_file)
     assert a_file.read_text(encoding="utf-8") == "keep"
     with pytest.raises(UserError, match="cannot write the report to"):
-        write_report(study, a_file / "below" / "report")  # a file in the way of the folders
+        write_report(snapshot, a_file / "below" / "report")  # a file in the way of the folders
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken", "ws"]
 
 
 def test_missing_parent_folders_are_created(tmp_path: Path) -> None:
-    study = build_study(tmp_path / "ws", MIXED[:3])
-    files = write_report(study, tmp_path / "deep" / "er" / "report")
+    _, snapshot = build_study(tmp_path / "ws", MIXED[:3])
+    files = write_report(snapshot, tmp_path / "deep" / "er" / "report")
     assert files[0] == tmp_path / "deep" / "er" / "report" / REPORT_HTML
     assert [p.name for p in (tmp_path / "deep" / "er").iterdir()] == ["report"]
 
 
 def test_parallel_axes_space_categories_evenly_and_scale_log_parameters(tmp_path: Path) -> None:
-    study = build_study(tmp_path, [("complete", None)] * 10)
-    trials = study.get_trials(states=(TrialState.COMPLETE,))
-    cells = _param_axis("cell", trials)
-    seen = [c for c in ("gru", "lstm", "rnn_tanh") if any(t.params["cell"] == c for t in trials)]
+    _, snapshot = build_study(tmp_path, [("complete", None)] * 10)
+    trials = snapshot.by_status(TrialStatus.COMPLETE)
+    cells = param_axis("cell", trials)
+    seen = [c for c in ("gru", "lstm", "rnn_tanh") if any(t.sampled["cell"] == c for t in trials)]
     assert len(seen) == 3  # every level occurs with this seed
     assert cells.ticks == [(0.0, "gru"), (0.5, "lstm"), (1.0, "rnn_tanh")]
     for trial in trials:
         assert (
             cells.positions[trial.number]
-            == {"gru": 0.0, "lstm": 0.5, "rnn_tanh": 1.0}[trial.params["cell"]]
+            == {"gru": 0.0, "lstm": 0.5, "rnn_tanh": 1.0}[trial.sampled["cell"]]
         )
-    lr = _param_axis("lr", trials)
-    values = {t.number: t.params["lr"] for t in trials}
+    lr = param_axis("lr", trials)
+    values = {t.number: t.sampled["lr"] for t in trials}
     low, high = min(values.values()), max(values.values())
     for number, value in values.items():
         expected = math.log(value / low) / math.log(high / low)
         assert lr.positions[number] == pytest.approx(expected)
     assert float(lr.ticks[1][1]) == pytest.approx(math.sqrt(low * high), rel=1e-3)
-    flat = _numeric_axis("x", {0: 3.0, 1: 3.0}, log=False)
+    flat = numeric_axis("x", {0: 3.0, 1: 3.0}, log=False)
     assert flat.positions == {0: 0.5, 1: 0.5}

@@ -1,16 +1,18 @@
-"""Predictions of a trained module over a split, in the data's units, and inference latency."""
+"""A trained module's predictions over a split (in the data's units), their scores, and the
+network's inference latency."""
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from automl_rnn.data.prepared import PreparedData
 from automl_rnn.models.module import RecurrentModule
 
 
@@ -33,6 +35,18 @@ def predict(module: RecurrentModule, loader: Iterable[Any], device: torch.device
         else:
             parts.append(pred.argmax(dim=-1).cpu().numpy())
     return np.concatenate(parts, axis=0)
+
+
+def score(
+    module: RecurrentModule, prepared: PreparedData, splits: Mapping[str, Iterable[Any]]
+) -> dict[str, float]:
+    """The scores of ``module``'s predictions on each split (``{"val": loader, ...}``), split
+    prefixed, baselines on the same samples included (:meth:`PreparedData.score`)."""
+    device = next(module.net.parameters()).device
+    metrics: dict[str, float] = {}
+    for split, loader in splits.items():
+        metrics.update(prepared.score(split, predict(module, loader, device)))
+    return metrics
 
 
 @torch.no_grad()

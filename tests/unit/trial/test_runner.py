@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,15 @@ from automl_rnn.config.experiment import ExperimentSpec
 from automl_rnn.data import prepare
 from automl_rnn.data.source import DataSource
 from automl_rnn.search.objectives import resolve_objectives
-from automl_rnn.search.outcome import Decision, TrialResult, TrialState
-from automl_rnn.search.runner import TrialContext, resolve_params, run_trial, trial_seed
-from automl_rnn.tracking.base import NullTracker
+from automl_rnn.training.recipe import resolve_params
+from automl_rnn.trial.outcome import (
+    Decision,
+    LocalCheckpoints,
+    NullTracker,
+    TrialResult,
+    TrialState,
+)
+from automl_rnn.trial.runner import TrialContext, run_trial, trial_seed
 
 # One small fast configuration: a GRU of 8 units reading 24 steps of sine_mix.
 SMALL = {"topology": "seq2vec", "cell": "gru", "hidden_size": 8, "lr": 1e-2, "seq_len": 24}
@@ -75,14 +82,17 @@ def test_resolve_params_fills_the_tasks_topology_and_window(sine_mix: Any) -> No
 
 
 class Recorder:
-    """A reporter that records every report and answers PRUNE from ``prune_at`` on."""
+    """A reporter that records every report (the objective's metric of the epoch's metrics) and
+    answers PRUNE from ``prune_at`` on."""
 
     def __init__(self, prune_at: int | None = None) -> None:
         self.prune_at = prune_at
         self.reports: list[tuple[int, float]] = []
+        self.metrics: list[dict[str, float]] = []
 
-    def report(self, epoch: int, value: float) -> Decision:
-        self.reports.append((epoch, value))
+    def report(self, epoch: int, metrics: Mapping[str, float]) -> Decision:
+        self.metrics.append(dict(metrics))
+        self.reports.append((epoch, metrics[M.VAL_METRIC]))  # val_mae's metric
         if self.prune_at is not None and epoch >= self.prune_at:
             return Decision.PRUNE
         return Decision.CONTINUE
@@ -97,8 +107,10 @@ def trial(
 ) -> TrialResult:
     spec = ExperimentSpec(task="sine_mix", max_epochs=max_epochs, trials=1)
     objectives = tuple(resolve_objectives(["val_mae"], "forecast"))
-    context = TrialContext(number, seed, objectives, checkpoints)
-    return run_trial(spec, dict(SMALL), reporter, NullTracker(), context)
+    sink = None if checkpoints is None else LocalCheckpoints(checkpoints)
+    context = TrialContext(number, seed, objectives, sink)
+    prepared = prepare(DataSource.from_args(spec.data_args()))
+    return run_trial(spec, prepared, dict(SMALL), reporter, NullTracker(), context)
 
 
 def test_same_params_and_seed_give_identical_trials() -> None:
@@ -122,6 +134,7 @@ def test_reporter_hears_the_validation_objective_once_per_epoch(tmp_path: Path) 
     assert result.seed == 5
     assert [epoch for epoch, _ in reporter.reports] == [0, 1]
     assert [value for _, value in reporter.reports] == [h[M.VAL_METRIC] for h in result.history]
+    assert reporter.metrics == result.history  # the whole epoch's metrics, every epoch
     assert result.values == [min(value for _, value in reporter.reports)]
     # The best epoch's weights are kept on disk, loadable without unpickling code.
     assert result.checkpoint == str(tmp_path / "trial-7.pt")

@@ -1,0 +1,122 @@
+"""What the commands share: option declarations (the data flags declared once), JSON output, the
+Pareto front's lines and the one line of an interrupt.
+
+``inspect`` and ``search`` read data: :func:`with_data_flags` gives them the data-source flags
+(``--task``, ``--data``, ``--target`` ...) from the one table :data:`DATA_FLAGS`, and hands the
+command those the user gave as one dict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Annotated, Any
+
+import typer
+
+from automl_rnn.errors import Terminated
+
+TaskOpt = Annotated[str | None, typer.Option("--task", help="Built-in task name (see `tasks`).")]
+DataOpt = Annotated[str | None, typer.Option("--data", help="Your own CSV file.")]
+TargetOpt = Annotated[
+    str | None, typer.Option("--target", help="Target column (forecast) or label column (text).")
+]
+TimeColOpt = Annotated[str | None, typer.Option("--time-col", help="Time column (parsed, sorted).")]
+FeaturesOpt = Annotated[
+    str | None, typer.Option("--features", help="Comma-separated covariate columns.")
+]
+HorizonOpt = Annotated[int | None, typer.Option("--horizon", help="Steps to forecast.")]
+SeasonOpt = Annotated[
+    int | None, typer.Option("--season", help="Seasonal period (inferred when not given).")
+]
+MissingOpt = Annotated[
+    str | None, typer.Option("--missing", help="interpolate (default), drop or error.")
+]
+TextColOpt = Annotated[
+    str | None,
+    typer.Option("--text-col", help="Text column read character by character (classification)."),
+]
+
+#: The data-source flags of every command that reads data, in their order in ``--help``:
+#: parameter name (the data layer's ``DataSource`` field) -> its declaration.
+DATA_FLAGS: dict[str, object] = {
+    "task": TaskOpt,
+    "data": DataOpt,
+    "target": TargetOpt,
+    "time_col": TimeColOpt,
+    "features": FeaturesOpt,
+    "horizon": HorizonOpt,
+    "season": SeasonOpt,
+    "missing": MissingOpt,
+    "text_col": TextColOpt,
+}
+
+StudyOpt = Annotated[str, typer.Option("--study", help="Study name.")]
+WorkspaceOpt = Annotated[str, typer.Option("--workspace", help="Workspace folder.")]
+JsonOpt = Annotated[bool, typer.Option("--json")]
+
+
+def given(values: Mapping[str, object], skip: Iterable[str] = ()) -> dict[str, Any]:
+    """The flags the user gave (None means 'not given'), less the names in ``skip``."""
+    skipped = set(skip)
+    return {key: value for key, value in values.items() if value is not None and key not in skipped}
+
+
+def with_data_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with the :data:`DATA_FLAGS` before its own options; it receives the data flags
+    the user gave as one dict, its parameter ``source`` (which Typer does not see)."""
+    own = inspect.signature(command, eval_str=True)
+    params = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=hint)
+        for name, hint in DATA_FLAGS.items()
+    ] + [
+        param.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for param in own.parameters.values()
+        if param.name != "source"
+    ]
+
+    @functools.wraps(command)
+    def with_source(**flags: Any) -> None:
+        source = given({name: flags.pop(name) for name in DATA_FLAGS})
+        command(source=source, **flags)
+
+    with_source.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+    with_source.__annotations__ = {param.name: param.annotation for param in params}
+    with_source.__annotations__["return"] = own.return_annotation
+    return with_source
+
+
+def echo_json(payload: object) -> None:
+    """``payload`` as indented JSON on stdout (dates and paths as strings)."""
+    typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+def show(payload: Any, as_json: bool, in_words: Callable[[Any], None]) -> None:
+    """A command's answer: ``payload`` as JSON with ``--json``, else ``in_words(payload)``."""
+    if as_json:
+        echo_json(payload)
+    else:
+        in_words(payload)
+
+
+def print_front(objectives: Sequence[str], front: Sequence[Mapping[str, Any]]) -> None:
+    """The Pareto front, one trial per line, best on the first objective first."""
+    names = f"; {', '.join(objectives)}" if objectives else ""
+    typer.echo(f"Pareto front ({len(front)} trials{names}):")
+    for point in front:
+        values = ", ".join(f"{v:.4g}" for v in point["values"])
+        typer.echo(f"  trial #{point['trial']}: {values}")
+
+
+@contextlib.contextmanager
+def interruptible(what: str) -> Iterator[None]:
+    """Ctrl-C / SIGTERM during a long command: one line, exit 130 / 143 (click alone would
+    print "Aborted!" and exit 1). Cleanup (runs ended KILLED, workers stopped) ran already."""
+    try:
+        yield
+    except KeyboardInterrupt as err:
+        typer.echo(f"interrupted: {what}", err=True)
+        raise typer.Exit(143 if isinstance(err, Terminated) else 130) from None

@@ -1,0 +1,138 @@
+"""Predict from an exported folder: checksums checked, inputs encoded, one engine run, outputs decoded.
+
+Self-contained on purpose: this package imports nothing from automl_rnn (its modules import each
+other relatively; numpy and pandas at import; onnxruntime or torch when an engine starts), so MLflow
+ships it inside the pyfunc model (as the package ``automl_rnn_runtime``) and a served model needs no
+automl-rnn install. Only the ``eager`` engine (the network rebuilt from automl-rnn's model code)
+needs the package.
+
+Safe loading: before anything is read, every file is checked against the sha256 in
+``manifest.json``. ONNX is parsed by onnxruntime; the TorchScript program by ``torch.jit.load``
+(TorchScript's own deserializer: tensors and TorchScript code, no Python callables); ``weights.pt``
+only with ``torch.load(weights_only=True)``. Python's pickle never sees a file from the folder.
+
+Engines: ``onnx`` (onnxruntime), ``torchscript``, ``eager``; ``auto`` takes the ONNX artefact when
+onnxruntime is installed, else the TorchScript one, else the eager network.
+
+Modules: :mod:`.manifest` (file names, manifest, checksums), :mod:`.engines`, :mod:`.columns`
+(reading the caller's columns), :mod:`.history` (forecast inputs), :mod:`.rows` (row inputs),
+:mod:`.outputs` (decoding).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .engines import EagerEngine, Engine, OnnxEngine, TorchScriptEngine, start_engine
+from .history import History, read_history, scale_window
+from .manifest import (
+    ENGINE_FILES,
+    ENGINES,
+    FORMAT_VERSION,
+    MANIFEST,
+    ONNX_FILE,
+    PREPROCESS,
+    TORCHSCRIPT_FILE,
+    WEIGHTS_FILE,
+    BundleError,
+    read_json,
+    read_manifest,
+    sha256,
+    verify_files,
+)
+from .outputs import decode_rows, forecast_frame, future_times, infer_freq, time_text, token_text
+from .rows import encode_rows, float_steps, pixels, token_ids
+
+__all__ = [
+    "CHUNK_ROWS",
+    "ENGINES",
+    "ENGINE_FILES",
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "ONNX_FILE",
+    "PREPROCESS",
+    "TORCHSCRIPT_FILE",
+    "WEIGHTS_FILE",
+    "Bundle",
+    "BundleError",
+    "EagerEngine",
+    "Engine",
+    "History",
+    "OnnxEngine",
+    "TorchScriptEngine",
+    "decode_rows",
+    "encode_rows",
+    "float_steps",
+    "forecast_frame",
+    "future_times",
+    "infer_freq",
+    "load_bundle",
+    "pixels",
+    "read_history",
+    "read_json",
+    "read_manifest",
+    "scale_window",
+    "sha256",
+    "start_engine",
+    "time_text",
+    "token_ids",
+    "token_text",
+    "verify_files",
+]
+
+#: Rows per engine call (bounded memory on large inputs).
+CHUNK_ROWS = 1024
+
+
+class Bundle:
+    """An exported folder, ready to predict. Load with :func:`load_bundle`."""
+
+    def __init__(
+        self, root: Path, manifest: dict[str, Any], pre: dict[str, Any], engine: Engine
+    ) -> None:
+        self.root = root
+        self.manifest = manifest
+        self.pre = pre
+        self.engine = engine
+
+    @property
+    def kind(self) -> str:
+        return str(self.pre["kind"])
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """The graph's output for float32 inputs ``x`` (in chunks of :data:`CHUNK_ROWS`)."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        parts = [self.engine.run(x[i : i + CHUNK_ROWS]) for i in range(0, len(x), CHUNK_ROWS)]
+        return np.concatenate(parts, axis=0)
+
+    def predict(self, frame: pd.DataFrame, source: str = "input", row: str = "row") -> pd.DataFrame:
+        """Predictions for ``frame``: a forecast (``horizon`` rows) from a history, or one row per
+        input row. ``source`` and ``row`` name the data and its rows in messages (``line`` with
+        file line numbers as the index)."""
+        if not isinstance(frame, pd.DataFrame):
+            raise BundleError(f"{source}: expected a table (DataFrame), got {type(frame).__name__}")
+        if self.kind == "forecast":
+            return self._forecast(frame, source, row)
+        groups = encode_rows(self.pre["input"], frame, source, row)
+        outputs: list[tuple[np.ndarray, np.ndarray]] = [(index, self.run(x)) for index, x in groups]
+        return decode_rows(self.pre["input"], self.pre["output"], frame, outputs)
+
+    def _forecast(self, frame: pd.DataFrame, source: str, row: str) -> pd.DataFrame:
+        spec = self.pre["input"]
+        window = read_history(spec, frame, source, row)
+        x, loc, scale = scale_window(spec, window.values)
+        scaled = self.run(x[None])[0]  # [L, D]
+        values = scaled.astype(np.float32) * scale + loc
+        return forecast_frame(spec, self.pre["output"], window.times, values)
+
+
+def load_bundle(path: str | Path, engine: str = "auto", threads: int | None = 1) -> Bundle:
+    """Open an exported folder: manifest and checksums checked, the engine started."""
+    root = Path(path)
+    manifest = read_manifest(root)
+    pre = read_json(root / PREPROCESS)
+    return Bundle(root, manifest, pre, start_engine(root, manifest, pre, engine, threads))

@@ -1,0 +1,81 @@
+"""A forecast's input: the model's window read from a history table and scaled as training did."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .columns import parse_numbers, parse_times, stripped, where
+from .manifest import BundleError
+
+
+class History:
+    """The last ``window`` rows of a history: values ``[T, F]`` (float32) and their times."""
+
+    def __init__(self, values: np.ndarray, times: Any) -> None:
+        self.values = values
+        self.times = times
+
+
+def read_history(spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str) -> History:
+    """The model's input window from a history table: columns checked, rows in time order, the
+    last ``window`` rows complete."""
+    time_col, columns, window = spec.get("time_col"), list(spec["columns"]), int(spec["window"])
+    needed = ([time_col] if time_col else []) + columns
+    frame = stripped(frame)
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        names = ", ".join(f"'{c}'" for c in missing)
+        raise BundleError(
+            f"{source}: no column {names}; the model needs the columns it was trained on: "
+            f"{', '.join(needed)}"
+        )
+    if len(frame) < window:
+        raise BundleError(
+            f"{source}: history has {len(frame)} rows, shorter than the model's input window of "
+            f"{window}; give at least the last {window} rows of {', '.join(needed)}"
+        )
+    times: Any = None
+    if time_col:
+        kind, dayfirst = spec.get("time_kind", "datetime"), spec.get("dayfirst")
+        times = parse_times(frame[time_col], kind, time_col, source, row, dayfirst)
+        order = np.argsort(np.asarray(times), kind="stable")
+        frame, times = frame.iloc[order], times[order]
+        same = np.flatnonzero(np.asarray(times[1:]) == np.asarray(times[:-1]))
+        if len(same):
+            label = frame.index[int(same[0]) + 1]
+            raise BundleError(
+                f"{source}: column '{time_col}' repeats time {frame[time_col].iloc[int(same[0])]!r} "
+                f"at {where(row, label)}; each time must appear once"
+            )
+        times = times[-window:]
+    tail = frame.iloc[-window:]
+    values = np.stack([parse_numbers(tail[c], c, source, row) for c in columns], axis=1)
+    empty = np.isnan(values)
+    if empty.any():
+        i, j = (int(k) for k in np.argwhere(empty)[0])
+        raise BundleError(
+            f"{source}: column '{columns[j]}' is empty at {where(row, tail.index[i])}; the model "
+            f"reads every one of the last {window} rows: fill the gap"
+        )
+    return History(values.astype(np.float32), times)
+
+
+def scale_window(
+    spec: dict[str, Any], values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scaled inputs ``[T, F]`` (float32) and the targets' ``loc``, ``scale`` (float32 ``[D]``),
+    exactly as training scaled its windows."""
+    d = len(spec["targets"])
+    x = values.astype(np.float32)
+    if spec["scaling"] == "global":
+        loc = np.asarray(spec["mu"], dtype=np.float64)
+        scale = np.asarray(spec["sd"], dtype=np.float64)
+    else:
+        loc = x.mean(axis=0, dtype=np.float64)
+        floor = float(spec["scale_floor"]) * np.asarray(spec["sd"], dtype=np.float64)
+        scale = np.maximum(x.std(axis=0, dtype=np.float64), floor)
+    scaled = ((x - loc) / scale).astype(np.float32)
+    return scaled, loc[:d].astype(np.float32), scale[:d].astype(np.float32)

@@ -1,0 +1,132 @@
+"""The graph's outputs as the caller's rows: a forecast table (steps, future times, targets), or one
+row per input row (class and probability, decoded tokens, or regression values)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .columns import stripped
+
+
+def infer_freq(index: pd.DatetimeIndex) -> str | None:
+    """pandas' frequency string of ``index`` (None when irregular or under 3 points)."""
+    if len(index) < 3:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas 3 warns it will return an offset object
+        try:
+            found = pd.infer_freq(index)
+        except (TypeError, ValueError):
+            return None
+    return None if found is None else str(getattr(found, "freqstr", found))
+
+
+def future_times(spec: dict[str, Any], times: Any, horizon: int) -> Any:
+    """Timestamps of the next ``horizon`` steps after the history (its own frequency, else the
+    training data's, else its median step)."""
+    if times is None:
+        return None
+    if spec.get("time_kind") == "number":
+        step = float(np.median(np.diff(times))) if len(times) > 1 else float(spec.get("step") or 1)
+        return times[-1] + step * np.arange(1, horizon + 1)
+    index = pd.DatetimeIndex(times)
+    freq = infer_freq(index)
+    for candidate in (freq, spec.get("freq")):
+        if not candidate:
+            continue
+        try:
+            ahead = pd.date_range(start=index[-1], periods=horizon + 1, freq=candidate)
+        except ValueError:
+            continue
+        return ahead[1:] if ahead[0] == index[-1] else ahead[:horizon]
+    gap = pd.Timedelta(pd.Series(index).diff().median() if len(index) > 1 else spec["step"])
+    return pd.DatetimeIndex([index[-1] + gap * k for k in range(1, horizon + 1)])
+
+
+def time_text(times: Any) -> list[Any]:
+    """Times as written in a table: dates (``2024-01-31``) when all are midnight, else ISO
+    timestamps; numbers as floats."""
+    if not isinstance(times, pd.DatetimeIndex):
+        return [float(t) for t in times]
+    if (times == times.normalize()).all():
+        return [t.strftime("%Y-%m-%d") for t in times]
+    return [t.isoformat() for t in times]
+
+
+def forecast_frame(
+    spec: dict[str, Any], out: dict[str, Any], times: Any, values: np.ndarray
+) -> pd.DataFrame:
+    """The forecast as rows: ``step`` (1..horizon), the time column when there is one, targets."""
+    horizon = int(out["horizon"])
+    table: dict[str, Any] = {"step": np.arange(1, horizon + 1)}
+    ahead = future_times(spec, times, horizon)
+    if ahead is not None:
+        table[str(spec["time_col"])] = time_text(ahead)
+    for j, name in enumerate(spec["targets"]):
+        table[str(name)] = values[:, j].astype(np.float32)  # the model's precision
+    return pd.DataFrame(table)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted.astype(np.float64))
+    return exp / exp.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
+
+
+def token_text(ids: Sequence[int], vocab: Sequence[str]) -> str:
+    """Output ids -> text, stopping at the first PAD (id 0); one-character tokens are joined."""
+    chosen = []
+    for index in ids:
+        if int(index) == 0:
+            break
+        chosen.append(vocab[int(index)] if 0 <= int(index) < len(vocab) else "?")
+    joiner = "" if all(len(v) == 1 for v in vocab[1:]) else " "
+    return joiner.join(chosen)
+
+
+def decode_rows(
+    spec: dict[str, Any],
+    out: dict[str, Any],
+    frame: pd.DataFrame,
+    outputs: list[tuple[np.ndarray, np.ndarray]],
+) -> pd.DataFrame:
+    """One output row per input row, in input order (text inputs are echoed beside)."""
+    n = len(frame)
+    table: dict[str, Any] = {}
+    if spec["type"] in ("chars", "tokens"):
+        name = str(spec["column"])
+        table[name] = stripped(frame)[name].astype(str).tolist()
+    kind = out["type"]
+    if kind == "classes":
+        classes = list(out["classes"])
+        labels: list[Any] = [None] * n
+        probability = np.zeros(n, dtype=np.float32)
+        for index, logits in outputs:
+            p = _softmax(logits)
+            best = p.argmax(axis=-1)
+            for i, k, pk in zip(index, best, p[np.arange(len(p)), best]):
+                labels[int(i)], probability[int(i)] = classes[int(k)], float(pk)
+        table.update(prediction=labels, probability=probability)
+    elif kind == "tokens":
+        positions = out.get("positions")
+        texts: list[Any] = [None] * n
+        for index, logits in outputs:
+            ids = logits.argmax(axis=-1)
+            if positions is not None:
+                ids = ids[:, positions]
+            for i, row_ids in zip(index, ids):
+                texts[int(i)] = token_text(row_ids, out["vocab"])
+        table["prediction"] = texts
+    else:
+        width = int(out["output_len"]) * int(out["output_size"])
+        values = np.zeros((n, width), dtype=np.float32)
+        for index, y in outputs:
+            values[index] = y.reshape(len(index), -1)
+        names = ["prediction"] if width == 1 else [f"prediction_{k}" for k in range(width)]
+        table.update({name: values[:, k] for k, name in enumerate(names)})
+    return pd.DataFrame(table)

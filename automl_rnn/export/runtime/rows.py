@@ -1,0 +1,129 @@
+"""Row inputs (classification, tokens, regression): each row of the caller's table encoded as the
+graph's input, rows of one length grouped so no padding ever enters the recurrence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .columns import cells, parse_numbers, stripped, where
+from .manifest import PREPROCESS, BundleError
+
+
+def token_ids(spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str) -> list[np.ndarray]:
+    """Each row's input ids (1-based, 0 is padding) for ``chars`` and ``tokens`` inputs."""
+    chars = spec["type"] == "chars"
+    symbols = list(spec["alphabet"] if chars else spec["vocab"])
+    ids = {s: i + 1 for i, s in enumerate(symbols)}
+    unknown = len(symbols) + 1 if spec.get("unknown") else None
+    column = cells(frame, spec["column"], source, row)
+    limit = spec.get("max_chars")
+    rows = []
+    for label, cell in column.items():
+        text = str(cell)
+        if chars and limit:
+            text = text[: int(limit)]
+        items = list(text) if chars else text.split()
+        coded = []
+        for item in items:
+            code = ids.get(item, unknown)
+            if code is None:
+                what = "character" if chars else "token"
+                shown = "".join(symbols) if chars else " ".join(symbols)
+                raise BundleError(
+                    f"{source}: column '{spec['column']}' has {what} {item!r} at "
+                    f"{where(row, label)}, which the model never saw; use only: {shown}"
+                )
+            coded.append(code)
+        rows.append(np.asarray(coded, dtype=np.int64))
+    _check_length(spec, [len(r) for r in rows], column.index, source, row)
+    return rows
+
+
+def _check_length(
+    spec: dict[str, Any], lengths: Sequence[int], labels: pd.Index, source: str, row: str
+) -> None:
+    fixed = spec.get("length")
+    for label, length in zip(labels, lengths):
+        if fixed is not None and length != fixed:
+            raise BundleError(
+                f"{source}: {where(row, label)} has {length} steps; the model reads exactly {fixed}"
+            )
+
+
+def float_steps(
+    spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str
+) -> list[np.ndarray]:
+    """Each row's ``[T, F]`` float32 steps; each column holds one space-separated feature."""
+    columns = [cells(frame, name, source, row) for name in spec["columns"]]
+    rows = []
+    for i, label in enumerate(columns[0].index):
+        parts = []
+        for name, column in zip(spec["columns"], columns):
+            try:
+                parts.append([float(v) for v in str(column.iloc[i]).split()])
+            except ValueError:
+                raise BundleError(
+                    f"{source}: column '{name}' at {where(row, label)} must hold space-separated "
+                    "numbers"
+                ) from None
+        if len({len(p) for p in parts}) != 1:
+            raise BundleError(
+                f"{source}: {where(row, label)}: columns {', '.join(spec['columns'])} hold "
+                "different numbers of steps"
+            )
+        rows.append(np.asarray(parts, dtype=np.float32).T)
+    _check_length(spec, [len(r) for r in rows], columns[0].index, source, row)
+    return rows
+
+
+def pixels(spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str) -> np.ndarray:
+    """Pixel columns scaled by ``max`` to [0, 1] and shaped ``[N, *shape]`` (float32)."""
+    frame = stripped(frame)
+    names = list(spec["columns"])
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise BundleError(
+            f"{source}: no column '{missing[0]}' ({len(missing)} of {len(names)} pixel columns "
+            f"missing); the model reads {names[0]}..{names[-1]}"
+        )
+    values = np.stack([parse_numbers(frame[c], c, source, row) for c in names], axis=1)
+    top = float(spec["max"])
+    bad = np.isnan(values) | (values < 0) | (values > top)
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        raise BundleError(
+            f"{source}: column '{names[j]}' at {where(row, frame.index[i])} must be a number "
+            f"in 0..{top:g}"
+        )
+    return (values / top).astype(np.float32).reshape(len(frame), *spec["shape"])
+
+
+def encode_rows(
+    spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Graph inputs for each group of rows: ``(row positions, x)``. Variable-length inputs are
+    grouped by length, so no padding ever enters the recurrence."""
+    if len(frame) == 0:
+        raise BundleError(f"{source}: no rows to predict")
+    kind = spec["type"]
+    if kind == "pixels":
+        return [(np.arange(len(frame)), pixels(spec, frame, source, row))]
+    if kind in ("chars", "tokens"):
+        width = int(spec["one_hot"])
+        table = np.eye(width + 1, dtype=np.float32)[:, 1:]  # id 0 (padding) -> zeros
+        steps = [table[ids] for ids in token_ids(spec, frame, source, row)]
+    elif kind == "float_steps":
+        steps = float_steps(spec, frame, source, row)
+    else:
+        raise BundleError(f"unknown input type '{kind}' in {PREPROCESS}; export the model again")
+    by_length: dict[int, list[int]] = {}
+    for i, item in enumerate(steps):
+        by_length.setdefault(len(item), []).append(i)
+    return [
+        (np.asarray(rows), np.stack([steps[i] for i in rows]).astype(np.float32))
+        for _, rows in sorted(by_length.items())
+    ]

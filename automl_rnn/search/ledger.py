@@ -1,0 +1,343 @@
+"""The study ledger: the one owner of how a study is stored, read and written.
+
+Every backend writes the same records to the workspace's Optuna storage (the journal file by
+default), so ``best``, ``status``, ``report``, ``export`` and resume read any study alike. This
+module alone knows the storage keys (Optuna user attributes) and maps them to the typed records of
+:mod:`automl_rnn.search.records`. Who calls it: the orchestrator (open or create, resume checks,
+recovery), the backends (a :class:`TrialHandle` per running trial, in the process that runs it),
+and the read commands (:meth:`Ledger.snapshot`, which never writes).
+
+Process safety comes from the storage: Optuna's ``JournalStorage`` appends under a file lock, so
+worker processes on one machine write concurrently; trial claims are serialised by
+:func:`automl_rnn.search.storage.claims_lock`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal
+
+from automl_rnn.errors import UserError
+from automl_rnn.search.records import (
+    ParamValue,
+    StudyInfo,
+    StudySnapshot,
+    TrialRecord,
+    TrialStatus,
+)
+from automl_rnn.search.storage import journal_path, open_storage
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+    from automl_rnn.trial.outcome import TrialResult
+
+Direction = Literal["minimize", "maximize"]
+
+# ---- storage keys (trial user attributes) ------------------------------------------------------
+_STATE, _REASON, _PARAMS, _METRICS, _CURVES = "state", "reason", "params", "metrics", "curves"
+_SEED, _CHECKPOINT, _RUN_ID, _OWNER = "seed", "checkpoint", "mlflow_run_id", "owner"
+_RETRY_OF, _FIRST_TRIAL = "retry_of", "first_trial"
+# ---- storage keys (study user attributes) ------------------------------------------------------
+_EXPERIMENT, _KIND, _OBJECTIVES, _STOPPED = "experiment", "task_kind", "objective_names", "stopped"
+_TRACKING_URIS, _PARENT_RUN = "tracking_uris", "mlflow_parent_run_id"
+
+#: Failure reason of a trial whose process died while it ran (its parameters are queued again).
+WORKER_DIED = "worker died (killed mid-trial)"
+#: Failure reason of a trial cut short by Ctrl-C / SIGTERM (its parameters are queued again).
+INTERRUPTED = "interrupted"
+#: Per-epoch metrics kept in the ledger (compact; MLflow holds every curve in full).
+CURVE_METRICS = ("train_loss", "val_loss", "val_metric")
+
+
+class Ledger:
+    """One study in one storage (see the module docstring)."""
+
+    def __init__(self, storage: optuna.storages.BaseStorage, study: optuna.Study) -> None:
+        self.storage = storage
+        self.study = study
+
+    # ---- opening -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, workspace: Path, name: str) -> Ledger:
+        """The existing study ``name``; a one-line :class:`UserError` when there is none."""
+        import optuna
+
+        _quiet(optuna)
+        if not journal_path(workspace).is_file():
+            raise UserError(
+                f"no studies in workspace {workspace} (run `automl-rnn search` there first)"
+            )
+        storage = open_storage(workspace)
+        try:
+            return cls(storage, optuna.load_study(study_name=name, storage=storage))
+        except KeyError:
+            names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+            known = ", ".join(sorted(names)) or "none yet"
+            raise UserError(f"no study '{name}' in this workspace (studies: {known})") from None
+
+    @classmethod
+    def find(cls, workspace: Path, name: str) -> Ledger | None:
+        """The study ``name`` if the workspace holds it, else None (nothing is created)."""
+        try:
+            return cls.open(workspace, name)
+        except UserError:
+            return None
+
+    @classmethod
+    def create(cls, workspace: Path, name: str, directions: Sequence[Direction]) -> Ledger:
+        """Create the study, or load it when it exists (a resume)."""
+        import optuna
+
+        _quiet(optuna)
+        storage = open_storage(workspace)
+        study = optuna.create_study(
+            study_name=name, storage=storage, directions=list(directions), load_if_exists=True
+        )
+        return cls(storage, study)
+
+    def delete(self) -> None:
+        """Remove the study (one this command created and never ran a trial in)."""
+        import optuna
+
+        optuna.delete_study(study_name=self.name, storage=self.storage)
+
+    @property
+    def name(self) -> str:
+        return self.study.study_name
+
+    # ---- reading -------------------------------------------------------------------------------
+    def info(self) -> StudyInfo:
+        attrs = self.study.user_attrs
+        experiment = attrs.get(_EXPERIMENT)
+        spec = dict(experiment) if isinstance(experiment, dict) else {}
+        directions = tuple(d.name.lower() for d in self.study.directions)
+        kind = _text(attrs.get(_KIND))
+        return StudyInfo(
+            name=self.name,
+            directions=directions,
+            objective_names=_objective_names(attrs.get(_OBJECTIVES), spec, kind, len(directions)),
+            experiment=spec,
+            kind=kind,
+            task=_text(spec.get("task") or spec.get("data")),
+            stopped=_text(attrs.get(_STOPPED)),
+            tracking_uris=tuple(str(u) for u in attrs.get(_TRACKING_URIS) or ()),
+            mlflow_parent_run_id=_text(attrs.get(_PARENT_RUN)),
+        )
+
+    def snapshot(self) -> StudySnapshot:
+        """Every trial and the study's info, read once (never writes)."""
+        frozen = self.study.get_trials(deepcopy=False)
+        return StudySnapshot(self.info(), tuple(_record(t) for t in frozen))
+
+    def stored_experiment(self) -> dict[str, object] | None:
+        stored = self.study.user_attrs.get(_EXPERIMENT)
+        return dict(stored) if isinstance(stored, dict) else None
+
+    # ---- study-level writes --------------------------------------------------------------------
+    def store_experiment(
+        self, experiment: Mapping[str, object], kind: str, objective_names: Sequence[str]
+    ) -> None:
+        """Keep the resolved experiment, the task kind and the objective names with the study."""
+        self.study.set_user_attr(_EXPERIMENT, dict(experiment))
+        self.study.set_user_attr(_KIND, kind)
+        self.study.set_user_attr(_OBJECTIVES, list(objective_names))
+
+    def set_stopped(self, reason: str | None) -> None:
+        """Note why the search stopped early (None clears a previous run's note)."""
+        if reason is not None or self.study.user_attrs.get(_STOPPED):
+            self.study.set_user_attr(_STOPPED, reason)
+
+    def set_parent_run(self, run_id: str) -> None:
+        self.study.set_user_attr(_PARENT_RUN, run_id)
+
+    def add_tracking_uri(self, where: str) -> None:
+        """Note where this search logs (the latest last; a resume may move)."""
+        stored = self.study.user_attrs.get(_TRACKING_URIS)
+        used = [str(u) for u in stored or [] if u != where] + [where]
+        if used != stored:
+            self.study.set_user_attr(_TRACKING_URIS, used)
+
+    def enqueue_first_trials(self, points: Sequence[Mapping[str, ParamValue]]) -> None:
+        """Queue a new study's known-good first points (a resumed study does not repeat them)."""
+        for point in points:
+            self.study.enqueue_trial(dict(point), user_attrs={_FIRST_TRIAL: True})
+
+    # ---- trials --------------------------------------------------------------------------------
+    def handle(self, number: int) -> TrialHandle:
+        """Writes for trial ``number`` (from the process that runs it)."""
+        return TrialHandle(
+            self,
+            number,
+            self.study._storage.get_trial_id_from_study_id_trial_number(
+                self.study._study_id, number
+            ),
+        )
+
+    def claimed(self) -> int:
+        """Trials that count towards ``--trials``: finished or running (queued ones do not)."""
+        return sum(
+            t.status not in (TrialStatus.WAITING, TrialStatus.FAILED)
+            for t in self.snapshot().trials
+        )
+
+    def requeue(self, params: Mapping[str, ParamValue], retry_of: int) -> None:
+        """Queue ``params`` to run again (a trial that was interrupted or whose worker died)."""
+        if params:
+            self.study.enqueue_trial(
+                dict(params), user_attrs={_RETRY_OF: retry_of}, skip_if_exists=False
+            )
+
+    def recover_stale(self) -> list[int]:
+        """Fail the RUNNING trials whose process died and queue their parameters again.
+
+        Returns the numbers of the trials recovered. Called where work resumes (``search``) and
+        by ``repair``; read commands only report stale trials.
+        """
+        from optuna.exceptions import UpdateFinishedTrialError
+        from optuna.trial import TrialState
+
+        recovered = []
+        for trial in self.snapshot().stale():
+            handle = self.handle(trial.number)
+            try:
+                handle.fail(WORKER_DIED)
+                self.study.tell(trial.number, state=TrialState.FAIL)
+            except (UpdateFinishedTrialError, ValueError):
+                continue  # another process recovered it a moment ago
+            self.requeue(trial.sampled, trial.number)
+            recovered.append(trial.number)
+        return recovered
+
+    def recovered_since(self, since: float) -> list[int]:
+        """Numbers of the trials failed as :data:`WORKER_DIED` since ``since`` (a timestamp)."""
+        return sorted(
+            t.number
+            for t in self.snapshot().by_status(TrialStatus.FAILED)
+            if t.reason == WORKER_DIED
+            and t.completed is not None
+            and t.completed.timestamp() >= since
+        )
+
+
+class TrialHandle:
+    """The writes of one trial, from the process that runs it (or recovers it)."""
+
+    def __init__(self, ledger: Ledger, number: int, trial_id: int) -> None:
+        self.ledger, self.number, self._id = ledger, number, trial_id
+
+    def _set(self, key: str, value: object) -> None:
+        self.ledger.study._storage.set_trial_user_attr(self._id, key, value)
+
+    def start(self, owner: str, seed: int) -> None:
+        """The trial runs in the process ``owner`` with ``seed`` (its first writes)."""
+        self._set(_OWNER, owner)
+        self._set(_SEED, seed)
+
+    def set_run_id(self, run_id: str) -> None:
+        self._set(_RUN_ID, run_id)
+
+    def fail(self, reason: str) -> None:
+        self._set(_STATE, TrialStatus.FAILED.value)
+        self._set(_REASON, reason)
+
+    def record(self, result: TrialResult) -> None:
+        """Store the trial runner's result (read back as a :class:`TrialRecord`)."""
+        self._set(_STATE, result.state.value)
+        self._set(_PARAMS, result.params)
+        self._set(_METRICS, {k: v for k, v in result.metrics.items() if math.isfinite(v)})
+        if result.reason:
+            self._set(_REASON, result.reason)
+        if result.checkpoint:
+            self._set(_CHECKPOINT, result.checkpoint)
+        if result.history:
+            self._set(_CURVES, curves(result.history))
+
+    def interrupted(self, sampled: Mapping[str, ParamValue]) -> None:
+        """Cut short by Ctrl-C / SIGTERM: failed as interrupted, its parameters queued first."""
+        self.fail(INTERRUPTED)
+        with contextlib.suppress(Exception):
+            self.ledger.requeue(sampled, self.number)
+
+
+def curves(history: Sequence[Mapping[str, float]]) -> dict[str, list[float | None]]:
+    """``{metric: [value per epoch]}`` for :data:`CURVE_METRICS` (None where not finite)."""
+    return {
+        name: [
+            round(v, 6) if (v := epoch.get(name)) is not None and math.isfinite(v) else None
+            for epoch in history
+        ]
+        for name in CURVE_METRICS
+        if any(name in epoch for epoch in history)
+    }
+
+
+_STATUS_OF = {
+    "COMPLETE": TrialStatus.COMPLETE,
+    "PRUNED": TrialStatus.PRUNED,
+    "FAIL": TrialStatus.FAILED,
+    "RUNNING": TrialStatus.RUNNING,
+    "WAITING": TrialStatus.WAITING,
+}
+
+
+def _record(trial: FrozenTrial) -> TrialRecord:
+    attrs = trial.user_attrs
+    params = attrs.get(_PARAMS)
+    metrics = attrs.get(_METRICS)
+    seed, retry = attrs.get(_SEED), attrs.get(_RETRY_OF)
+    status = _STATUS_OF[trial.state.name]
+    return TrialRecord(
+        number=trial.number,
+        status=status,
+        values=tuple(trial.values) if trial.values and status is TrialStatus.COMPLETE else None,
+        params=dict(params) if isinstance(params, dict) else dict(trial.params),
+        sampled=dict(trial.params),
+        distributions=dict(trial.distributions),
+        metrics={str(k): float(v) for k, v in (metrics or {}).items() if _number(v)},
+        curves=dict(attrs.get(_CURVES) or {}),
+        intermediate=dict(trial.intermediate_values),
+        reason=_text(attrs.get(_REASON)),
+        seed=int(seed) if isinstance(seed, int) else None,
+        checkpoint=_text(attrs.get(_CHECKPOINT)),
+        mlflow_run_id=_text(attrs.get(_RUN_ID)),
+        owner=_text(attrs.get(_OWNER)),
+        retry_of=int(retry) if isinstance(retry, int) else None,
+        first_trial=bool(attrs.get(_FIRST_TRIAL)),
+        started=trial.datetime_start,
+        completed=trial.datetime_complete,
+    )
+
+
+def _quiet(optuna: ModuleType) -> None:
+    """Optuna logs each study opened and each failed trial; our progress line and summary say
+    what matters (failures with their reason)."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _objective_names(
+    stored: object, spec: Mapping[str, object], kind: str | None, count: int
+) -> tuple[str, ...]:
+    """The stored names; for studies written before they were stored: ``--objectives``, else the
+    task kind's default, else ``objective N``."""
+    from automl_rnn.search.objectives import default_objective
+
+    for names in (stored, spec.get("objectives")):
+        if isinstance(names, list) and len(names) == count:
+            return tuple(str(n) for n in names)
+    if count == 1 and kind:
+        return (default_objective(kind),)
+    return tuple(f"objective {i + 1}" for i in range(count))

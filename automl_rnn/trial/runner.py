@@ -1,0 +1,181 @@
+"""The one trial runner: trains and scores one set of parameters on prepared data, for every backend.
+
+``run_trial(experiment, prepared, params, reporter, tracker, context) -> TrialResult``. Backends
+prepare the data, sample the parameters, hand in a reporter (continue / prune after each epoch),
+a tracker and a checkpoint sink, and record the result.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+from pydantic import ValidationError
+
+from automl_rnn.config.experiment import ExperimentSpec
+from automl_rnn.config.hparams import Hyperparams
+from automl_rnn.data.prepared import PreparedData
+from automl_rnn.errors import UserError
+from automl_rnn.models.factory import count_parameters
+from automl_rnn.models.guard import DivergedError
+from automl_rnn.models.module import RecurrentModule
+from automl_rnn.training.recipe import Fitted, cpu_state, fit, resolve_params
+from automl_rnn.training.resources import ResourceMeter
+from automl_rnn.trial.evaluate import inference_latency_ms, score
+from automl_rnn.trial.objectives import Objective
+from automl_rnn.trial.outcome import (
+    CheckpointSink,
+    Decision,
+    Reporter,
+    Tracker,
+    TrialResult,
+    TrialState,
+)
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    """Where a trial stands in its search: number, seed, objectives, where its best weights go
+    (None: nowhere)."""
+
+    number: int
+    seed: int
+    objectives: tuple[Objective, ...]
+    checkpoints: CheckpointSink | None = None
+
+
+def trial_seed(search_seed: int, number: int) -> int:
+    """A trial's seed, derived from the search seed and the trial number (recorded per trial)."""
+    return (search_seed * 1_000_003 + number * 7919 + 17) % (2**31 - 1)
+
+
+class _EpochWatch:
+    """Per-epoch listener: keeps the best epoch's weights, reports, stops on patience or prune."""
+
+    def __init__(
+        self, objective: Objective, reporter: Reporter, tracker: Tracker, patience: int | None
+    ) -> None:
+        self.objective = objective
+        self.reporter = reporter
+        self.tracker = tracker
+        self.patience = patience
+        self.best_value = math.inf
+        self.best_epoch = -1
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.pruned_at: int | None = None
+
+    def __call__(self, module: RecurrentModule, metrics: dict[str, float]) -> None:
+        epoch = len(module.history) - 1
+        self.tracker.log_epoch(epoch, metrics)
+        signed = self.objective.signed(metrics.get(self.objective.metric, math.nan))
+        if math.isfinite(signed) and signed < self.best_value:
+            self.best_value, self.best_epoch = signed, epoch
+            self.best_state = cpu_state(module.net)
+        if self.reporter.report(epoch, metrics) is Decision.PRUNE:
+            self.pruned_at = epoch
+            module.trainer.should_stop = True
+        elif self.patience is not None and epoch - self.best_epoch >= self.patience:
+            module.trainer.should_stop = True
+
+
+def run_trial(
+    experiment: ExperimentSpec,
+    prepared: PreparedData,
+    params: Mapping[str, object],
+    reporter: Reporter,
+    tracker: Tracker,
+    context: TrialContext,
+) -> TrialResult:
+    """Train one configuration on ``prepared``; never raises for trial-level problems (they
+    become FAILED), only for interrupts."""
+    started = time.perf_counter()
+    cpu_started = time.process_time()
+    meter = ResourceMeter()
+    result = TrialResult(state=TrialState.FAILED, params=dict(params), seed=context.seed)
+    try:
+        hp = resolve_params(params, prepared)
+        result.params = hp.model_dump()
+        tracker.start_trial(context.number, result.params, _tags(hp, context))
+        _train_and_score(experiment, prepared, hp, reporter, tracker, context, result)
+    except DivergedError as err:
+        result.state, result.reason = TrialState.FAILED, err.reason
+    except torch.cuda.OutOfMemoryError:
+        result.state, result.reason = TrialState.FAILED, "out_of_memory"
+    except Exception as err:  # a failing trial never ends the search
+        result.state = TrialState.FAILED
+        if "out of memory" in str(err).lower():
+            result.reason = "out_of_memory"
+        else:
+            result.reason = f"error: {type(err).__name__}: {_one_line(err)}"
+            if not isinstance(err, ValidationError | UserError):
+                result.traceback = traceback.format_exc()
+    result.metrics["wall_seconds"] = time.perf_counter() - started
+    result.metrics["cpu_seconds"] = time.process_time() - cpu_started
+    result.metrics.update(meter.peaks())
+    tracker.end_trial(result)
+    return result
+
+
+def _train_and_score(
+    experiment: ExperimentSpec,
+    prepared: PreparedData,
+    hp: Hyperparams,
+    reporter: Reporter,
+    tracker: Tracker,
+    context: TrialContext,
+    result: TrialResult,
+) -> None:
+    """Fit (best epoch kept, reports, patience), then score the best epoch's weights into
+    ``result``; COMPLETE trials save those weights to the context's checkpoint sink."""
+    first = context.objectives[0]
+    watch = _EpochWatch(first, reporter, tracker, experiment.patience)
+    fitted = fit(experiment, prepared, hp, context.seed, listeners=[watch])
+    history = fitted.history
+    result.history = list(history)
+    result.metrics["epochs"] = float(len(history))
+    if watch.best_state is None:
+        value = (history[-1] if history else {}).get(first.metric, math.nan)
+        raise DivergedError(f"diverged: non-finite objective {first.name}={value}")
+    fitted.net.load_state_dict(watch.best_state)
+    best = history[watch.best_epoch]
+    result.metrics["best_epoch"] = float(watch.best_epoch)
+    result.metrics.update({f"best_{k}": v for k, v in best.items()})
+    result.metrics.update(_evaluate(fitted, prepared))
+    if watch.pruned_at is not None:
+        result.state, result.reason = TrialState.PRUNED, f"pruned at epoch {watch.pruned_at}"
+        return
+    values = [objective.value_of(result.metrics, best) for objective in context.objectives]
+    if not all(math.isfinite(v) for v in values):
+        raise DivergedError(f"diverged: non-finite objective {values}")
+    result.values = values
+    result.state = TrialState.COMPLETE
+    if context.checkpoints is not None:  # the best state is already a detached CPU copy
+        result.checkpoint = context.checkpoints.save_best(context.number, watch.best_state)
+
+
+def _evaluate(fitted: Fitted, prepared: PreparedData) -> dict[str, float]:
+    """Parameter count, validation and test scores, and inference latency of the fitted net."""
+    net, loaders = fitted.net, fitted.loaders
+    metrics = {"params": float(count_parameters(net))}
+    metrics.update(score(fitted.module, prepared, {"val": loaders.val, "test": loaders.test}))
+    device = next(net.parameters()).device
+    metrics["latency_ms"] = inference_latency_ms(net, loaders.val, device)
+    return metrics
+
+
+def _tags(hp: Hyperparams, context: TrialContext) -> dict[str, str]:
+    return {
+        "trial": str(context.number),
+        "cell": hp.cell,
+        "topology": str(hp.topology),
+        "seed": str(context.seed),
+    }
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text[:300]

@@ -1,0 +1,74 @@
+"""The baseline verdict (one owner, :mod:`automl_rnn.search.verdict`) and the report's test
+sentence built on it."""
+
+from __future__ import annotations
+
+import pytest
+
+from automl_rnn.report.words import test_sentence as sentence
+from automl_rnn.search.verdict import baseline_verdict
+
+FORECAST = {"test_mae": 8.0, "test_snaive_mae": 10.0, "test_rel_mae": 0.8, "test_mase": 0.9}
+CLASSES = {"test_accuracy": 0.9, "test_majority_accuracy": 0.6}
+
+
+def test_forecast_verdict_compares_with_seasonal_naive() -> None:
+    assert baseline_verdict("forecast", FORECAST) == {
+        "test_mae": 8.0,
+        "seasonal_naive_mae": 10.0,
+        "test_rel_mae": 0.8,
+        "test_mase": 0.9,
+        "verdict": "beats seasonal naive",
+    }
+    worse = baseline_verdict("forecast", {"test_rel_mae": 1.0})
+    assert worse is not None and worse["verdict"] == "does NOT beat seasonal naive"
+    assert worse["test_mae"] is None and worse["seasonal_naive_mae"] is None
+
+
+def test_classification_verdict_compares_with_the_majority_class() -> None:
+    assert baseline_verdict("classification", CLASSES) == {
+        "test_accuracy": 0.9,
+        "majority_accuracy": 0.6,
+        "verdict": "beats the majority class",
+    }
+    tie = baseline_verdict("classification", {"test_accuracy": 0.6, "test_majority_accuracy": 0.6})
+    assert tie is not None and tie["verdict"] == "does NOT beat the majority class"
+    alone = baseline_verdict("classification", {"test_accuracy": 0.5})
+    assert alone is not None and alone["majority_accuracy"] == 0.0
+
+
+def test_other_kinds_get_their_test_metrics_and_no_best_trial_gets_none() -> None:
+    metrics = {"test_mae": 3.0, "val_mae": 2.0, "test_rmse": 4.0}
+    assert baseline_verdict("regression", metrics) == {"test_mae": 3.0, "test_rmse": 4.0}
+    assert baseline_verdict(None, FORECAST) == FORECAST  # no kind: no verdict
+    assert baseline_verdict("forecast", None) is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "metrics", "expected"),
+    [
+        (
+            "forecast",
+            FORECAST,
+            "On the held-out test part it beats seasonal naive "
+            "(test MAE 8 vs 10 for seasonal naive, test_rel_mae=0.8).",
+        ),
+        (
+            "forecast",
+            {"test_rel_mae": 1.25},
+            "On the held-out test part it does not beat seasonal naive (test_rel_mae=1.25).",
+        ),
+        (
+            "classification",
+            CLASSES,
+            "On the held-out test part it beats the majority class (test accuracy 0.9 vs 0.6).",
+        ),
+        ("classification", {"test_accuracy": 0.5}, "Test accuracy 0.5."),
+        ("regression", {"test_mae": 3.0, "val_mae": 2.0}, "Test metrics: test_mae=3."),
+        ("regression", {"val_mae": 2.0}, ""),
+    ],
+)
+def test_the_test_sentence_says_the_verdict_in_lower_case(
+    kind: str, metrics: dict[str, float], expected: str
+) -> None:
+    assert sentence(kind, metrics) == expected
