@@ -11,6 +11,7 @@ the budget rules (:class:`Budget`) are shared.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,9 +52,12 @@ class Backend(Protocol):
 
 
 #: Backend name -> the module that defines ``BACKEND`` (imported only when chosen).
-_REGISTRY: dict[str, str] = {"optuna": "automl_rnn.backends.optuna_backend"}
-#: What to install for a backend whose module needs an extra.
-_EXTRAS: dict[str, str] = {}
+_REGISTRY: dict[str, str] = {
+    "optuna": "automl_rnn.backends.optuna_backend",
+    "ray": "automl_rnn.backends.ray_backend",
+}
+#: The package a backend needs beyond the core, and how to install it.
+_EXTRAS: dict[str, str] = {"ray": "pip install 'automl-rnn[ray]'"}
 
 
 def backend_names() -> list[str]:
@@ -65,13 +69,10 @@ def get_backend(name: str) -> Backend:
     install, when it cannot be had)."""
     if name not in _REGISTRY:
         raise ConfigError(unknown_name("backend", name, backend_names()))
-    try:
-        module = importlib.import_module(_REGISTRY[name])
-    except ImportError as err:
-        extra = _EXTRAS.get(name)
-        if extra is None:
-            raise
-        raise ConfigError(f"--backend {name} needs {extra} ({err})") from None
+    extra = _EXTRAS.get(name)
+    if extra is not None and importlib.util.find_spec(name) is None:
+        raise ConfigError(f"--backend {name} needs Ray, which is not installed: {extra}")
+    module = importlib.import_module(_REGISTRY[name])
     backend: Backend = module.BACKEND
     return backend
 

@@ -81,7 +81,10 @@ def search(
         str | None, typer.Option(help="A topology, or auto: those the task fits.")
     ] = None,
     space: Annotated[str | None, typer.Option(help="Built-in space name or YAML file.")] = None,
-    backend: Annotated[str | None, typer.Option(help="optuna (embedded default).")] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(help="optuna (default: processes on this machine) or ray (a Ray cluster)."),
+    ] = None,
     trials: Annotated[
         int | None,
         typer.Option(help="Finished trials to reach (default 10; no limit with --timeout alone)."),
@@ -89,9 +92,40 @@ def search(
     timeout: Annotated[float | None, typer.Option(help="Seconds; no trial starts after.")] = None,
     max_epochs: Annotated[int | None, typer.Option(help="Epochs per trial (default 40).")] = None,
     patience: Annotated[int | None, typer.Option(help="Stop a trial after N flat epochs.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Trial processes on this machine.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Trial processes on this machine (optuna backend).")
+    ] = None,
     threads: Annotated[
         int | None, typer.Option(help="Torch threads per worker (default 1).")
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to join: auto, ray://host:10001 or host:6379 "
+            "(default: a local Ray on this machine's CPUs and GPUs)."
+        ),
+    ] = None,
+    cpus_per_trial: Annotated[
+        float | None, typer.Option(help="CPUs each Ray trial reserves (default 1).")
+    ] = None,
+    gpus_per_trial: Annotated[
+        float | None,
+        typer.Option(help="GPUs each Ray trial reserves (default 0); 0.25: four share one GPU."),
+    ] = None,
+    max_concurrent: Annotated[
+        int | None,
+        typer.Option(help="Ray trials at once (default: as many as the resources allow)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Ray early stopping: asha (default), hyperband, none."),
+    ] = None,
+    storage_path: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray's experiment state: a folder every node sees, or s3://... "
+            "(default: WORKSPACE/ray)."
+        ),
     ] = None,
     study: Annotated[str | None, typer.Option(help="Study name; the same name resumes.")] = None,
     workspace: Annotated[str | None, typer.Option(help="Folder for all search state.")] = None,
@@ -114,7 +148,7 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No per-trial progress lines.")] = False,
 ) -> None:
-    """Search recurrent models for a built-in task or your CSV (Optuna, on this machine)."""
+    """Search recurrent models for a built-in task or your CSV (Optuna here, or Ray Tune)."""
     # Every other parameter is an experiment key of the same name (None: the flag was not given).
     overrides = {**source, **given(locals(), skip=_NOT_EXPERIMENT_KEYS)}
     if no_tracking:

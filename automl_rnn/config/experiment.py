@@ -8,13 +8,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from automl_rnn.errors import ConfigError, closest
 from automl_rnn.yamlio import load_yaml
 
 SamplerName = Literal["tpe", "random", "gp", "cmaes"]
 PrunerName = Literal["hyperband", "median", "none"]
+SchedulerName = Literal["asha", "hyperband", "none"]
+
+#: The Ray backend's keys: with ``backend: optuna`` each must keep its default.
+RAY_KEYS = (
+    "address",
+    "cpus_per_trial",
+    "gpus_per_trial",
+    "max_concurrent",
+    "scheduler",
+    "storage_path",
+)
 
 #: Longest study name in UTF-8 bytes (it names a folder; file systems allow 255 bytes).
 MAX_STUDY_NAME = 100
@@ -60,7 +79,7 @@ class ExperimentSpec(BaseModel):
     objectives: list[str] | None = None
     """e.g. ``[val_loss]`` or ``[val_loss, params]``; None takes the task kind's default."""
     # --- how ---
-    backend: Literal["optuna"] = "optuna"
+    backend: Literal["optuna", "ray"] = "optuna"
     sampler: SamplerName = "tpe"
     pruner: PrunerName = "hyperband"
     trials: int | None = Field(10, ge=1)
@@ -78,6 +97,20 @@ class ExperimentSpec(BaseModel):
     """Torch threads per worker. Recurrent models of the sizes searched here gain nothing from
     intra-op threads, and spinning threads slow 40x or worse when cores are shared (measured:
     LSTM encoder-decoder step 14 ms with 1 thread, 1.8-6 s with 2 on a loaded 2-core machine)."""
+    # --- where trials run with backend ray (each key needs it) ---
+    address: str | None = Field(default=None, min_length=1)
+    """Ray cluster to join (``auto``, ``ray://host:10001``, ``host:6379``); None starts a local
+    Ray with this machine's CPUs and GPUs and stops it at the end."""
+    cpus_per_trial: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    gpus_per_trial: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    """A fraction in (0, 1] shares one GPU (0.25: four trials on it), or a whole number."""
+    max_concurrent: int | None = Field(default=None, ge=1)
+    """Trials running at once; None: as many as the resources allow."""
+    scheduler: SchedulerName = "asha"
+    """Stops poor trials early on the per-epoch objective."""
+    storage_path: str | None = Field(default=None, min_length=1)
+    """Ray's experiment state (a folder every node sees, or ``s3://...``); None:
+    ``<workspace>/ray``."""
     seed: int = Field(0, ge=0, le=2**32 - 1)
     study: str | None = None
     """Study name; running the same name again resumes it. Default: the task or file name.
@@ -117,6 +150,34 @@ class ExperimentSpec(BaseModel):
         if self.trials is None and self.timeout is None:
             raise ValueError("give --trials N or --timeout S (or both) to bound the search")
         return self
+
+    @field_validator(*RAY_KEYS)
+    @classmethod
+    def _ray_keys_need_ray(cls, value: Any, info: ValidationInfo) -> Any:
+        # Only values given are validated; the backend, declared earlier, is in info.data.
+        name = str(info.field_name)
+        if info.data.get("backend") == "optuna" and value != cls.model_fields[name].default:
+            raise ValueError(f"{_flag(name)} needs --backend ray")
+        return value
+
+    @field_validator("gpus_per_trial")
+    @classmethod
+    def _gpus_shared_or_whole(cls, value: float) -> float:
+        if value > 1 and not value.is_integer():
+            raise ValueError(
+                "give --gpus-per-trial as a fraction in (0, 1] (0.25: four trials share one GPU) "
+                "or a whole number of GPUs"
+            )
+        return value
+
+    @field_validator("workers")
+    @classmethod
+    def _workers_need_optuna(cls, value: int, info: ValidationInfo) -> int:
+        if value != 1 and info.data.get("backend") == "ray":
+            raise ValueError(
+                "--workers is the optuna backend's; with --backend ray use --max-concurrent"
+            )
+        return value
 
     @field_validator("study")
     @classmethod
@@ -214,6 +275,11 @@ def _read_yaml(path: str) -> dict[str, Any]:
             f"{path}: expected a mapping of experiment keys, got {type(loaded).__name__}"
         )
     return loaded
+
+
+def _flag(key: str) -> str:
+    """The flag of an experiment key (``cpus_per_trial`` -> ``--cpus-per-trial``)."""
+    return "--" + key.replace("_", "-")
 
 
 def _first_error(err: ValidationError, source: str) -> str:

@@ -13,7 +13,7 @@ from automl_rnn.search.ledger import Ledger
 _IDENTITY_KEYS = (*DATA_KEYS, "topology", "space", "objectives")
 #: Keys a resumed study may change, with a note: its old and new trials then differ in how
 #: they were trained or sampled.
-_BUDGET_KEYS = ("max_epochs", "epoch_samples", "patience", "sampler", "pruner", "seed")
+_BUDGET_KEYS = ("max_epochs", "epoch_samples", "patience", "sampler", "pruner", "seed", "backend")
 
 #: Flag values as the CLI passes them (None: not given).
 Overrides = dict[str, object]

@@ -1,13 +1,14 @@
 """The bad-input corpus: the real CLI refuses each case with exit code 2 and one line on stderr.
 
-Each case runs ``python -m automl_rnn.cli inspect ...`` in a subprocess (all cases concurrently, so
-the corpus stays quick) and must print exactly one line, naming the offending file, column, task or
-field, and no traceback.
+Each case runs ``python -m automl_rnn.cli inspect ...`` (or ``search ...``) in a subprocess (all
+cases concurrently, so the corpus stays quick) and must print exactly one line, naming the offending
+file, column, task, field or flag, and no traceback.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -143,10 +144,47 @@ CASES: list[tuple[str, list[str], list[str]]] = [
 ]
 
 
+# (case id, search arguments, text the error line must contain): the Ray backend's flags, refused
+# before any trial, study or heavy import
+SEARCH_CASES: list[tuple[str, list[str], list[str]]] = [
+    (
+        "ray_flag_without_ray",
+        ["--task", "co2", "--scheduler", "none"],
+        ["scheduler", "--scheduler needs --backend ray"],
+    ),
+    (
+        "gpus_without_ray",
+        ["--task", "co2", "--gpus-per-trial", "0.25"],
+        ["--gpus-per-trial needs --backend ray", "0.25"],
+    ),
+    (
+        "workers_with_ray",
+        ["--task", "co2", "--backend", "ray", "--workers", "2"],
+        ["--workers is the optuna backend's", "with --backend ray use --max-concurrent"],
+    ),
+    (
+        "gpus_one_and_a_half",
+        ["--task", "co2", "--backend", "ray", "--gpus-per-trial", "1.5"],
+        ["--gpus-per-trial", "fraction in (0, 1]", "whole number", "1.5"],
+    ),
+    (
+        "no_cpus_per_trial",
+        ["--task", "co2", "--backend", "ray", "--cpus-per-trial", "0"],
+        ["cpus_per_trial", "greater than 0"],
+    ),
+    (
+        "unknown_scheduler",
+        ["--task", "co2", "--backend", "ray", "--scheduler", "pbt"],
+        ["scheduler", "'asha', 'hyperband' or 'none'", "'pbt'"],
+    ),
+    ("unknown_backend", ["--task", "co2", "--backend", "dask"], ["'optuna' or 'ray'", "'dask'"]),
+]
+
+
 def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
-        [sys.executable, "-m", "automl_rnn.cli", "inspect", *args],
+        [sys.executable, "-m", "automl_rnn.cli", *args],
         cwd=CORPUS,
         capture_output=True,
         text=True,
@@ -156,13 +194,22 @@ def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def results() -> dict[str, subprocess.CompletedProcess[str]]:
+def results(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, subprocess.CompletedProcess[str]]:
+    workspace = ["--workspace", str(tmp_path_factory.mktemp("ws"))]  # nothing lands in the corpus
+    commands = [(case, ["inspect", *args]) for case, args, _ in CASES] + [
+        (case, ["search", *args, *workspace]) for case, args, _ in SEARCH_CASES
+    ]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {case: pool.submit(_run, args) for case, args, _ in CASES}
+        futures = {case: pool.submit(_run, args) for case, args in commands}
         return {case: future.result() for case, future in futures.items()}
 
 
-@pytest.mark.parametrize(("case", "args", "expected"), CASES, ids=[c[0] for c in CASES])
+ALL_CASES = CASES + SEARCH_CASES
+
+
+@pytest.mark.parametrize(("case", "args", "expected"), ALL_CASES, ids=[c[0] for c in ALL_CASES])
 def test_bad_input_is_refused_in_one_line(
     results: dict[str, subprocess.CompletedProcess[str]],
     case: str,
@@ -178,3 +225,19 @@ def test_bad_input_is_refused_in_one_line(
     for text in expected:
         assert text in lines[0], f"{text!r} not in {lines[0]!r}"
     assert done.stdout == ""
+
+
+def test_a_ray_flag_is_refused_before_any_heavy_import_in_little_cpu(tmp_path: Path) -> None:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "automl_rnn.cli", "search", "--task", "co2",
+         "--backend", "ray", "--workers", "2", "--workspace", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    assert done.returncode == 2 and "--max-concurrent" in done.stderr, done.stderr[-2000:]
+    loaded = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert not {"torch", "ray", "mlflow", "optuna", "lightning"} & loaded
+    assert cpu < 1.5, f"{cpu:.2f} s of CPU to refuse a flag"
+    assert list(tmp_path.iterdir()) == []

@@ -139,6 +139,96 @@ def test_data_source_names_the_study_and_feeds_the_data_layer() -> None:
     assert named.study_name == "mine" and named.data_args() == {"task": "sine_mix"}
 
 
+# ---- the Ray backend's keys --------------------------------------------------------------------
+
+RAY_KEYS = {
+    "address": "auto",
+    "cpus_per_trial": 2.0,
+    "gpus_per_trial": 0.25,
+    "max_concurrent": 4,
+    "scheduler": "hyperband",
+    "storage_path": "s3://bucket/ray",
+}
+
+
+def test_a_ray_spec_takes_every_ray_key_and_the_defaults_keep_optuna_unchanged() -> None:
+    spec = load_experiment(None, {"task": "sine_mix", "backend": "ray", **RAY_KEYS})
+    assert (spec.backend, spec.workers) == ("ray", 1)
+    assert {key: getattr(spec, key) for key in RAY_KEYS} == RAY_KEYS
+    plain = load_experiment(None, {"task": "sine_mix"})
+    assert plain.backend == "optuna"
+    assert {key: getattr(plain, key) for key in RAY_KEYS} == {
+        "address": None,
+        "cpus_per_trial": 1.0,
+        "gpus_per_trial": 0.0,
+        "max_concurrent": None,
+        "scheduler": "asha",
+        "storage_path": None,
+    }
+    defaults = {"cpus_per_trial": 1, "gpus_per_trial": 0, "scheduler": "asha"}
+    assert load_experiment(None, {"task": "sine_mix", **defaults}).backend == "optuna"
+
+
+@pytest.mark.parametrize(("key", "value"), RAY_KEYS.items(), ids=list(RAY_KEYS))
+def test_a_ray_key_without_the_ray_backend_is_refused_naming_its_flag(key: str, value: Any) -> None:
+    flag = "--" + key.replace("_", "-")
+    with pytest.raises(ConfigError, match=f"^flags: {key}: {flag} needs --backend ray") as raised:
+        load_experiment(None, {"task": "sine_mix", key: value})
+    assert "\n" not in str(raised.value)
+
+
+def test_workers_with_the_ray_backend_are_refused_and_one_worker_is_not() -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"^flags: workers: --workers is the optuna backend's; with --backend ray use "
+        r"--max-concurrent \(got 2\)$",
+    ):
+        load_experiment(None, {"task": "sine_mix", "backend": "ray", "workers": 2})
+    assert load_experiment(None, {"task": "sine_mix", "backend": "ray", "workers": 1}).workers == 1
+
+
+@pytest.mark.parametrize("gpus", [0.0, 0.1, 0.25, 1.0, 2.0, 8])
+def test_gpus_per_trial_is_a_share_of_one_gpu_or_whole_gpus(gpus: float) -> None:
+    spec = load_experiment(None, {"task": "sine_mix", "backend": "ray", "gpus_per_trial": gpus})
+    assert spec.gpus_per_trial == gpus
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        (
+            {"gpus_per_trial": 1.5},
+            r"gpus_per_trial: give --gpus-per-trial as a fraction in \(0, 1\]",
+        ),
+        ({"gpus_per_trial": -0.5}, "gpus_per_trial: Input should be greater than or equal to 0"),
+        ({"gpus_per_trial": float("inf")}, "gpus_per_trial: Input should be a finite number"),
+        ({"cpus_per_trial": 0}, "cpus_per_trial: Input should be greater than 0"),
+        ({"max_concurrent": 0}, "max_concurrent: Input should be greater than or equal to 1"),
+        ({"scheduler": "pbt"}, "scheduler: Input should be 'asha', 'hyperband' or 'none'"),
+        ({"address": ""}, "address: String should have at least 1 character"),
+    ],
+)
+def test_bad_ray_values_are_refused_in_one_line(overrides: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ConfigError, match=f"^flags: {fragment}") as raised:
+        load_experiment(None, {"task": "sine_mix", "backend": "ray", **overrides})
+    assert "\n" not in str(raised.value)
+
+
+def test_ray_keys_in_an_experiment_yaml_blame_the_file_or_the_flag(tmp_path: Path) -> None:
+    config = tmp_path / "ray.yaml"
+    config.write_text(
+        "task: sine_mix\nbackend: ray\nscheduler: none\nworkers: 2\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"ray\.yaml: workers: --workers is the optuna backend's"):
+        load_experiment(str(config), {})
+    config.write_text("task: sine_mix\nbackend: ray\nscheduler: none\n", encoding="utf-8")
+    assert load_experiment(str(config), {"max_concurrent": 2}).scheduler == "none"
+    with pytest.raises(ConfigError, match=r"^flags: workers: --workers is the optuna"):
+        load_experiment(str(config), {"workers": 3})
+    with pytest.raises(ConfigError, match=r"ray\.yaml: scheduler: --scheduler needs --backend ray"):
+        load_experiment(str(config), {"backend": "optuna"})
+
+
 # ---- objectives --------------------------------------------------------------------------------
 
 

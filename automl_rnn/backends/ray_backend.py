@@ -1,0 +1,160 @@
+"""The Ray Tune backend: the same trials on a Ray cluster, with resources per trial and ASHA.
+
+The driver (this process) joins a cluster (``--address``) or starts a local Ray with this
+machine's CPUs and GPUs (stopped at the end, also after Ctrl-C or an error); the data is prepared
+once here and shipped to the trials through Ray's object store. Parameters come from the ledger
+(:class:`~automl_rnn.backends.ray_driver.LedgerSearcher`), outcomes go back to it and to MLflow
+from the driver (:class:`~automl_rnn.backends.ray_driver.LedgerCallback`). Scheduler, address,
+resources and storage are this backend's options.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from automl_rnn.backends.base import SearchJob
+from automl_rnn.errors import ConfigError
+from automl_rnn.search.ledger import Ledger
+
+if TYPE_CHECKING:
+    from ray.tune.schedulers import TrialScheduler
+
+    from automl_rnn.config.experiment import ExperimentSpec
+
+#: Ray retries a trial whose process or node was lost this many times before failing it.
+MAX_FAILURES = 2
+#: Storage schemes every node of a cluster can reach.
+_SHARED_SCHEMES = ("s3://", "gs://", "gcs://", "abfs://", "hdfs://")
+
+
+class RayBackend:
+    """Runs the trials as Ray Tune trials (see the module docstring)."""
+
+    name = "ray"
+
+    def run(self, job: SearchJob) -> None:
+        from ray import tune
+
+        from automl_rnn.backends.optuna_backend import open_study
+        from automl_rnn.backends.ray_driver import LedgerCallback, LedgerSearcher
+        from automl_rnn.backends.ray_trainable import train
+
+        spec = job.spec
+        objective = job.plan.objectives[0]
+        mode = "min" if objective.direction == "minimize" else "max"
+        with ray_cluster(spec.address) as nodes:
+            storage = storage_path(spec, nodes)
+            ledger = Ledger.create(
+                spec.workspace_path, spec.study_name, [o.direction for o in job.plan.objectives]
+            )
+            study = open_study(ledger, spec, 0)
+            searcher = LedgerSearcher(job, study, objective.metric, mode)
+            resources = {"cpu": spec.cpus_per_trial, "gpu": spec.gpus_per_trial}
+            trainable = tune.with_resources(tune.with_parameters(train, job=job), resources)
+            tuner = tune.Tuner(
+                trainable,
+                tune_config=tune.TuneConfig(
+                    metric=objective.metric,
+                    mode=mode,
+                    search_alg=searcher,
+                    scheduler=make_scheduler(spec, job),
+                    num_samples=-1,
+                    max_concurrent_trials=spec.max_concurrent or concurrency(spec),
+                    time_budget_s=spec.timeout,
+                    reuse_actors=True,  # a new trial skips the worker's imports
+                ),
+                run_config=tune.RunConfig(
+                    name=spec.study_name,
+                    storage_path=storage,
+                    failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
+                    callbacks=[LedgerCallback(job, study)],
+                    verbose=0,
+                ),
+            )
+            tuner.fit()
+
+
+def make_scheduler(spec: ExperimentSpec, job: SearchJob) -> TrialScheduler | None:
+    """ASHA on the per-epoch objective (first rung at a third of the epoch budget, as the Optuna
+    backend's Hyperband); ``hyperband``: asynchronous Hyperband (ASHA over 3 brackets, no
+    pausing, so no trial restarts); ``none``, or several objectives: no early stopping."""
+    from ray.tune.schedulers import AsyncHyperBandScheduler
+
+    if spec.scheduler == "none" or len(job.plan.objectives) > 1:
+        return None
+    # The trial's final report comes one step after its last epoch: max_t leaves room for it.
+    return AsyncHyperBandScheduler(
+        time_attr="epoch",
+        max_t=spec.max_epochs + 1,
+        grace_period=min(max(2, spec.max_epochs // 3), spec.max_epochs),
+        reduction_factor=3,
+        brackets=3 if spec.scheduler == "hyperband" else 1,
+    )
+
+
+def concurrency(spec: ExperimentSpec) -> int:
+    """How many trials the cluster's resources hold at once."""
+    import ray
+
+    total = ray.cluster_resources()
+    fits = [int(total.get("CPU", 1) // spec.cpus_per_trial)]
+    if spec.gpus_per_trial > 0:
+        fits.append(int(round(total.get("GPU", 0) / spec.gpus_per_trial, 6)))
+    return max(1, min(fits))
+
+
+def storage_path(spec: ExperimentSpec, nodes: int) -> str:
+    """Where Ray keeps the experiment's state: ``--storage-path``, else ``<workspace>/ray``,
+    which only a single-node cluster can use."""
+    if spec.storage_path:
+        given = spec.storage_path
+        return (
+            given if given.startswith(_SHARED_SCHEMES) else str(Path(given).expanduser().resolve())
+        )
+    if nodes > 1:
+        raise ConfigError(
+            f"--storage-path: this Ray cluster has {nodes} nodes, and Ray's experiment state must "
+            "be on storage every node sees; pass --storage-path /shared/folder or s3://bucket/path"
+        )
+    return str(spec.workspace_path / "ray")
+
+
+@contextlib.contextmanager
+def ray_cluster(address: str | None) -> Iterator[int]:
+    """Join ``address``, or start a local Ray with this machine's CPUs and GPUs; yield the number
+    of alive nodes. A Ray this command started is stopped at the end, whatever happens; a
+    cluster it joined keeps running. A Ray already running in this process is used as it is."""
+    import ray
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    started = False
+    if not ray.is_initialized():
+        try:
+            ray.init(
+                address=address,
+                num_cpus=os.cpu_count() if address is None else None,
+                include_dashboard=False,
+                logging_level=logging.ERROR,
+                log_to_driver=False,
+            )
+        except (ConnectionError, ValueError, RuntimeError) as err:
+            where = f"at {address}" if address else "on this machine"
+            raise ConfigError(
+                f"--address: no Ray cluster could be joined {where} ({err})"
+            ) from None
+        started = True
+    try:
+        yield sum(1 for node in ray.nodes() if node.get("Alive"))
+    finally:
+        if started:
+            ray.shutdown()
+
+
+BACKEND = RayBackend()

@@ -1,0 +1,223 @@
+"""The Ray backend's driver side: parameters asked from the ledger, results written to it.
+
+:class:`LedgerSearcher` is Tune's searcher: each suggestion is a trial asked from the study's
+Optuna sampler over the workspace's ledger and sampled by the space's one ``suggest`` function, so
+a conditional space behaves exactly as under the Optuna backend (queued retries run first).
+:class:`LedgerCallback` runs in the driver for every trial event: it records the outcome in the
+ledger (a scheduler-stopped trial as PRUNED, never COMPLETE with a truncated value), copies the
+best weights into the workspace's checkpoint folder, and writes MLflow (one child run per trial
+under the search's parent, per-epoch curves logged once each even when Ray re-runs a trial).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ray.tune import Callback
+from ray.tune.search import Searcher
+
+from automl_rnn.backends.base import Budget
+from automl_rnn.backends.ray_trainable import (
+    EPOCH_KEY,
+    NUMBER_KEY,
+    PARAMS_KEY,
+    RESULT_KEY,
+    WEIGHTS,
+    load_result,
+)
+from automl_rnn.ownership import owner_tag
+from automl_rnn.search.ledger import Ledger
+from automl_rnn.search.records import TrialStatus
+from automl_rnn.search.storage import checkpoint_dir, claims_lock
+from automl_rnn.trial.outcome import LocalCheckpoints, Tracker, TrialResult, TrialState
+from automl_rnn.trial.runner import trial_seed
+
+if TYPE_CHECKING:
+    import optuna
+    from ray.tune.experiment import Trial
+
+    from automl_rnn.backends.base import SearchJob
+
+#: Failure reason of a trial Ray gave up on (its node or process was lost more often than
+#: ``FailureConfig(max_failures)`` allows, or it raised outside the trial runner).
+RAY_ERROR = "error: Ray trial failed after retries"
+
+
+class LedgerSearcher(Searcher):
+    """Tune searcher over the ledger (see the module docstring)."""
+
+    def __init__(self, job: SearchJob, study: optuna.Study, metric: str, mode: str) -> None:
+        super().__init__(metric=metric, mode=mode)
+        self.job = job
+        self.study = study
+        self.budget = Budget(job.spec.trials, None)
+        self.trials: dict[str, optuna.trial.Trial] = {}
+
+    def suggest(self, trial_id: str) -> dict[str, object] | None:
+        spec = self.job.spec
+        ledger = Ledger(self.study._storage, self.study)
+        snapshot = ledger.snapshot()
+        full = self.budget.full(ledger.claimed()) or snapshot.info.stopped is not None
+        if full:
+            running = snapshot.by_status(TrialStatus.RUNNING)
+            # Searcher.FINISHED (a string, typed otherwise by Ray) ends the search.
+            return None if running else Searcher.FINISHED  # type: ignore[return-value]
+        with claims_lock(spec.workspace_path):
+            trial = self.study.ask()
+        ledger.handle(trial.number).start(owner_tag(), trial_seed(spec.seed, trial.number))
+        params = self.job.plan.space.suggest(trial)
+        self.trials[trial_id] = trial
+        return {NUMBER_KEY: trial.number, PARAMS_KEY: params}
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, object] | None = None, error: bool = False
+    ) -> None:
+        self.trials.pop(trial_id, None)  # the callback records and tells the ledger
+
+
+class LedgerCallback(Callback):
+    """Driver-side recorder of every trial's events (see the module docstring)."""
+
+    def __init__(self, job: SearchJob, study: optuna.Study) -> None:
+        self.job = job
+        self.study = study
+        self.ledger = Ledger(study._storage, study)
+        self.trackers: dict[str, Tracker] = {}
+        self.logged: dict[str, int] = {}
+        self.budget = Budget(job.spec.trials, None)
+
+    def _tracker(self, trial: Trial) -> Tracker:
+        tracker = self.trackers.get(trial.trial_id)
+        if tracker is None:
+            tracker = self.trackers[trial.trial_id] = self._new_tracker(trial)
+            number = int(trial.config[NUMBER_KEY])
+            tracker.start_trial(number, dict(trial.config[PARAMS_KEY]), {"trial": str(number)})
+        return tracker
+
+    def _new_tracker(self, trial: Trial) -> Tracker:
+        from automl_rnn.trial.outcome import NullTracker
+
+        if self.job.target is None:
+            return NullTracker()
+        from automl_rnn.tracking.mlflow_tracker import MLflowTrialTracker
+
+        number = int(trial.config[NUMBER_KEY])
+        handle = self.ledger.handle(number)
+
+        def is_best(result: TrialResult) -> bool:
+            return result.values is not None and self.ledger.snapshot().is_best(result.values)
+
+        return MLflowTrialTracker(
+            self.job.target, number, owner_tag(), is_best=is_best, on_start=handle.set_run_id
+        )
+
+    def on_trial_start(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: object
+    ) -> None:
+        self._tracker(trial)
+
+    def on_trial_result(
+        self,
+        iteration: int,
+        trials: list[Trial],
+        trial: Trial,
+        result: dict[str, object],
+        **info: object,
+    ) -> None:
+        if RESULT_KEY in result:
+            return  # the final report: recorded on completion
+        epoch = int(str(result.get(EPOCH_KEY, 0)))
+        if epoch <= self.logged.get(trial.trial_id, 0):
+            return  # a re-run after a lost node: these epochs are logged already
+        self.logged[trial.trial_id] = epoch
+        names = _epoch_metric_names(self.job)
+        metrics = {
+            k: float(v) for k, v in result.items() if k in names and isinstance(v, int | float)
+        }
+        self._tracker(trial).log_epoch(epoch - 1, metrics)
+
+    def on_trial_complete(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: object
+    ) -> None:
+        self._finish(trial, error=False)
+
+    def on_trial_error(
+        self, iteration: int, trials: list[Trial], trial: Trial, **info: object
+    ) -> None:
+        self._finish(trial, error=True)
+
+    def _finish(self, trial: Trial, error: bool) -> None:
+        number = int(trial.config[NUMBER_KEY])
+        last = trial.last_result or {}
+        result = self._outcome(trial, number, last, error)
+        handle = self.ledger.handle(number)
+        handle.record(result)
+        self._tracker(trial).end_trial(result)
+        self._tell(number, result)
+        stop = self.budget.note(result.state is TrialState.FAILED)
+        if stop:
+            self.ledger.set_stopped(stop)
+        if self.job.on_trial_end is not None:
+            self.job.on_trial_end()
+
+    def _outcome(
+        self, trial: Trial, number: int, last: dict[str, object], error: bool
+    ) -> TrialResult:
+        params = dict(trial.config[PARAMS_KEY])
+        text = last.get(RESULT_KEY)
+        if isinstance(text, str) and not error:
+            result = load_result(text)
+            if result.checkpoint:
+                result.checkpoint = self._keep_weights(trial, number)
+            return result
+        seed = trial_seed(self.job.spec.seed, number)
+        if error:
+            return TrialResult(TrialState.FAILED, reason=RAY_ERROR, params=params, seed=seed)
+        epochs = int(str(last.get(EPOCH_KEY, 0)))
+        names = _epoch_metric_names(self.job)
+        metrics = {  # the epoch it was stopped at (MLflow's curves hold every epoch)
+            f"last_{k}": float(v)
+            for k, v in last.items()
+            if k in names and isinstance(v, int | float) and math.isfinite(v)
+        }
+        metrics["epochs"] = float(epochs)
+        return TrialResult(
+            TrialState.PRUNED,
+            reason=f"pruned at epoch {max(epochs - 1, 0)}",
+            params=params,
+            metrics=metrics,
+            seed=seed,
+        )
+
+    def _keep_weights(self, trial: Trial, number: int) -> str | None:
+        """Copy the trial's best weights from its Ray checkpoint into the workspace."""
+        if trial.checkpoint is None:
+            return None
+        spec = self.job.spec
+        sink = LocalCheckpoints(checkpoint_dir(spec.workspace_path, spec.study_name))
+        target = sink.path(number)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with trial.checkpoint.as_directory() as folder:
+            shutil.copyfile(Path(folder) / WEIGHTS, target)
+        return str(target)
+
+    def _tell(self, number: int, result: TrialResult) -> None:
+        from optuna.trial import TrialState as OptunaState
+
+        state = {
+            TrialState.COMPLETE: OptunaState.COMPLETE,
+            TrialState.PRUNED: OptunaState.PRUNED,
+            TrialState.FAILED: OptunaState.FAIL,
+        }[result.state]
+        values = result.values if result.state is TrialState.COMPLETE else None
+        self.study.tell(number, values, state=state)
+
+
+def _epoch_metric_names(job: SearchJob) -> set[str]:
+    """The per-epoch metric names a trial reports (Ray adds its own keys beside them)."""
+    from automl_rnn import metric_names as M
+
+    return {*M.EPOCH_METRICS, M.VAL_EXACT} | {o.metric for o in job.plan.objectives}
