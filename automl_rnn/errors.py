@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class UserError(Exception):
@@ -48,3 +52,16 @@ def unknown_name(kind: str, name: str, choices: Iterable[str]) -> str:
     """One-line message for an unknown name, listing the valid ones and the closest match."""
     valid = sorted(choices)
     return f"unknown {kind} '{name}'{closest(name, valid)}; valid: {', '.join(valid)}"
+
+
+def read_file(path: Path, what: str, error: type[UserError]) -> bytes:
+    """The bytes of a file the user named; a missing, folder or unreadable one is an ``error`` of
+    one line naming the file and ``what`` it is (``"data file"``, ``"task file"``, ...)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise error(f"{path}: {what} is a folder, not a file") from None
+    except OSError as err:
+        raise error(f"{path}: cannot read {what}: {err.strerror or one_line(err)}") from None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from automl_rnn.errors import ConfigError, one_line
+from automl_rnn.errors import ConfigError, one_line, read_file
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -34,16 +34,11 @@ class _StrictLoader(yaml.SafeLoader):
 def load_yaml(path: Path, what: str) -> object:
     """The data in ``path`` (None for an empty file); ``what`` names the file in messages
     (``"experiment file"``, ``"task file"``, ``"search space"``). Refuses duplicate keys."""
+    raw = read_file(path, what, ConfigError)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: {what} not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: {what} is a folder, not a file") from None
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: {what} is not a UTF-8 text file") from None
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read {what}: {err.strerror or one_line(err)}") from None
     try:
         return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as err:

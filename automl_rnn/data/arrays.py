@@ -7,13 +7,18 @@ shared, so every topology sees the same samples in train, val and test.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from automl_rnn.data import metrics
 from automl_rnn.data.contract import DataShape
-from automl_rnn.data.prepared import Loaders, PreparedData, fingerprint
+from automl_rnn.data.prepared import PreparedData, fingerprint
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from automl_rnn.data.batching import TensorBatches
 
 
 @dataclass
@@ -64,7 +69,7 @@ class ArrayData(PreparedData):
         first = views[self.topologies[0]]
         self.rows = len(first.y)
         self.default_seq_len = self.max_seq_len = 1 if first.x.ndim == 2 else first.x.shape[1]
-        parts: list[Any] = [name, kind, *(split[s] for s in ("train", "val", "test"))]
+        parts: list[object] = [name, kind, *(split[s] for s in ("train", "val", "test"))]
         for topology, view in views.items():
             parts += [topology, view.x, view.y]
         self.fingerprint = fingerprint(*parts)
@@ -88,21 +93,15 @@ class ArrayData(PreparedData):
             "tokens", input_size, len(self.vocab), view.y.shape[1], view.lengths is not None
         )
 
-    def loaders(
-        self,
-        topology: str,
-        seq_len: int | None,
-        batch_size: int,
-        scaling: str = "window",
-        seed: int = 0,
-    ) -> Loaders:
+    def _datasets(
+        self, topology: str, seq_len: int | None, scaling: str
+    ) -> dict[str, TensorBatches]:
         """Contract batches (``x``, ``y`` and ``lengths`` when lengths vary); seq_len and scaling
         do not apply to these tasks and are ignored."""
         import torch
 
-        from automl_rnn.data.batching import TensorBatches, make_loaders
+        from automl_rnn.data.batching import TensorBatches
 
-        self.check_topology(topology)
         view = self.views[topology]
         datasets = {}
         for split, rows in self.split.items():
@@ -110,9 +109,9 @@ class ArrayData(PreparedData):
             if view.lengths is not None:
                 tensors["lengths"] = torch.from_numpy(view.lengths[rows])
             datasets[split] = TensorBatches(tensors, one_hot=view.one_hot)
-        return make_loaders(datasets, batch_size, seed)
+        return datasets
 
-    def score(self, split: str, predictions: Any) -> dict[str, float]:
+    def score(self, split: str, predictions: npt.ArrayLike) -> dict[str, float]:
         """regression: mse, mae; classification: accuracy, macro_f1; tokens: exact, char_accuracy.
 
         Each with the baseline on the same samples (training mean / majority class / per-position

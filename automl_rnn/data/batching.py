@@ -11,8 +11,6 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from automl_rnn.data.prepared import Loaders
-
 
 def _passthrough(batch: Any) -> Any:
     """The dataset already returned the whole batch dict: nothing to collate."""
@@ -80,8 +78,10 @@ class SeqForecastBatches(TensorBatches):
         return batch
 
 
-def make_loaders(datasets: dict[str, TensorBatches], batch_size: int, seed: int) -> Loaders:
-    """Train (shuffled with a seeded generator), val and test loaders; no workers, no collation."""
+def make_loaders(
+    datasets: dict[str, TensorBatches], batch_size: int, seed: int
+) -> dict[str, DataLoader[Any]]:
+    """A loader per split: ``train`` shuffled with a seeded generator; no workers, no collation."""
     loaders: dict[str, DataLoader[Any]] = {}
     for split, dataset in datasets.items():
         shuffle = split == "train"
@@ -93,4 +93,4 @@ def make_loaders(datasets: dict[str, TensorBatches], batch_size: int, seed: int)
             collate_fn=_passthrough,
             num_workers=0,
         )
-    return Loaders(train=loaders["train"], val=loaders["val"], test=loaders["test"])
+    return loaders

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from automl_rnn.errors import DataError, closest
+from automl_rnn.errors import DataError, closest, read_file
 
 NA_TOKENS = ["", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "?"]
 _COMMA_DECIMAL = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*,\d+$|^[+-]?\d+,\d+$")
@@ -73,14 +73,7 @@ class Table:
 def read_table(path: str | Path) -> Table:
     """Read ``path`` as a table of strings, detecting the delimiter and the decimal mark."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"data file not found: {path}") from None
-    except IsADirectoryError:
-        raise DataError(f"{path} is a folder; give a CSV file") from None
-    except OSError as err:
-        raise DataError(f"cannot read {path}: {err.strerror}") from None
+    raw = read_file(path, "data file", DataError)
     if not raw.strip():
         raise DataError(f"{path} is empty; give a CSV with a header row and data rows")
     head = raw[:8192]

@@ -8,7 +8,7 @@ split is the part holding all its targets (inputs may look back into earlier par
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -16,10 +16,15 @@ from numpy.lib.stride_tricks import sliding_window_view
 from automl_rnn.data import metrics
 from automl_rnn.data.contract import DataShape
 from automl_rnn.data.missing import fill_causal
-from automl_rnn.data.prepared import Loaders, PreparedData, fingerprint
+from automl_rnn.data.prepared import PreparedData, fingerprint
 from automl_rnn.data.seasonality import MIN_TRAIN_WINDOWS, acf_season, window_candidates
 from automl_rnn.data.series import RawSeries
 from automl_rnn.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from automl_rnn.data.batching import TensorBatches
 
 SCALE_FLOOR = 0.1
 """Window scaling: a window's std is floored at this share of the training std (flat windows)."""
@@ -146,20 +151,14 @@ class ForecastData(PreparedData):
             "start": start,
         }
 
-    def loaders(
-        self,
-        topology: str,
-        seq_len: int | None,
-        batch_size: int,
-        scaling: str = "window",
-        seed: int = 0,
-    ) -> Loaders:
-        """Train/val/test loaders of contract batches (``x, y, loc, scale``) for ``topology``."""
+    def _datasets(
+        self, topology: str, seq_len: int | None, scaling: str
+    ) -> dict[str, TensorBatches]:
+        """Contract batches ``x, y, loc, scale`` of the windows of each split."""
         import torch
 
-        from automl_rnn.data.batching import SeqForecastBatches, TensorBatches, make_loaders
+        from automl_rnn.data.batching import SeqForecastBatches, TensorBatches
 
-        self.check_topology(topology)
         seq_len = seq_len or self.default_seq_len
         self.check_seq_len(seq_len)
         targets = torch.from_numpy(self._values32[:, : self.d])
@@ -174,7 +173,7 @@ class ForecastData(PreparedData):
             else:
                 del tensors["start"]
                 datasets[split] = TensorBatches(tensors)
-        return make_loaders(datasets, batch_size, seed)
+        return datasets
 
     def targets_of(self, split: str) -> np.ndarray:
         """Original-unit targets ``[N, L, D]`` of a split's windows, in loader order."""
@@ -189,7 +188,7 @@ class ForecastData(PreparedData):
             "snaive": self.targets[metrics.seasonal_lag_index(start, h, self.season or 1)],
         }
 
-    def score(self, split: str, predictions: Any) -> dict[str, float]:
+    def score(self, split: str, predictions: npt.ArrayLike) -> dict[str, float]:
         """MAE, RMSE, sMAPE, MASE, rel_mae (vs seasonal naive) and the baselines' MAE."""
         self.check_split(split)
         y = self.targets_of(split)

@@ -17,7 +17,10 @@ from automl_rnn.data.contract import PAD_TOKEN, DataShape
 from automl_rnn.errors import ConfigError
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
     from torch.utils.data import DataLoader
+
+    from automl_rnn.data.batching import TensorBatches
 
 SPLITS = ("val", "test")
 """Splits ``score`` accepts (the training loader is shuffled, so it has no fixed order)."""
@@ -88,9 +91,19 @@ class PreparedData:
         seed: int = 0,
     ) -> Loaders:
         """Train (shuffled, seeded), val and test loaders of contract batches for ``topology``."""
+        from automl_rnn.data.batching import make_loaders
+
+        self.check_topology(topology)
+        datasets = self._datasets(topology, seq_len, scaling)
+        return Loaders(**make_loaders(datasets, batch_size, seed))
+
+    def _datasets(
+        self, topology: str, seq_len: int | None, scaling: str
+    ) -> dict[str, TensorBatches]:
+        """The train, val and test datasets behind :meth:`loaders` (``topology`` checked)."""
         raise NotImplementedError
 
-    def score(self, split: str, predictions: Any) -> dict[str, float]:
+    def score(self, split: str, predictions: npt.ArrayLike) -> dict[str, float]:
         """Metrics of ``predictions`` (original units, loader order) on ``val`` or ``test``, keys
         prefixed with the split, baselines on the same samples included."""
         raise NotImplementedError
@@ -103,7 +116,7 @@ class PreparedData:
         """What ``automl-rnn inspect`` prints."""
         raise NotImplementedError
 
-    def decode(self, indices: Any) -> list[str]:
+    def decode(self, indices: npt.ArrayLike) -> list[str]:
         """Token rows ``[N, L]`` → strings (PAD dropped, stops at the first PAD), or class indices
         ``[N]`` → class names."""
         array = np.asarray(indices)
@@ -120,7 +133,7 @@ class PreparedData:
         return texts
 
 
-def fingerprint(*parts: Any) -> str:
+def fingerprint(*parts: object) -> str:
     """sha256 over arrays (dtype, shape, bytes) and plain values, in order."""
     digest = hashlib.sha256()
     for part in parts:

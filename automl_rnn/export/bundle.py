@@ -31,6 +31,8 @@ from automl_rnn.errors import ConfigError, UserError, closest
 from automl_rnn.export import runtime
 
 if TYPE_CHECKING:
+    from automl_rnn.config.experiment import ExperimentSpec
+    from automl_rnn.data.prepared import PreparedData
     from automl_rnn.search.records import StudyInfo, StudySnapshot, TrialRecord
 
 _T = TypeVar("_T")
@@ -129,7 +131,7 @@ def _checkpoint(workspace: Path, study: str, record: dict[str, Any]) -> Path:
     return here
 
 
-def _stored_spec(info: StudyInfo, workspace: Path) -> Any:
+def _stored_spec(info: StudyInfo, workspace: Path) -> ExperimentSpec:
     from pydantic import ValidationError
 
     from automl_rnn.config.experiment import ExperimentSpec
@@ -148,7 +150,7 @@ def _stored_spec(info: StudyInfo, workspace: Path) -> Any:
         raise ConfigError(f"study '{info.name}': stored experiment is invalid ({err})") from None
 
 
-def _prepare(spec: Any, study_name: str) -> Any:
+def _prepare(spec: ExperimentSpec, study_name: str) -> PreparedData:
     from automl_rnn.data import prepare
     from automl_rnn.data.source import DataSource
 
@@ -160,7 +162,7 @@ def _prepare(spec: Any, study_name: str) -> Any:
         ) from None
 
 
-def _check_data(info: StudyInfo, workspace: Path, prepared: Any) -> None:
+def _check_data(info: StudyInfo, workspace: Path, prepared: PreparedData) -> None:
     """Refuse data that differ from what the study searched (the fingerprint its parent MLflow
     run recorded): the trial's weights belong to that data's windows and scaling."""
     from automl_rnn.errors import DataError
@@ -275,8 +277,8 @@ def export_trial(
 def _build(
     study: str,
     workspace: Path,
-    spec: Any,
-    prepared: Any,
+    spec: ExperimentSpec,
+    prepared: PreparedData,
     record: dict[str, Any],
     checkpoint: Path | None,
     formats: list[str],
@@ -365,9 +367,9 @@ def _build(
 
 
 def _log_mlflow(
-    spec: Any,
+    spec: ExperimentSpec,
     workspace: Path,
-    prepared: Any,
+    prepared: PreparedData,
     record: dict[str, Any],
     run_id: str | None,
     folder: Path,

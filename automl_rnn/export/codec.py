@@ -17,6 +17,9 @@ import pandas as pd
 
 from automl_rnn.config.experiment import ExperimentSpec
 from automl_rnn.config.hparams import Hyperparams
+from automl_rnn.data.arrays import ArrayData, View
+from automl_rnn.data.forecast import SCALE_FLOOR, ForecastData
+from automl_rnn.data.prepared import PreparedData
 from automl_rnn.errors import ConfigError
 from automl_rnn.export import runtime
 
@@ -38,11 +41,12 @@ def builder(spec: ExperimentSpec) -> str:
     return str(load_task(spec.task)[0].builder)
 
 
-def describe(spec: ExperimentSpec, prepared: Any, hp: Hyperparams) -> dict[str, Any]:
+def describe(spec: ExperimentSpec, prepared: PreparedData, hp: Hyperparams) -> dict[str, Any]:
     """``{"input": ..., "output": ...}`` of ``preprocess.json`` (see :mod:`~.runtime`)."""
     made_by = builder(spec)
-    if prepared.kind == "forecast":
+    if isinstance(prepared, ForecastData):
         return _forecast(spec, prepared, hp, made_by)
+    assert isinstance(prepared, ArrayData)  # every task but a forecast
     topology = str(hp.topology)
     view = prepared.views[topology]
     inputs: dict[str, Any]
@@ -81,7 +85,7 @@ def describe(spec: ExperimentSpec, prepared: Any, hp: Hyperparams) -> dict[str, 
     return {"input": inputs, "output": _array_output(prepared, topology, view)}
 
 
-def _array_output(prepared: Any, topology: str, view: Any) -> dict[str, Any]:
+def _array_output(prepared: ArrayData, topology: str, view: View) -> dict[str, Any]:
     if prepared.kind == "classification":
         return {"type": "classes", "classes": list(prepared.classes)}
     if prepared.kind == "tokens":
@@ -93,9 +97,9 @@ def _array_output(prepared: Any, topology: str, view: Any) -> dict[str, Any]:
     return {"type": "values", "output_len": shape.output_len, "output_size": shape.output_size}
 
 
-def _forecast(spec: ExperimentSpec, prepared: Any, hp: Hyperparams, made_by: str) -> dict[str, Any]:
-    from automl_rnn.data.forecast import SCALE_FLOOR
-
+def _forecast(
+    spec: ExperimentSpec, prepared: ForecastData, hp: Hyperparams, made_by: str
+) -> dict[str, Any]:
     time_col = spec.time_col
     if spec.task is not None and made_by == "series":
         from automl_rnn.data.catalog import load_task
@@ -134,12 +138,12 @@ def _forecast(spec: ExperimentSpec, prepared: Any, hp: Hyperparams, made_by: str
     return {"input": inputs, "output": output}
 
 
-def history_frame(spec: dict[str, Any], prepared: Any, end: int) -> pd.DataFrame:
+def history_frame(spec: dict[str, Any], prepared: ForecastData, end: int) -> pd.DataFrame:
     """The series rows ``[end - window, end)`` as a history table (times as ISO text)."""
     window = int(spec["window"])
     rows = slice(end - window, end)
     table: dict[str, Any] = {}
-    if spec.get("time_col"):
+    if spec.get("time_col") and prepared.times is not None:  # time_col is set only with times
         times = prepared.times[rows]
         table[spec["time_col"]] = (
             runtime.time_text(pd.DatetimeIndex(times))
@@ -151,7 +155,7 @@ def history_frame(spec: dict[str, Any], prepared: Any, end: int) -> pd.DataFrame
     return pd.DataFrame(table)
 
 
-def row_frame(spec: dict[str, Any], view: Any, rows: np.ndarray) -> pd.DataFrame:
+def row_frame(spec: dict[str, Any], view: View, rows: np.ndarray) -> pd.DataFrame:
     """Rows of an array task's view written as the table ``predict`` reads."""
     kind = spec["type"]
     if kind == "pixels":
@@ -174,18 +178,19 @@ def row_frame(spec: dict[str, Any], view: Any, rows: np.ndarray) -> pd.DataFrame
     return pd.DataFrame({spec["column"]: texts})
 
 
-def samples(pre: dict[str, Any], prepared: Any, hp: Hyperparams) -> list[np.ndarray]:
+def samples(pre: dict[str, Any], prepared: PreparedData, hp: Hyperparams) -> list[np.ndarray]:
     """Graph inputs to verify the export on: validation data (forecast: validation and test
     windows), grouped by length, plus a one-row batch. The runtime's encoders must reproduce the
     training tensors exactly (checked here)."""
     spec = pre["input"]
-    if prepared.kind == "forecast":
+    if isinstance(prepared, ForecastData):
         seq_len, scaling = int(spec["window"]), str(spec["scaling"])
         x = np.concatenate(
             [prepared.windows(s, seq_len, scaling)["x"] for s in ("val", "test")], axis=0
         )[-SAMPLE_ROWS:]
         _check_history(pre, prepared, x[-1])
         return [np.ascontiguousarray(x), np.ascontiguousarray(x[-1:])]
+    assert isinstance(prepared, ArrayData)  # every task but a forecast
     view = prepared.views[str(hp.topology)]
     rows = prepared.split["val"][:SAMPLE_ROWS]
     frame = row_frame(spec, view, rows)
@@ -195,7 +200,7 @@ def samples(pre: dict[str, Any], prepared: Any, hp: Hyperparams) -> list[np.ndar
     return [*xs, xs[0][:1]]
 
 
-def _check_history(pre: dict[str, Any], prepared: Any, last: np.ndarray) -> None:
+def _check_history(pre: dict[str, Any], prepared: ForecastData, last: np.ndarray) -> None:
     """The runtime's history reading and scaling give the training window of the last test
     forecast."""
     spec = pre["input"]
@@ -209,7 +214,7 @@ def _check_history(pre: dict[str, Any], prepared: Any, last: np.ndarray) -> None
 
 def _check_rows(
     spec: dict[str, Any],
-    view: Any,
+    view: View,
     rows: np.ndarray,
     frame: pd.DataFrame,
     groups: list[tuple[np.ndarray, np.ndarray]],
@@ -228,11 +233,12 @@ def _check_rows(
             raise RuntimeError("export: the runtime's input encoding differs from training's")
 
 
-def input_example(pre: dict[str, Any], prepared: Any, hp: Hyperparams) -> pd.DataFrame:
+def input_example(pre: dict[str, Any], prepared: PreparedData, hp: Hyperparams) -> pd.DataFrame:
     """What MLflow logs as the input example: the latest history (forecast) or a few
     validation rows."""
     spec = pre["input"]
-    if prepared.kind == "forecast":
+    if isinstance(prepared, ForecastData):
         return history_frame(spec, prepared, int(prepared.n))
+    assert isinstance(prepared, ArrayData)  # every task but a forecast
     view = prepared.views[str(hp.topology)]
     return row_frame(spec, view, prepared.split["val"][:EXAMPLE_ROWS])

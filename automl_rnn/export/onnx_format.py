@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from automl_rnn.export.runtime import OnnxEngine
 from automl_rnn.export.verify import compare
 
+if TYPE_CHECKING:
+    from torch import nn
+
 OPSET = 17
 
 
-def write(net: Any, example: np.ndarray, path: Path, per_step_output: bool) -> None:
+def write(net: nn.Module, example: np.ndarray, path: Path, per_step_output: bool) -> None:
     """Export ``net`` (an :class:`~automl_rnn.export.network.InferenceNet`) traced on ``example``
     to ``path``; input ``x`` and output ``y`` with dynamic batch (and steps) axes."""
     import onnx

@@ -13,10 +13,13 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automl_rnn.errors import ConfigError, DataError, UserError
 from automl_rnn.export import runtime
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 URI_SCHEMES = ("models:/",)
 
@@ -86,7 +89,7 @@ def _bundle_path(model_dir: Path) -> Path | None:
     return path if path.is_relative_to(model_dir.resolve()) else None
 
 
-def _read(data: str, bundle: runtime.Bundle) -> Any:
+def _read(data: str, bundle: runtime.Bundle) -> pd.DataFrame:
     """The CSV as a table indexed by file line: read (delimiter, decimal comma) and, for a
     forecast, its time column parsed exactly as the training data's was."""
     from automl_rnn.data.csvread import parse_times, read_table

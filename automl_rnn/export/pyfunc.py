@@ -19,11 +19,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from automl_rnn.errors import UserError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 ALIAS = "champion"
 ARTIFACT_NAME = "model"
@@ -94,7 +97,7 @@ def requirements(engines: list[str]) -> list[str]:
     return [f"{name}=={metadata.version(name)}" for name in needed]
 
 
-def _run(target: Target, client: Any) -> tuple[str, str, bool]:
+def _run(target: Target, client: MlflowClient) -> tuple[str, str, bool]:
     """(run id, run name, created): the trial's run, or a new ``export-trial-N`` run."""
     from mlflow.exceptions import MlflowException
 

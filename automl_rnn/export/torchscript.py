@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from automl_rnn.export.runtime import TorchScriptEngine
 from automl_rnn.export.verify import compare
 
+if TYPE_CHECKING:
+    from torch import nn
 
-def write(net: Any, example: np.ndarray, path: Path) -> None:
+
+def write(net: nn.Module, example: np.ndarray, path: Path) -> None:
     """Trace ``net`` (an :class:`~automl_rnn.export.network.InferenceNet`) on ``example`` and
     save the program to ``path``."""
     import torch

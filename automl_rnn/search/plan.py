@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from automl_rnn.config.experiment import ExperimentSpec
 from automl_rnn.errors import ConfigError
 from automl_rnn.search.objectives import default_objective, resolve_objectives
 from automl_rnn.trial.objectives import Objective
 
+if TYPE_CHECKING:  # imported when make_plan runs (numpy, YAML), not when this module loads
+    from automl_rnn.data.prepared import PreparedData
+    from automl_rnn.search.space import SearchSpace
+
 
 @dataclass
 class SearchPlan:
     """What every worker of one search shares: prepared data, search space, objectives."""
 
-    prepared: Any  # automl_rnn.data.prepared.PreparedData
-    space: Any  # automl_rnn.search.space.SearchSpace
+    prepared: PreparedData
+    space: SearchSpace
     objectives: list[Objective]
 
 
@@ -46,7 +50,7 @@ def make_plan(spec: ExperimentSpec) -> SearchPlan:
     return SearchPlan(prepared, space, resolve_objectives(list(names), prepared.kind))
 
 
-def _check_windows(space: Any, max_seq_len: int) -> None:
+def _check_windows(space: SearchSpace, max_seq_len: int) -> None:
     """Refuse a space whose seq_len values the series cannot hold (before any trial fails)."""
     for param in space.params:
         if param.name != "seq_len":

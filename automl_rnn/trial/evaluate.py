@@ -6,7 +6,6 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 import numpy as np
 import torch
@@ -14,14 +13,15 @@ from torch import nn
 
 from automl_rnn.data.prepared import PreparedData
 from automl_rnn.models.module import RecurrentModule
+from automl_rnn.models.topologies import Batch
 
 
-def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+def _to_device(batch: Batch, device: torch.device) -> Batch:
     return {k: v.to(device) if k != "lengths" else v for k, v in batch.items()}
 
 
 @torch.no_grad()
-def predict(module: RecurrentModule, loader: Iterable[Any], device: torch.device) -> np.ndarray:
+def predict(module: RecurrentModule, loader: Iterable[Batch], device: torch.device) -> np.ndarray:
     """Predictions in loader order: forecasts ``[N, L, D]`` in original units (seq2seq: the last
     valid step's forecast), class indices ``[N]``, token indices ``[N, L]`` (``[N, T]`` seq2seq)."""
     module.eval()
@@ -38,7 +38,7 @@ def predict(module: RecurrentModule, loader: Iterable[Any], device: torch.device
 
 
 def score(
-    module: RecurrentModule, prepared: PreparedData, splits: Mapping[str, Iterable[Any]]
+    module: RecurrentModule, prepared: PreparedData, splits: Mapping[str, Iterable[Batch]]
 ) -> dict[str, float]:
     """The scores of ``module``'s predictions on each split (``{"val": loader, ...}``), split
     prefixed, baselines on the same samples included (:meth:`PreparedData.score`)."""
@@ -51,7 +51,7 @@ def score(
 
 @torch.no_grad()
 def inference_latency_ms(
-    net: nn.Module, loader: Iterable[Any], device: torch.device, repeats: int = 5
+    net: nn.Module, loader: Iterable[Batch], device: torch.device, repeats: int = 5
 ) -> float:
     """Median wall time of a forward pass over one sequence (the first row of the first batch)."""
     net.eval()
