@@ -1,16 +1,21 @@
 """What a tracked automl-rnn trial costs on top of a bare PyTorch loop doing the same training.
 
-    python bench/overhead.py [--repeats 5] [--epochs 3] [--samples 20000] [--profile FILE]
+    python bench/overhead.py [--repeats 5] [--epochs 3] [--samples 20000] [--device cpu|cuda]
+                             [--tune-malloc] [--profile FILE]
 
 The model: a 2-layer LSTM (hidden 64) reading 64 steps of a noisy sine (the built-in ``sine_mix``
 generator, lengthened to give ``--samples`` training windows) and forecasting its 12-step horizon
-from its last hidden state (``seq2vec``), batch 64, Adam (lr 1e-3), MSE loss, gradient norm
-clipped to 1.0, one torch thread (as every search worker runs), for ``--epochs`` epochs.
+from its last hidden state (``seq2vec``), batch 64, Adam (lr 1e-3, torch's fused implementation,
+as the trial uses), MSE loss, gradient norm clipped to 1.0, one torch thread (as every search
+worker runs), for ``--epochs`` epochs, on ``--device`` (``cuda``: the first GPU; ``cpu`` hides
+any GPU from both, so a GPU machine measures the CPU too).
 
-(a) **bare**: a plain PyTorch loop: the same scaled windows, a seeded shuffle per epoch, the same
-    model, optimiser and clipping, and a validation pass over the same validation windows after
-    each epoch (loss, and MAE in the data's units, as the trial reports).
-(b) **trial**: ``automl_rnn.search.runner.run_trial`` with those parameters fixed, a reporter that
+(a) **bare**: a plain PyTorch loop: the same scaled windows (prepared once, as a search worker
+    has them), a seeded shuffle per epoch, each batch sliced on the CPU and copied to the device
+    (as a DataLoader loop, and the trial, do), the same model, optimiser and clipping, and a
+    validation pass over the same validation windows after each epoch (loss, and MAE in the
+    data's units, as the trial reports).
+(b) **trial**: ``automl_rnn.trial.runner.run_trial`` with those parameters fixed, a reporter that
     never prunes, and MLflow tracking on: an ``MLflowTrialTracker`` child run under a real parent
     run (``SearchRun.open``) in a real local store in a temporary folder, as a search makes them.
     It is timed from the tracker's creation to ``run_trial``'s return, so it includes what a
@@ -23,10 +28,12 @@ is printed too: on a machine shared with other jobs it moves less than wall time
 Imports (torch, Lightning, MLflow, automl-rnn) are timed once, apart. One untimed warm-up run of
 each comes first; then the timed runs alternate (a, b), (b, a), ... so that drifting load on a
 shared machine hits both alike. Last line: ``RESULT trial_overhead=<median b / median a>``
-(goal <= 1.05).
+(goal <= 1.03 on the CPU, <= 1.05 with ``--device cuda``).
 
-``--profile FILE`` also runs one more trial under cProfile and writes its stats to FILE (printing
-the top entries by cumulative time).
+``--profile FILE`` also runs one more trial under cProfile, writes its stats to FILE and prints
+where its time went (training step parts, Lightning's loop, validation, scoring, MLflow), then
+the top entries by cumulative time. cProfile slows Python code more than torch kernels, so the
+Python parts read high; on CUDA, kernel time lands wherever the host waits for the device.
 """
 
 from __future__ import annotations
@@ -83,7 +90,7 @@ def timed_imports() -> dict[str, float]:
         "torch",
         "pytorch_lightning",
         "mlflow",
-        "automl_rnn.search.runner",
+        "automl_rnn.trial.runner",
         "automl_rnn.tracking.mlflow_tracker",
     ):
         started = time.perf_counter()
@@ -130,33 +137,33 @@ def bare_model() -> torch.nn.Module:
     return BareLSTM(12)
 
 
-def run_bare(length: int, epochs: int) -> tuple[float, list[dict[str, float]]]:
+def run_bare(prepared: Any, epochs: int, device: str) -> tuple[float, list[dict[str, float]]]:
     """Train (a); return its seconds and per-epoch (train loss, val loss, val MAE)."""
     import torch
     import torch.nn.functional as F
 
-    from automl_rnn.data import prepare
-    from automl_rnn.data.source import DataSource
-
     started = time.perf_counter()
-    prepared: Any = prepare(DataSource.from_args(source_args(length)))
     train = {
         k: torch.from_numpy(v) for k, v in prepared.windows("train", SEQ_LEN, "window").items()
     }
-    val = {k: torch.from_numpy(v) for k, v in prepared.windows("val", SEQ_LEN, "window").items()}
+    val = {
+        k: torch.from_numpy(v).to(device)
+        for k, v in prepared.windows("val", SEQ_LEN, "window").items()
+    }
     torch.manual_seed(SEED)
-    model = bare_model()
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    model = bare_model().to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR, fused=True)
     shuffle = torch.Generator().manual_seed(SEED)
     rows = len(train["x"])
     history = []
     for _ in range(epochs):
         model.train()
-        total = torch.zeros(())
+        total = torch.zeros((), device=device)
         order = torch.randperm(rows, generator=shuffle)
         for begin in range(0, rows, BATCH):
             picked = order[begin : begin + BATCH]
-            x, y = train["x"].index_select(0, picked), train["y"].index_select(0, picked)
+            x = train["x"].index_select(0, picked).to(device, non_blocking=True)
+            y = train["y"].index_select(0, picked).to(device, non_blocking=True)
             loss = F.mse_loss(model(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -181,14 +188,14 @@ class TrialBench:
     """A real search's set-up (spec, plan, study, parent run) in a temporary workspace."""
 
     def __init__(self, workspace: Path, length: int, epochs: int) -> None:
-        import optuna
-
         from automl_rnn.config.experiment import ExperimentSpec
+        from automl_rnn.ownership import owner_tag
+        from automl_rnn.search.ledger import Ledger
         from automl_rnn.search.plan import make_plan
-        from automl_rnn.search.storage import owner_tag
+        from automl_rnn.search.storage import checkpoint_dir
         from automl_rnn.tracking.search_run import SearchRun
+        from automl_rnn.trial.outcome import LocalCheckpoints
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.spec = ExperimentSpec.model_validate(
             {
                 "task": "sine_mix",
@@ -206,30 +213,32 @@ class TrialBench:
             }
         )
         self.plan = make_plan(self.spec)
-        study = optuna.create_study(study_name=STUDY, direction="minimize")  # in memory
+        ledger = Ledger.create(workspace, STUDY, ["minimize"])
         self.owner = owner_tag()
-        self.search = SearchRun.open(self.spec, self.plan, study, self.owner)
+        self.search = SearchRun.open(self.spec, self.plan, ledger, self.owner)
+        self.checkpoints = LocalCheckpoints(checkpoint_dir(workspace, STUDY))
         self.number = 0
 
     def run(self) -> tuple[float, Any]:
         """Run one tracked trial; return its seconds (tracker creation to return) and result."""
-        from automl_rnn.search.outcome import NeverPrune, TrialState
-        from automl_rnn.search.runner import TrialContext, run_trial, trial_seed
-        from automl_rnn.search.storage import checkpoint_dir
         from automl_rnn.tracking.mlflow_tracker import MLflowTrialTracker
+        from automl_rnn.trial.outcome import NeverPrune, TrialState
+        from automl_rnn.trial.runner import TrialContext, run_trial, trial_seed
 
         number, self.number = self.number, self.number + 1
         context = TrialContext(
             number,
             trial_seed(SEED, 0),  # every run trains the same thing
             tuple(self.plan.objectives),
-            checkpoint_dir(self.spec.workspace_path, STUDY),
+            self.checkpoints,
         )
         started = time.perf_counter()
         tracker = MLflowTrialTracker(
             self.search.target, number, self.owner, is_best=lambda r: r.values is not None
         )
-        result = run_trial(self.spec, dict(PARAMS), NeverPrune(), tracker, context)
+        result = run_trial(
+            self.spec, self.plan.prepared, dict(PARAMS), NeverPrune(), tracker, context
+        )
         seconds = time.perf_counter() - started
         if result.state is not TrialState.COMPLETE:
             raise RuntimeError(f"trial {number} ended {result.state.value}: {result.reason}")
@@ -257,6 +266,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--samples", type=int, default=20_000, help="training windows")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--profile", type=Path, default=None, help="cProfile one more trial")
     parser.add_argument(
         "--tune-malloc",
@@ -264,6 +274,8 @@ def main() -> None:
         help="apply automl_rnn.perf.tune_allocator (as search workers do) to both (a) and (b)",
     )
     args = parser.parse_args()
+    if args.device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the trial's Trainer would pick a GPU itself
     if args.tune_malloc:
         from automl_rnn.perf import tune_allocator
 
@@ -272,6 +284,8 @@ def main() -> None:
     imports = timed_imports()
     import torch
 
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit(f"--device cuda: torch {torch.__version__} sees no CUDA device")
     torch.set_num_threads(1)  # as every search worker (ExperimentSpec.threads = 1)
     print(
         "imports (s, not counted): "
@@ -284,79 +298,90 @@ def main() -> None:
         bench = TrialBench(Path(folder), length, args.epochs)
         print(
             f"data: sine_mix length {length} -> {args.samples} training windows of {SEQ_LEN}; "
-            f"MLflow store and parent run set up in {time.perf_counter() - started:.2f} s "
-            "(once per search, not counted)",
+            f"prepared, MLflow store and parent run set up in "
+            f"{time.perf_counter() - started:.2f} s (once per search, not counted)",
             flush=True,
         )
-        warm_a, _ = run_bare(length, args.epochs)
-        warm_b, _ = bench.run()
-        print(f"warm-up (not counted): a {warm_a:.2f} s, b {warm_b:.2f} s", flush=True)
-        times: dict[str, list[float]] = {"a": [], "b": []}
-        cpu: dict[str, list[float]] = {"a": [], "b": []}  # process CPU, all threads
-        inside: list[float] = []  # the trial's own wall_seconds (before its run is closed)
-        fitting: list[float] = []  # the Trainer's epochs (training + validation)
-        bare_history: list[dict[str, float]] = []
-        trial_history: list[dict[str, float]] = []
-        for repeat in range(args.repeats):
-            for kind in ("a", "b") if repeat % 2 == 0 else ("b", "a"):
-                cpu_started = cpu_seconds()
-                if kind == "a":
-                    seconds, bare_history = run_bare(length, args.epochs)
-                    cpu[kind].append(cpu_seconds() - cpu_started)
-                    print(
-                        f"run {repeat + 1} a bare:  {seconds:7.2f} s (cpu {cpu[kind][-1]:.2f})",
-                        flush=True,
-                    )
-                else:
-                    seconds, result = bench.run()
-                    cpu[kind].append(cpu_seconds() - cpu_started)
-                    trial_history = result.history
-                    inside.append(result.metrics["wall_seconds"])
-                    fitting.append(sum(e["epoch_seconds"] for e in result.history))
-                    print(
-                        f"run {repeat + 1} b trial: {seconds:7.2f} s (cpu {cpu[kind][-1]:.2f}; "
-                        f"trial wall_seconds {inside[-1]:.2f}, epochs {fitting[-1]:.2f})",
-                        flush=True,
-                    )
-                times[kind].append(seconds)
+        runs = measure(bench, args.epochs, args.repeats, args.device)
         if args.profile is not None:
+            from overhead_profile import profile_trial
+
             profile_trial(bench, args.profile)
         bench.close()
+    report(runs, torch, args.device)
 
-    a, b = statistics.median(times["a"]), statistics.median(times["b"])
-    print(f"a bare  runs (s): {fmt(times['a'])}; median {a:.2f}")
+
+class Runs:
+    """The timed runs of (a) and (b): wall and process CPU seconds, the trial's own figures."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = {"a": [], "b": []}
+        self.cpu: dict[str, list[float]] = {"a": [], "b": []}  # process CPU, all threads
+        self.main: dict[str, list[float]] = {"a": [], "b": []}  # CPU of the training thread
+        self.inside: list[float] = []  # the trial's own wall_seconds (before its run is closed)
+        self.fitting: list[float] = []  # the Trainer's epochs (training + validation)
+        self.bare_history: list[dict[str, float]] = []
+        self.result: Any = None
+
+
+def measure(bench: TrialBench, epochs: int, repeats: int, device: str) -> Runs:
+    """One warm-up of each, then ``repeats`` alternating pairs."""
+    prepared = bench.plan.prepared
+    warm_a, _ = run_bare(prepared, epochs, device)
+    warm_b, _ = bench.run()
+    print(f"warm-up (not counted): a {warm_a:.2f} s, b {warm_b:.2f} s", flush=True)
+    runs = Runs()
+    for repeat in range(repeats):
+        for kind in ("a", "b") if repeat % 2 == 0 else ("b", "a"):
+            cpu_started, main_started = cpu_seconds(), time.thread_time()
+            if kind == "a":
+                seconds, runs.bare_history = run_bare(prepared, epochs, device)
+                line = f"run {repeat + 1} a bare:  {seconds:7.2f} s (cpu %.2f)"
+            else:
+                seconds, runs.result = bench.run()
+                runs.inside.append(runs.result.metrics["wall_seconds"])
+                runs.fitting.append(sum(e["epoch_seconds"] for e in runs.result.history))
+                line = (
+                    f"run {repeat + 1} b trial: {seconds:7.2f} s (cpu %.2f; trial wall_seconds "
+                    f"{runs.inside[-1]:.2f}, epochs {runs.fitting[-1]:.2f})"
+                )
+            runs.main[kind].append(time.thread_time() - main_started)
+            runs.cpu[kind].append(cpu_seconds() - cpu_started)
+            runs.times[kind].append(seconds)
+            print(line % runs.cpu[kind][-1], flush=True)
+    return runs
+
+
+def report(runs: Runs, torch: Any, device: str) -> None:
+    a, b = statistics.median(runs.times["a"]), statistics.median(runs.times["b"])
+    print(f"a bare  runs (s): {fmt(runs.times['a'])}; median {a:.2f}")
     print(
-        f"b trial runs (s): {fmt(times['b'])}; median {b:.2f} (its epochs: median "
-        f"{statistics.median(fitting):.2f}; trial wall_seconds: median "
-        f"{statistics.median(inside):.2f})"
+        f"b trial runs (s): {fmt(runs.times['b'])}; median {b:.2f} (its epochs: median "
+        f"{statistics.median(runs.fitting):.2f}; trial wall_seconds: median "
+        f"{statistics.median(runs.inside):.2f})"
     )
-    last_a, last_b = bare_history[-1], trial_history[-1]
+    last_a, last_b = runs.bare_history[-1], runs.result.history[-1]
     print(
         f"last epoch, a: train_loss {last_a['train_loss']:.4f} val_loss {last_a['val_loss']:.4f} "
         f"val_mae {last_a['val_mae']:.4f}; b: train_loss {last_b['train_loss']:.4f} "
         f"val_loss {last_b['val_loss']:.4f} val_mae {last_b['val_metric']:.4f}"
     )
-    cpu_a, cpu_b = statistics.median(cpu["a"]), statistics.median(cpu["b"])
+    cpu_a, cpu_b = statistics.median(runs.cpu["a"]), statistics.median(runs.cpu["b"])
+    main_a, main_b = statistics.median(runs.main["a"]), statistics.median(runs.main["b"])
     print(
         f"process CPU seconds (user + sys, every thread), median: a {cpu_a:.2f}, b {cpu_b:.2f}; "
-        f"ratio {cpu_b / cpu_a:.3f} (less sensitive than wall time to other jobs on the machine)"
+        f"ratio {cpu_b / cpu_a:.3f} (less sensitive than wall time to other jobs on the machine); "
+        f"the training thread alone: a {main_a:.2f}, b {main_b:.2f}, ratio {main_b / main_a:.3f}"
     )
-    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, 1 torch thread")
+    where = "CPU"
+    if device == "cuda":
+        gpu_mb = runs.result.metrics.get("peak_gpu_mb", 0.0)
+        where = f"{torch.cuda.get_device_name(0)} (the trial's peak GPU memory {gpu_mb:.0f} MiB)"
+    print(
+        f"machine: {os.cpu_count()} cores, torch {torch.__version__}, 1 torch thread, "
+        f"training on {where}"
+    )
     print(f"RESULT trial_overhead={b / a:.3f}")
-
-
-def profile_trial(bench: TrialBench, path: Path) -> None:
-    """One more trial under cProfile: stats to ``path``, top entries by cumulative time."""
-    import cProfile
-    import pstats
-
-    profiler = cProfile.Profile()
-    profiler.enable()
-    seconds, _ = bench.run()
-    profiler.disable()
-    profiler.dump_stats(str(path))
-    print(f"profiled trial: {seconds:.2f} s (under cProfile); stats in {path}", flush=True)
-    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(40)
 
 
 if __name__ == "__main__":

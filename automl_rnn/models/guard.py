@@ -48,13 +48,14 @@ class StepGuard:
     ``record`` keeps a step's detached loss and pre-clip gradient norm on the device and folds
     "this step is bad" (loss or norm not finite, or norm above the bound) into ``found``, a 0/1
     flag that never clears. A fused Adam/AdamW reads ``found`` as its ``found_inf`` (as under AMP's
-    GradScaler) and, while it is 1, leaves the weights and its own state exactly as they were: from
-    the first bad step on, no step changes anything. ``flush`` reads the pending steps in one host
-    sync and raises :class:`DivergedError` for the first bad one, so the weights are still those
-    that step started from; else it adds them to the epoch's sums. The device test
-    ``|loss| <= finfo.max and |norm| <= bound`` (bound rounded to the norm's dtype) is exactly the
-    negation of the host test, so the two always agree. Without a fused optimiser the module
-    flushes before every step instead (one sync per step, as before).
+    GradScaler) and, while it is 1, leaves the weights and its own state (moments, step count)
+    exactly as they were: from the first bad step on, no step changes anything. ``flush`` reads
+    the pending steps in one host sync and raises :class:`DivergedError` for the first bad one, so
+    the weights are still those that step started from; else it adds them to the epoch's sums.
+    The device test ``|loss| <= finfo.max and |norm| <= bound`` (the bound rounded to the values'
+    dtype, as the host compares it too) is exactly the negation of the host test, so the two
+    always agree. Without a fused optimiser the module flushes before every step instead (one
+    sync per step, raising before the bad step).
     """
 
     def __init__(self, max_grad_norm: float) -> None:
@@ -78,7 +79,7 @@ class StepGuard:
             top = torch.finfo(stats.dtype).max
             self.limits = stats.new_tensor([top, min(self.max_grad_norm, top)])
             self.bound = float(self.limits[1])
-            self.found = stats.new_zeros(())
+            self.found = torch.zeros((), dtype=torch.float32, device=stats.device)  # as found_inf
         self.found = torch.where((stats.abs() <= self.limits).all(), self.found, 1.0)
         self.pending.append((stats, rows))
         return self.found
