@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterator
 
 import pytest
 
@@ -26,3 +27,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def ray_runtime() -> Iterator[None]:
+    """One local Ray for the whole session, started by the first test that asks for it and
+    stopped at the session's end (a Ray already running in this process is used as it is).
+
+    Sized for a small shared machine: 2 CPUs, a 100 MiB object store, no dashboard, and one
+    *logical* GPU, so resource tests can place fractional GPU trials without a device (a trial
+    placed on it sees ``CUDA_VISIBLE_DEVICES`` but trains on the CPU when there is none).
+    """
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    if ray.is_initialized():
+        yield
+        return
+    ray.init(
+        address="local",  # a Ray of its own, whatever cluster this machine last knew
+        num_cpus=2,
+        num_gpus=1,
+        include_dashboard=False,
+        object_store_memory=100 * 2**20,
+        logging_level="ERROR",
+        log_to_driver=False,
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()

@@ -22,6 +22,7 @@ from automl_rnn.errors import ConfigError
 from automl_rnn.search.ledger import Ledger
 
 if TYPE_CHECKING:
+    from ray.tune import Tuner
     from ray.tune.schedulers import TrialScheduler
 
     from automl_rnn.config.experiment import ExperimentSpec
@@ -76,7 +77,48 @@ class RayBackend:
                     verbose=0,
                 ),
             )
-            tuner.fit()
+            fit_interruptibly(tuner, ledger)
+
+
+def fit_interruptibly(tuner: Tuner, ledger: Ledger) -> None:
+    """``tuner.fit()``, but a Ctrl-C stays an interrupt.
+
+    Tune catches the first Ctrl-C itself: it stops the trials, frees their actors and returns as
+    if the search had ended (its handler then puts back the one it replaced, which is how the
+    interrupt is told apart from a normal end). Trials it cut short, by Ctrl-C or by the time
+    budget, are failed as interrupted and queued again; a Ctrl-C is then raised here.
+    """
+    import signal
+    import threading
+
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        tuner.fit()
+    finally:
+        interrupt_running(ledger)
+    if main:
+        interrupted = signal.getsignal(signal.SIGINT) is before
+        signal.signal(signal.SIGINT, before)
+        if interrupted:
+            raise KeyboardInterrupt
+
+
+def interrupt_running(ledger: Ledger) -> None:
+    """After Ctrl-C / SIGTERM / an error in the driver: this driver's running trials are failed
+    as interrupted and their parameters queued to run first (their MLflow runs are closed by
+    the orchestrator)."""
+    from optuna.trial import TrialState as OptunaState
+
+    from automl_rnn.ownership import owner_tag
+    from automl_rnn.search.records import TrialStatus
+
+    me = owner_tag()
+    for trial in ledger.snapshot().by_status(TrialStatus.RUNNING):
+        if trial.owner == me:
+            with contextlib.suppress(Exception):
+                ledger.handle(trial.number).interrupted(trial.sampled)
+                ledger.study.tell(trial.number, state=OptunaState.FAIL)
 
 
 def make_scheduler(spec: ExperimentSpec, job: SearchJob) -> TrialScheduler | None:
@@ -85,12 +127,14 @@ def make_scheduler(spec: ExperimentSpec, job: SearchJob) -> TrialScheduler | Non
     pausing, so no trial restarts); ``none``, or several objectives: no early stopping."""
     from ray.tune.schedulers import AsyncHyperBandScheduler
 
+    from automl_rnn.backends.ray_trainable import RUNG_KEY
+
     if spec.scheduler == "none" or len(job.plan.objectives) > 1:
         return None
-    # The trial's final report comes one step after its last epoch: max_t leaves room for it.
+    # The last epoch's report carries no RUNG_KEY: a trial that trained its budget is kept.
     return AsyncHyperBandScheduler(
-        time_attr="epoch",
-        max_t=spec.max_epochs + 1,
+        time_attr=RUNG_KEY,
+        max_t=spec.max_epochs,
         grace_period=min(max(2, spec.max_epochs // 3), spec.max_epochs),
         reduction_factor=3,
         brackets=3 if spec.scheduler == "hyperband" else 1,
@@ -134,11 +178,16 @@ def ray_cluster(address: str | None) -> Iterator[int]:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # Tune's own Ctrl-C handler stops the trials and frees their actors (fit_interruptibly then
+    # re-raises); a trial that failed before its first epoch reports no objective (it is
+    # recorded FAILED, which must not end the search).
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "0"
+    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     started = False
     if not ray.is_initialized():
         try:
             ray.init(
-                address=address,
+                address="local" if address is None else address,  # never a cluster by chance
                 num_cpus=os.cpu_count() if address is None else None,
                 include_dashboard=False,
                 logging_level=logging.ERROR,

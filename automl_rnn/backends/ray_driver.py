@@ -87,6 +87,7 @@ class LedgerCallback(Callback):
         self.ledger = Ledger(study._storage, study)
         self.trackers: dict[str, Tracker] = {}
         self.logged: dict[str, int] = {}
+        self.history: dict[str, list[dict[str, float]]] = {}
         self.budget = Budget(job.spec.trials, None)
 
     def _tracker(self, trial: Trial) -> Tracker:
@@ -137,6 +138,7 @@ class LedgerCallback(Callback):
         metrics = {
             k: float(v) for k, v in result.items() if k in names and isinstance(v, int | float)
         }
+        self.history.setdefault(trial.trial_id, []).append(metrics)  # a pruned trial's curves
         self._tracker(trial).log_epoch(epoch - 1, metrics)
 
     def on_trial_complete(
@@ -189,6 +191,7 @@ class LedgerCallback(Callback):
             reason=f"pruned at epoch {max(epochs - 1, 0)}",
             params=params,
             metrics=metrics,
+            history=self.history.get(trial.trial_id, []),
             seed=seed,
         )
 

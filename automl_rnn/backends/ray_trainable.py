@@ -29,8 +29,11 @@ if TYPE_CHECKING:
 RESULT_KEY = "automl_result"
 #: Config keys the driver's searcher sets: the ledger's trial number and the space's parameters.
 NUMBER_KEY, PARAMS_KEY = "automl_trial", "params"
-#: The scheduler's time attribute: epochs trained (1-based).
+#: Epochs trained (1-based), in every per-epoch report.
 EPOCH_KEY = "epoch"
+#: The scheduler's time attribute: the same count, left out of the last epoch's report and of
+#: the final one, so a trial that trained its whole budget is never stopped (and its model kept).
+RUNG_KEY = "rung_epoch"
 #: File name of the best epoch's weights inside the trial's final checkpoint.
 WEIGHTS = "weights.pt"
 
@@ -38,7 +41,8 @@ WEIGHTS = "weights.pt"
 class TuneReporter:
     """Sends each epoch's metrics to Tune; the scheduler stops the trial, not this reporter."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_epochs: int) -> None:
+        self.max_epochs = max_epochs
         self.last: dict[str, float] = {}
         self.epochs = 0
 
@@ -47,8 +51,15 @@ class TuneReporter:
 
         self.epochs = epoch + 1
         self.last = {k: float(v) for k, v in metrics.items()}
-        tune.report({**self.last, EPOCH_KEY: self.epochs})
+        tune.report(epoch_result(self.epochs, self.max_epochs, self.last))
         return Decision.CONTINUE
+
+
+def epoch_result(epochs: int, max_epochs: int, metrics: Mapping[str, float]) -> dict[str, float]:
+    """What a trial reports after ``epochs`` epochs (1-based) of ``max_epochs``: the scheduler's
+    time attribute only before the last epoch, so it can never stop a trial that trained all."""
+    rung = {RUNG_KEY: epochs} if epochs < max_epochs else {}
+    return {**metrics, EPOCH_KEY: epochs, **rung}
 
 
 class FolderCheckpoint:
@@ -75,7 +86,7 @@ def train(config: Mapping[str, object], job: SearchJob) -> None:
     number = int(str(config[NUMBER_KEY]))
     params = config[PARAMS_KEY]
     assert isinstance(params, dict)
-    reporter = TuneReporter()
+    reporter = TuneReporter(spec.max_epochs)
     with tempfile.TemporaryDirectory(prefix="automl-rnn-trial-") as folder:
         context = TrialContext(
             number,
@@ -84,7 +95,7 @@ def train(config: Mapping[str, object], job: SearchJob) -> None:
             FolderCheckpoint(Path(folder)),
         )
         result = run_trial(spec, job.plan.prepared, params, reporter, NullTracker(), context)
-        final = {**reporter.last, EPOCH_KEY: reporter.epochs + 1, RESULT_KEY: _dump(result)}
+        final = {**reporter.last, EPOCH_KEY: reporter.epochs, RESULT_KEY: _dump(result)}
         checkpoint = tune.Checkpoint.from_directory(folder) if result.checkpoint else None
         tune.report(final, checkpoint=checkpoint)  # persisted before report returns
 

@@ -41,8 +41,9 @@ from automl_rnn.signals import interrupt_handlers, restore_interrupts
 from automl_rnn.trial.outcome import NeverPrune, NullTracker, TrialResult, TrialState
 from automl_rnn.trial.runner import TrialContext, run_trial, trial_seed
 
-#: The backends every test here runs on.
-BACKENDS = ["optuna"]
+#: The backends every test here runs on, and their marks (ray: on the session's Ray, slow).
+BACKENDS = ["optuna", "ray"]
+MARKS = {"ray": (pytest.mark.ray, pytest.mark.slow)}
 
 SPACES = Path(__file__).parents[1] / "fixtures" / "spaces"
 FORECAST_TEST_METRICS = ("test_mae", "test_mase", "test_rel_mae")
@@ -51,15 +52,16 @@ FINISHED = (TrialStatus.COMPLETE, TrialStatus.PRUNED)
 TINY: dict[str, Any] = {"space": "tiny", "max_epochs": 2, "tracking": False}
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=[pytest.param(b, marks=MARKS.get(b, ())) for b in BACKENDS])
 def backend(request: pytest.FixtureRequest) -> str:
-    """The backend the searches of a test run on."""
+    """The backend the searches of a test run on (ray: on the session's Ray, see conftest)."""
+    if request.param == "ray":
+        request.getfixturevalue("ray_runtime")
     return str(request.param)
 
 
 def search(backend: str, workspace: Path, **overrides: Any) -> dict[str, Any]:
-    """One quiet search on ``sine_mix`` with ``backend`` in ``workspace`` (seed 0 unless
-    overridden)."""
+    """One quiet search on ``sine_mix`` with ``backend`` in ``workspace`` (seed 0 by default)."""
     given = {"task": "sine_mix", "workspace": str(workspace), "seed": 0, **overrides}
     return api.search({**given, "backend": backend}, progress=False)
 
@@ -173,6 +175,10 @@ def dominates(a: list[float], b: list[float]) -> bool:
 
 
 def test_parallel_workers_finish_exactly_the_requested_trials(backend: str, tmp_path: Path) -> None:
+    if backend == "ray":  # no local --workers: --max-concurrent, covered in tests/e2e
+        pytest.skip(
+            "ray: test_ray_backend.py::test_ray_search_finishes_exactly_the_requested_trials"
+        )
     summary = search(backend, tmp_path, **TINY, trials=3, workers=2, pruner="none")
     study = ledger(tmp_path)
     assert summary["counts"]["complete"] == 3
@@ -312,8 +318,10 @@ def test_an_interrupted_trial_is_failed_and_runs_again_first_on_resume(
     watcher = threading.Thread(target=interrupt_once_a_trial_trains, args=(tmp_path, stop))
     watcher.start()
     try:
+        one_at_a_time = {"max_concurrent": 1} if backend == "ray" else {}  # one trial to cut
         with pytest.raises(KeyboardInterrupt):  # trials long enough to be cut
-            search(backend, tmp_path, **{**TINY, "max_epochs": 60}, trials=3, pruner="none")
+            long = {**TINY, "max_epochs": 60, **one_at_a_time}
+            search(backend, tmp_path, **long, trials=3, pruner="none")
     finally:
         stop.set()
         watcher.join()
