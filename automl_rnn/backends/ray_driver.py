@@ -54,7 +54,6 @@ class LedgerSearcher(Searcher):
         self.job = job
         self.study = study
         self.budget = Budget(job.spec.trials, None)
-        self.trials: dict[str, optuna.trial.Trial] = {}
 
     def suggest(self, trial_id: str) -> dict[str, object] | None:
         spec = self.job.spec
@@ -69,13 +68,12 @@ class LedgerSearcher(Searcher):
             trial = self.study.ask()
         ledger.handle(trial.number).start(owner_tag(), trial_seed(spec.seed, trial.number))
         params = self.job.plan.space.suggest(trial)
-        self.trials[trial_id] = trial
         return {NUMBER_KEY: trial.number, PARAMS_KEY: params}
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, object] | None = None, error: bool = False
     ) -> None:
-        self.trials.pop(trial_id, None)  # the callback records and tells the ledger
+        """Nothing to do: :class:`LedgerCallback` records the outcome and tells the ledger."""
 
 
 class LedgerCallback(Callback):
