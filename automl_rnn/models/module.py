@@ -103,6 +103,10 @@ class RecurrentModule(pl.LightningModule):
         self._train_seconds = 0.0
         self._batch_started = 0.0
         self._epoch_started = 0.0
+        self.shuffle: torch.Generator | None = None
+        """The training loader's shuffling generator (saved with a fit's epoch snapshots)."""
+        self.resume_states: tuple[dict[str, Any], dict[str, Any] | None] | None = None
+        """Optimiser and schedule states to continue from (a resumed fit), loaded at train start."""
 
     def __setattr__(self, name: str, value: object) -> None:
         if name in _PLAIN_ATTRIBUTES:
@@ -169,6 +173,8 @@ class RecurrentModule(pl.LightningModule):
         raw = getattr(wrapped, "optimizer", wrapped)
         assert isinstance(raw, torch.optim.Optimizer)
         self._optimizer = raw
+        if self.resume_states is not None:
+            self._load_resume_states(raw)
         # 32-bit on one device: Lightning's backward and step wrappers add only hooks (unused
         # here) and step counters (no max_steps), so the step calls torch directly. Otherwise
         # (mixed precision's loss scaling, several devices) it goes through them.
@@ -177,6 +183,19 @@ class RecurrentModule(pl.LightningModule):
         )
         self._step = raw.step if self._plain else wrapped.step  # type: ignore[union-attr]
         self._skips = self._plain and all(group.get("fused") for group in raw.param_groups)
+
+    def _load_resume_states(self, optimizer: torch.optim.Optimizer) -> None:
+        """Continue a resumed fit's optimiser and schedule (this device's fused choice kept)."""
+        assert self.resume_states is not None
+        saved_optimizer, saved_schedule = self.resume_states
+        fused = [group.get("fused") for group in optimizer.param_groups]
+        optimizer.load_state_dict(saved_optimizer)
+        for group, choice in zip(optimizer.param_groups, fused, strict=True):
+            group["fused"] = choice
+        scheduler = self.lr_schedulers()
+        if scheduler is not None and saved_schedule is not None:
+            scheduler.load_state_dict(saved_schedule)  # type: ignore[union-attr]
+        self.resume_states = None
 
     def on_train_end(self) -> None:
         if self._optimizer is not None and hasattr(self._optimizer, "found_inf"):

@@ -27,6 +27,7 @@ from automl_rnn.models.factory import ArchConfig, build_network
 from automl_rnn.models.module import EpochListener, RecurrentModule, TrainConfig
 from automl_rnn.models.topologies import Batch
 from automl_rnn.training.epochs import EpochLoader, train_and_val
+from automl_rnn.training.snapshot import EpochSnapshot, continue_from
 
 TrainOn = Literal["train", "train+val"]
 """What a fit trains on: a trial the training rows (validating on the validation rows), a refit
@@ -155,13 +156,16 @@ def fit(
     epochs: int | None = None,
     train_on: TrainOn = "train",
     listeners: Sequence[EpochListener] = (),
+    resume: EpochSnapshot | None = None,
 ) -> Fitted:
     """Train ``hp`` on ``prepared`` with ``seed``: the recipe of every trial and refit.
 
     Each epoch reads at least the experiment's ``epoch_samples`` samples. ``epochs`` (default: the
     experiment's ``max_epochs``) caps the fit, while the learning-rate schedule always spans
     ``max_epochs``, so a refit that stops at a trial's best epoch keeps the trial's rates.
-    ``listeners`` hear every epoch (and may stop the fit). Raises
+    ``listeners`` hear every epoch (and may stop the fit). ``resume`` continues a fit from its
+    snapshot after an epoch (:mod:`automl_rnn.training.snapshot`): the same data, network and
+    seed, then the snapshot's state, and only the epochs left. Raises
     :class:`~automl_rnn.models.guard.DivergedError` when training diverges.
     """
     topology = str(hp.topology)
@@ -171,11 +175,18 @@ def fit(
     net = network_for(hp, shape)
     config = train_config(hp, schedule_epochs=experiment.max_epochs)
     module = RecurrentModule(net, shape, config, listeners=listeners)
-    trainer = make_trainer(experiment.max_epochs if epochs is None else epochs)
     if train_on == "train":
         train, val = loaders.train, loaders.val
     else:
         train, val = train_and_val(loaders, hp.batch_size, seed), None
+    module.shuffle = train.generator
+    remaining = experiment.max_epochs if epochs is None else epochs
+    if resume is not None:
+        continue_from(resume, module)
+        remaining -= resume.epochs
+    if remaining <= 0:
+        return Fitted(module, loaders)  # a resumed fit whose epochs were all trained
+    trainer = make_trainer(remaining)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit_interruptibly(trainer, module, EpochLoader(train, experiment.epoch_samples), val)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import torch
 
+    from automl_rnn.training.snapshot import EpochSnapshot
+
 
 class TrialState(str, enum.Enum):
     """Explicit trial outcome: a failed trial carries its reason, and never ends the search."""
@@ -144,6 +146,15 @@ class CheckpointSink(Protocol):
 
     def save_best(self, number: int, state: dict[str, torch.Tensor]) -> str:
         """Save trial ``number``'s weights (detached CPU tensors); return their path or URI."""
+        ...
+
+
+class EpochCheckpoints(Protocol):
+    """Keeps a running trial's state after each epoch, so it can resume after a lost node."""
+
+    def save_epoch(self, number: int, snapshot: EpochSnapshot) -> None:
+        """Save trial ``number``'s snapshot after its latest epoch (before that epoch is
+        reported, so a report always has its checkpoint)."""
         ...
 
 

@@ -25,11 +25,13 @@ from automl_rnn.models.guard import DivergedError
 from automl_rnn.models.module import RecurrentModule
 from automl_rnn.training.recipe import Fitted, cpu_state, fit, resolve_params
 from automl_rnn.training.resources import ResourceMeter
+from automl_rnn.training.snapshot import EpochSnapshot, take
 from automl_rnn.trial.evaluate import inference_latency_ms, score
 from automl_rnn.trial.objectives import Objective
 from automl_rnn.trial.outcome import (
     CheckpointSink,
     Decision,
+    EpochCheckpoints,
     Reporter,
     Tracker,
     TrialResult,
@@ -40,12 +42,15 @@ from automl_rnn.trial.outcome import (
 @dataclass(frozen=True)
 class TrialContext:
     """Where a trial stands in its search: number, seed, objectives, where its best weights go
-    (None: nowhere)."""
+    (None: nowhere), where its state goes after each epoch (None: nowhere) and the snapshot it
+    continues from (None: it starts afresh)."""
 
     number: int
     seed: int
     objectives: tuple[Objective, ...]
     checkpoints: CheckpointSink | None = None
+    epoch_checkpoints: EpochCheckpoints | None = None
+    resume: EpochSnapshot | None = None
 
 
 def trial_seed(search_seed: int, number: int) -> int:
@@ -54,19 +59,31 @@ def trial_seed(search_seed: int, number: int) -> int:
 
 
 class _EpochWatch:
-    """Per-epoch listener: keeps the best epoch's weights, reports, stops on patience or prune."""
+    """Per-epoch listener: keeps the best epoch's weights, saves the epoch's snapshot, reports,
+    stops on patience or prune."""
 
     def __init__(
-        self, objective: Objective, reporter: Reporter, tracker: Tracker, patience: int | None
+        self,
+        objective: Objective,
+        reporter: Reporter,
+        tracker: Tracker,
+        patience: int | None,
+        context: TrialContext,
     ) -> None:
         self.objective = objective
         self.reporter = reporter
         self.tracker = tracker
         self.patience = patience
+        self.context = context
         self.best_value = math.inf
         self.best_epoch = -1
         self.best_state: dict[str, torch.Tensor] | None = None
         self.pruned_at: int | None = None
+        resume = context.resume
+        if resume is not None and resume.best_state is not None and resume.best_epoch >= 0:
+            best = resume.history[resume.best_epoch].get(objective.metric, math.nan)
+            self.best_value, self.best_epoch = objective.signed(best), resume.best_epoch
+            self.best_state = resume.best_state
 
     def __call__(self, module: RecurrentModule, metrics: dict[str, float]) -> None:
         epoch = len(module.history) - 1
@@ -75,6 +92,9 @@ class _EpochWatch:
         if math.isfinite(signed) and signed < self.best_value:
             self.best_value, self.best_epoch = signed, epoch
             self.best_state = cpu_state(module.net)
+        sink = self.context.epoch_checkpoints
+        if sink is not None:
+            sink.save_epoch(self.context.number, take(module, self.best_epoch, self.best_state))
         if self.reporter.report(epoch, metrics) is Decision.PRUNE:
             self.pruned_at = epoch
             module.trainer.should_stop = True
@@ -132,8 +152,10 @@ def _train_and_score(
     """Fit (best epoch kept, reports, patience), then score the best epoch's weights into
     ``result``; COMPLETE trials save those weights to the context's checkpoint sink."""
     first = context.objectives[0]
-    watch = _EpochWatch(first, reporter, tracker, experiment.patience)
-    fitted = fit(experiment, prepared, hp, context.seed, listeners=[watch])
+    if context.resume is not None:
+        result.metrics["resumed_from_epoch"] = float(context.resume.epochs)
+    watch = _EpochWatch(first, reporter, tracker, experiment.patience, context)
+    fitted = fit(experiment, prepared, hp, context.seed, listeners=[watch], resume=context.resume)
     history = fitted.history
     result.history = list(history)
     result.metrics["epochs"] = float(len(history))
