@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,6 +75,9 @@ class RayBackend:
                     name=spec.study_name,
                     storage_path=storage,
                     failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
+                    # The latest epoch's snapshot and the one before (the ledger may still
+                    # name it for a moment when the driver dies).
+                    checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
                     callbacks=[LedgerCallback(job, study)],
                     verbose=0,
                 ),
@@ -81,21 +86,40 @@ class RayBackend:
 
 
 def fit_interruptibly(tuner: Tuner, ledger: Ledger) -> None:
-    """``tuner.fit()``, but a Ctrl-C stays an interrupt.
+    """``tuner.fit()``, but a Ctrl-C or SIGTERM stays an interrupt.
 
     Tune catches the first Ctrl-C itself: it stops the trials, frees their actors and returns as
     if the search had ended (its handler then puts back the one it replaced, which is how the
-    interrupt is told apart from a normal end). Trials it cut short, by Ctrl-C or by the time
-    budget, are failed as interrupted and queued again; a Ctrl-C is then raised here.
+    interrupt is told apart from a normal end). A SIGTERM's exception, raised while Ray waits on
+    its trials, comes out of Ray as a plain ``KeyboardInterrupt``: it is raised again as the
+    :class:`~automl_rnn.errors.Terminated` it was. Trials cut short, by either or by the time
+    budget, are failed as interrupted and queued again; the interrupt is then raised here.
     """
     import signal
     import threading
 
+    from automl_rnn.errors import Terminated
+
     main = threading.current_thread() is threading.main_thread()
     before = signal.getsignal(signal.SIGINT) if main else None
+    sigterm = signal.getsignal(signal.SIGTERM) if main else None
+    terminated: list[int] = []
+
+    def terminate(signum: int, frame: object) -> None:
+        terminated.append(signum)
+        raise Terminated()
+
+    if main and callable(sigterm):  # the CLI's handler: note the signal, then as before
+        signal.signal(signal.SIGTERM, terminate)
     try:
         tuner.fit()
+    except KeyboardInterrupt:
+        if terminated:
+            raise Terminated() from None
+        raise
     finally:
+        if main and callable(sigterm):
+            signal.signal(signal.SIGTERM, sigterm)
         interrupt_running(ledger)
     if main:
         interrupted = signal.getsignal(signal.SIGINT) is before
@@ -117,7 +141,7 @@ def interrupt_running(ledger: Ledger) -> None:
     for trial in ledger.snapshot().by_status(TrialStatus.RUNNING):
         if trial.owner == me:
             with contextlib.suppress(Exception):
-                ledger.handle(trial.number).interrupted(trial.sampled)
+                ledger.handle(trial.number).interrupted(trial.sampled, trial.epoch_checkpoint)
                 ledger.study.tell(trial.number, state=OptunaState.FAIL)
 
 
@@ -183,7 +207,11 @@ def ray_cluster(address: str | None) -> Iterator[int]:
     # recorded FAILED, which must not end the search).
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "0"
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
+    # Tune logs each failed trial's traceback; the summary gives the reason and MLflow the trace.
+    logging.getLogger("ray.tune").setLevel(logging.CRITICAL)
     started = False
+    main = threading.current_thread() is threading.main_thread()
+    sigterm = signal.getsignal(signal.SIGTERM) if main else None
     if not ray.is_initialized():
         try:
             ray.init(
@@ -199,6 +227,8 @@ def ray_cluster(address: str | None) -> Iterator[int]:
                 f"--address: no Ray cluster could be joined {where} ({err})"
             ) from None
         started = True
+        if sigterm is not None:  # ray.init's own handler exits with status 1, cleaning nothing
+            signal.signal(signal.SIGTERM, sigterm)
     try:
         yield sum(1 for node in ray.nodes() if node.get("Alive"))
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,11 +26,12 @@ from automl_rnn.backends.ray_trainable import (
     NUMBER_KEY,
     PARAMS_KEY,
     RESULT_KEY,
+    RESUME_KEY,
     WEIGHTS,
     load_result,
 )
 from automl_rnn.ownership import owner_tag
-from automl_rnn.search.ledger import Ledger
+from automl_rnn.search.ledger import NODE_LOST, Ledger
 from automl_rnn.search.records import TrialStatus
 from automl_rnn.search.storage import checkpoint_dir, claims_lock
 from automl_rnn.trial.outcome import LocalCheckpoints, Tracker, TrialResult, TrialState
@@ -37,13 +39,19 @@ from automl_rnn.trial.runner import trial_seed
 
 if TYPE_CHECKING:
     import optuna
+    from ray import tune
     from ray.tune.experiment import Trial
 
     from automl_rnn.backends.base import SearchJob
 
-#: Failure reason of a trial Ray gave up on (its node or process was lost more often than
-#: ``FailureConfig(max_failures)`` allows, or it raised outside the trial runner).
+#: Failure reason of a trial Ray gave up on for another cause than a lost node or process (it
+#: raised outside the trial runner, more often than ``FailureConfig(max_failures)`` allows).
 RAY_ERROR = "error: Ray trial failed after retries"
+#: How often (seconds) the searcher looks for trials a dead process left RUNNING.
+RECOVERY_INTERVAL_S = 2.0
+#: Ray's names for a trial whose worker process or node went away (read from its error text
+#: where Ray kept no pickled error).
+_LOST_MARKERS = ("ActorDiedError", "RayActorError", "NodeDiedError", "WorkerCrashedError")
 
 
 class LedgerSearcher(Searcher):
@@ -54,10 +62,17 @@ class LedgerSearcher(Searcher):
         self.job = job
         self.study = study
         self.budget = Budget(job.spec.trials, None)
+        self.next_recovery = 0.0
 
     def suggest(self, trial_id: str) -> dict[str, object] | None:
         spec = self.job.spec
         ledger = Ledger(self.study._storage, self.study)
+        if time.monotonic() >= self.next_recovery:
+            # A trial a dead driver left RUNNING (perhaps not yet owned, so only stale after a
+            # grace period) would hold its place in the budget for ever: fail it, queue it again.
+            self.next_recovery = time.monotonic() + RECOVERY_INTERVAL_S
+            with claims_lock(spec.workspace_path):
+                ledger.recover_stale()
         snapshot = ledger.snapshot()
         full = self.budget.full(ledger.claimed()) or snapshot.info.stopped is not None
         if full:
@@ -66,9 +81,14 @@ class LedgerSearcher(Searcher):
             return None if running else Searcher.FINISHED  # type: ignore[return-value]
         with claims_lock(spec.workspace_path):
             trial = self.study.ask()
-        ledger.handle(trial.number).start(owner_tag(), trial_seed(spec.seed, trial.number))
+        handle = ledger.handle(trial.number)
+        handle.start(owner_tag(), trial_seed(spec.seed, trial.number))
         params = self.job.plan.space.suggest(trial)
-        return {NUMBER_KEY: trial.number, PARAMS_KEY: params}
+        config: dict[str, object] = {NUMBER_KEY: trial.number, PARAMS_KEY: params}
+        resume_from = handle.resume_from()  # a retry of an interrupted trial continues it
+        if resume_from:
+            config[RESUME_KEY] = resume_from
+        return config
 
     def on_trial_complete(
         self, trial_id: str, result: dict[str, object] | None = None, error: bool = False
@@ -139,6 +159,19 @@ class LedgerCallback(Callback):
         self.history.setdefault(trial.trial_id, []).append(metrics)  # a pruned trial's curves
         self._tracker(trial).log_epoch(epoch - 1, metrics)
 
+    def on_checkpoint(
+        self,
+        iteration: int,
+        trials: list[Trial],
+        trial: Trial,
+        checkpoint: tune.Checkpoint,
+        **info: object,
+    ) -> None:
+        """Note the trial's latest snapshot in the ledger: a driver restarted after a crash
+        queues the trial again from there."""
+        number = int(trial.config[NUMBER_KEY])
+        self.ledger.handle(number).set_epoch_checkpoint(checkpoint_uri(checkpoint))
+
     def on_trial_complete(
         self, iteration: int, trials: list[Trial], trial: Trial, **info: object
     ) -> None:
@@ -175,7 +208,14 @@ class LedgerCallback(Callback):
             return result
         seed = trial_seed(self.job.spec.seed, number)
         if error:
-            return TrialResult(TrialState.FAILED, reason=RAY_ERROR, params=params, seed=seed)
+            trace = _error_text(trial)
+            return TrialResult(
+                TrialState.FAILED,
+                reason=failure_reason(trial, trace),
+                params=params,
+                seed=seed,
+                traceback=trace or None,
+            )
         epochs = int(str(last.get(EPOCH_KEY, 0)))
         names = _epoch_metric_names(self.job)
         metrics = {  # the epoch it was stopped at (MLflow's curves hold every epoch)
@@ -215,6 +255,38 @@ class LedgerCallback(Callback):
         }[result.state]
         values = result.values if result.state is TrialState.COMPLETE else None
         self.study.tell(number, values, state=state)
+
+
+def checkpoint_uri(checkpoint: tune.Checkpoint) -> str:
+    """Where a Ray checkpoint is, as a path (local storage) or a URI any node can open."""
+    filesystem = checkpoint.filesystem
+    scheme = "local" if filesystem is None else filesystem.type_name
+    return checkpoint.path if scheme == "local" else f"{scheme}://{checkpoint.path}"
+
+
+def failure_reason(trial: Trial, trace: str) -> str:
+    """Why Ray gave up on ``trial``: its worker or node lost (:data:`NODE_LOST`), killed by
+    Ray's memory monitor (``out_of_memory``), or another error (:data:`RAY_ERROR`)."""
+    from ray import exceptions
+
+    try:
+        error = trial.get_pickled_error()
+    except Exception:  # an error Ray could not unpickle: its text decides
+        error = None
+    lost_types = (exceptions.RayActorError, exceptions.NodeDiedError, exceptions.WorkerCrashedError)
+    if isinstance(error, exceptions.OutOfMemoryError) or "OutOfMemoryError" in trace:
+        return "out_of_memory"
+    if isinstance(error, lost_types) or any(marker in trace for marker in _LOST_MARKERS):
+        return NODE_LOST
+    return RAY_ERROR
+
+
+def _error_text(trial: Trial) -> str:
+    """Ray's record of why the trial failed (empty when it kept none)."""
+    try:
+        return Path(trial.error_file).read_text(errors="replace") if trial.error_file else ""
+    except OSError:
+        return ""
 
 
 def _epoch_metric_names(job: SearchJob) -> set[str]:

@@ -2,10 +2,13 @@
 :func:`~automl_rnn.trial.runner.run_trial` as every backend.
 
 Runs in a Ray worker process. It reports once per epoch (``epoch`` counts from 1, the
-scheduler's time attribute) and, when the trial ends on its own, once more with the whole
+scheduler's time attribute) with that epoch's snapshot as a Ray checkpoint (network, optimiser,
+schedule, random generators, best epoch so far: :mod:`automl_rnn.training.snapshot`), so a trial
+Ray restarts after a lost node, or the ledger queues again after a driver crash, continues from
+its last epoch. When the trial ends on its own it reports once more, with the whole
 :class:`~automl_rnn.trial.outcome.TrialResult` under :data:`RESULT_KEY` and the best epoch's
-weights as a Ray checkpoint. A trial the scheduler stops never sends that last report: the driver
-records it as pruned. The worker writes nothing to the workspace (a remote node may not see it);
+weights. A trial the scheduler stops never sends that last report: the driver records it as
+pruned. The worker writes nothing to the workspace (a remote node may not see it);
 the driver does (:mod:`automl_rnn.backends.ray_driver`).
 """
 
@@ -15,15 +18,17 @@ import json
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from automl_rnn.trial.outcome import Decision, NullTracker, TrialResult
 from automl_rnn.trial.runner import TrialContext, run_trial, trial_seed
 
 if TYPE_CHECKING:
     import torch
+    from ray import tune
 
     from automl_rnn.backends.base import SearchJob
+    from automl_rnn.training.snapshot import EpochSnapshot
 
 #: Result key of the trial's final report: the TrialResult as JSON.
 RESULT_KEY = "automl_result"
@@ -36,13 +41,54 @@ EPOCH_KEY = "epoch"
 RUNG_KEY = "rung_epoch"
 #: File name of the best epoch's weights inside the trial's final checkpoint.
 WEIGHTS = "weights.pt"
+#: File name of the latest epoch's snapshot inside each checkpoint.
+STATE = "state.pt"
+#: Config key of a requeued trial's checkpoint to continue from (a URI Ray's storage reads).
+RESUME_KEY = "resume_from"
+#: Result key marking an epoch reported again by a trial that continues an interrupted one.
+REPLAY_KEY = "replayed"
+
+
+class TrialFolder:
+    """The trial's local checkpoint folder: the latest epoch's snapshot (:data:`STATE`) and, at the
+    end, the best epoch's weights (:data:`WEIGHTS`). Ray copies it to its storage with each report
+    that carries it (before the report returns), so it is rewritten in place."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.unreported = False
+
+    def save_epoch(self, number: int, snapshot: EpochSnapshot) -> None:
+        from automl_rnn.training.snapshot import save
+
+        save(snapshot, self.folder / STATE)
+        self.unreported = True
+
+    def save_best(self, number: int, state: dict[str, torch.Tensor]) -> str:
+        import torch
+
+        path = self.folder / WEIGHTS
+        torch.save(state, path)
+        return str(path)
+
+    def checkpoint(self) -> tune.Checkpoint | None:
+        """The folder as a Ray checkpoint when it changed since the last report."""
+        from ray import tune
+
+        if not self.unreported:
+            return None
+        self.unreported = False
+        checkpoint = tune.Checkpoint.from_directory(str(self.folder))  # typed as its base
+        return cast("tune.Checkpoint", checkpoint)
 
 
 class TuneReporter:
-    """Sends each epoch's metrics to Tune; the scheduler stops the trial, not this reporter."""
+    """Sends each epoch's metrics (with the epoch's checkpoint) to Tune; the scheduler stops the
+    trial, not this reporter."""
 
-    def __init__(self, max_epochs: int) -> None:
+    def __init__(self, max_epochs: int, folder: TrialFolder) -> None:
         self.max_epochs = max_epochs
+        self.folder = folder
         self.last: dict[str, float] = {}
         self.epochs = 0
 
@@ -51,7 +97,8 @@ class TuneReporter:
 
         self.epochs = epoch + 1
         self.last = {k: float(v) for k, v in metrics.items()}
-        tune.report(epoch_result(self.epochs, self.max_epochs, self.last))
+        result = epoch_result(self.epochs, self.max_epochs, self.last)
+        tune.report(result, checkpoint=self.folder.checkpoint())
         return Decision.CONTINUE
 
 
@@ -62,18 +109,26 @@ def epoch_result(epochs: int, max_epochs: int, metrics: Mapping[str, float]) -> 
     return {**metrics, EPOCH_KEY: epochs, **rung}
 
 
-class FolderCheckpoint:
-    """A checkpoint sink that keeps the best weights in a local folder until the last report."""
+def resume_point(config: Mapping[str, object]) -> tuple[EpochSnapshot | None, bool]:
+    """The snapshot this trial continues from, and whether Tune itself restarted it (after a lost
+    node: Tune has its earlier reports) rather than the ledger queueing it again (a new Tune
+    trial continuing an interrupted one: its earlier epochs are reported again, marked
+    :data:`REPLAY_KEY`, so its records hold every epoch)."""
+    from ray import tune
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    from automl_rnn.training.snapshot import load
 
-    def save_best(self, number: int, state: dict[str, torch.Tensor]) -> str:
-        import torch
-
-        path = self.folder / WEIGHTS
-        torch.save(state, path)
-        return str(path)
+    restarted = tune.get_checkpoint()
+    source = restarted
+    if source is None and isinstance(config.get(RESUME_KEY), str):
+        source = tune.Checkpoint(str(config[RESUME_KEY]))
+    if source is None:
+        return None, False
+    try:
+        with source.as_directory() as folder:
+            return load(Path(folder) / STATE), restarted is not None
+    except (OSError, ValueError):  # gone from storage: start over
+        return None, False
 
 
 def train(config: Mapping[str, object], job: SearchJob) -> None:
@@ -86,18 +141,26 @@ def train(config: Mapping[str, object], job: SearchJob) -> None:
     number = int(str(config[NUMBER_KEY]))
     params = config[PARAMS_KEY]
     assert isinstance(params, dict)
-    reporter = TuneReporter(spec.max_epochs)
+    resume, restarted = resume_point(config)
+    if resume is not None and not restarted:
+        for epoch, metrics in enumerate(resume.history, start=1):
+            tune.report({**metrics, EPOCH_KEY: epoch, REPLAY_KEY: 1})  # no rung: not scheduled
     with tempfile.TemporaryDirectory(prefix="automl-rnn-trial-") as folder:
+        checkpoints = TrialFolder(Path(folder))
+        reporter = TuneReporter(spec.max_epochs, checkpoints)
+        reporter.epochs = 0 if resume is None else resume.epochs
         context = TrialContext(
             number,
             trial_seed(spec.seed, number),
             tuple(job.plan.objectives),
-            FolderCheckpoint(Path(folder)),
+            checkpoints,
+            epoch_checkpoints=checkpoints,
+            resume=resume,
         )
         result = run_trial(spec, job.plan.prepared, params, reporter, NullTracker(), context)
         final = {**reporter.last, EPOCH_KEY: reporter.epochs, RESULT_KEY: _dump(result)}
-        checkpoint = tune.Checkpoint.from_directory(folder) if result.checkpoint else None
-        tune.report(final, checkpoint=checkpoint)  # persisted before report returns
+        checkpoints.unreported = checkpoints.unreported or result.checkpoint is not None
+        tune.report(final, checkpoint=checkpoints.checkpoint())  # persisted before it returns
 
 
 def _dump(result: TrialResult) -> str:

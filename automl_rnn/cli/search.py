@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -155,9 +157,27 @@ def search(
         overrides["tracking"] = False
     from automl_rnn import api
 
-    with interruptible("run the same command again to resume the study"):
+    # stdout holds the answer only: what libraries print while trials run (Ray's notes on lost
+    # workers, say) goes to stderr, beside the progress lines.
+    with (
+        interruptible("run the same command again to resume the study"),
+        contextlib.redirect_stdout(sys.stderr),
+    ):
         summary = api.search(overrides, config=config, progress=not quiet)
     show(summary, as_json, _print_summary)
+    lost = summary.get("lost_trials") or []
+    if lost:  # Ray gave up on them: the search ran, but not as asked
+        typer.echo(
+            f"error: {len(lost)} trial(s) lost with their node after Ray's retries "
+            f"({', '.join(f'#{n}' for n in lost)}); run the same command again to run as many "
+            "more",
+            err=True,
+        )
+        raise typer.Exit(LOST_TRIALS_EXIT)
+
+
+#: Exit status of a search that finished but lost trials with their nodes after Ray's retries.
+LOST_TRIALS_EXIT = 3
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

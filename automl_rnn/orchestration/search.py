@@ -20,7 +20,7 @@ from automl_rnn.orchestration.runs import (
     probe_tracking_server,
     ui_command,
 )
-from automl_rnn.search.ledger import Ledger
+from automl_rnn.search.ledger import NODE_LOST, Ledger
 from automl_rnn.search.plan import SearchPlan, make_plan
 from automl_rnn.search.summary import Json, best
 from automl_rnn.search.verdict import baseline_verdict
@@ -92,6 +92,7 @@ def _summary(
         "counts": snapshot.counts(),
         "failure_reasons": snapshot.failure_reasons(),
         "recovered_trials": ledger.recovered_since(started),
+        "lost_trials": ledger.failed_since(started, NODE_LOST),
         "elapsed_seconds": round(snapshot.elapsed_seconds(), 1),
     }
     if search_run is not None:

@@ -43,6 +43,7 @@ Direction = Literal["minimize", "maximize"]
 _STATE, _REASON, _PARAMS, _METRICS, _CURVES = "state", "reason", "params", "metrics", "curves"
 _SEED, _CHECKPOINT, _RUN_ID, _OWNER = "seed", "checkpoint", "mlflow_run_id", "owner"
 _RETRY_OF, _FIRST_TRIAL = "retry_of", "first_trial"
+_EPOCH_CHECKPOINT, _RESUME_FROM = "epoch_checkpoint", "resume_from"
 # ---- storage keys (study user attributes) ------------------------------------------------------
 _EXPERIMENT, _KIND, _OBJECTIVES, _STOPPED = "experiment", "task_kind", "objective_names", "stopped"
 _TRACKING_URIS, _PARENT_RUN = "tracking_uris", "mlflow_parent_run_id"
@@ -51,6 +52,9 @@ _TRACKING_URIS, _PARENT_RUN = "tracking_uris", "mlflow_parent_run_id"
 WORKER_DIED = "worker died (killed mid-trial)"
 #: Failure reason of a trial cut short by Ctrl-C / SIGTERM (its parameters are queued again).
 INTERRUPTED = "interrupted"
+#: Failure reason of a trial whose node or worker process was lost more often than the
+#: backend retries (Ray's ``FailureConfig``); the search's exit status says so.
+NODE_LOST = "node lost after retries"
 #: Per-epoch metrics kept in the ledger (compact; MLflow holds every curve in full).
 CURVE_METRICS = ("train_loss", "val_loss", "val_metric")
 
@@ -186,12 +190,16 @@ class Ledger:
             for t in self.snapshot().trials
         )
 
-    def requeue(self, params: Mapping[str, ParamValue], retry_of: int) -> None:
-        """Queue ``params`` to run again (a trial that was interrupted or whose worker died)."""
+    def requeue(
+        self, params: Mapping[str, ParamValue], retry_of: int, resume_from: str | None = None
+    ) -> None:
+        """Queue ``params`` to run again (a trial that was interrupted or whose worker died),
+        continuing from the snapshot at ``resume_from`` where the backend can."""
         if params:
-            self.study.enqueue_trial(
-                dict(params), user_attrs={_RETRY_OF: retry_of}, skip_if_exists=False
-            )
+            attrs: dict[str, object] = {_RETRY_OF: retry_of}
+            if resume_from:
+                attrs[_RESUME_FROM] = resume_from
+            self.study.enqueue_trial(dict(params), user_attrs=attrs, skip_if_exists=False)
 
     def recover_stale(self) -> list[int]:
         """Fail the RUNNING trials whose process died and queue their parameters again.
@@ -210,18 +218,20 @@ class Ledger:
                 self.study.tell(trial.number, state=TrialState.FAIL)
             except (UpdateFinishedTrialError, ValueError):
                 continue  # another process recovered it a moment ago
-            self.requeue(trial.sampled, trial.number)
+            self.requeue(trial.sampled, trial.number, trial.epoch_checkpoint)
             recovered.append(trial.number)
         return recovered
 
     def recovered_since(self, since: float) -> list[int]:
         """Numbers of the trials failed as :data:`WORKER_DIED` since ``since`` (a timestamp)."""
+        return self.failed_since(since, WORKER_DIED)
+
+    def failed_since(self, since: float, reason: str) -> list[int]:
+        """Numbers of the trials failed with ``reason`` since ``since`` (a timestamp)."""
         return sorted(
             t.number
             for t in self.snapshot().by_status(TrialStatus.FAILED)
-            if t.reason == WORKER_DIED
-            and t.completed is not None
-            and t.completed.timestamp() >= since
+            if t.reason == reason and t.completed is not None and t.completed.timestamp() >= since
         )
 
 
@@ -242,6 +252,15 @@ class TrialHandle:
     def set_run_id(self, run_id: str) -> None:
         self._set(_RUN_ID, run_id)
 
+    def set_epoch_checkpoint(self, uri: str) -> None:
+        """Where the trial's latest per-epoch snapshot is (a requeued copy continues from it)."""
+        self._set(_EPOCH_CHECKPOINT, uri)
+
+    def resume_from(self) -> str | None:
+        """The snapshot this (requeued) trial should continue from, if any."""
+        trial = self.ledger.study._storage.get_trial(self._id)
+        return _text(trial.user_attrs.get(_RESUME_FROM))
+
     def fail(self, reason: str) -> None:
         self._set(_STATE, TrialStatus.FAILED.value)
         self._set(_REASON, reason)
@@ -258,11 +277,14 @@ class TrialHandle:
         if result.history:
             self._set(_CURVES, curves(result.history))
 
-    def interrupted(self, sampled: Mapping[str, ParamValue]) -> None:
-        """Cut short by Ctrl-C / SIGTERM: failed as interrupted, its parameters queued first."""
+    def interrupted(
+        self, sampled: Mapping[str, ParamValue], resume_from: str | None = None
+    ) -> None:
+        """Cut short by Ctrl-C / SIGTERM: failed as interrupted, its parameters queued first
+        (continuing from ``resume_from`` where the backend can)."""
         self.fail(INTERRUPTED)
         with contextlib.suppress(Exception):
-            self.ledger.requeue(sampled, self.number)
+            self.ledger.requeue(sampled, self.number, resume_from)
 
 
 def curves(history: Sequence[Mapping[str, float]]) -> dict[str, list[float | None]]:
@@ -308,6 +330,8 @@ def _record(trial: FrozenTrial) -> TrialRecord:
         mlflow_run_id=_text(attrs.get(_RUN_ID)),
         owner=_text(attrs.get(_OWNER)),
         retry_of=int(retry) if isinstance(retry, int) else None,
+        epoch_checkpoint=_text(attrs.get(_EPOCH_CHECKPOINT)),
+        resume_from=_text(attrs.get(_RESUME_FROM)),
         first_trial=bool(attrs.get(_FIRST_TRIAL)),
         started=trial.datetime_start,
         completed=trial.datetime_complete,

@@ -64,6 +64,10 @@ class TrialRecord:
     mlflow_run_id: str | None = None
     owner: str | None = None
     retry_of: int | None = None
+    epoch_checkpoint: str | None = None
+    """The latest per-epoch snapshot (Ray backend), which a requeued copy continues from."""
+    resume_from: str | None = None
+    """The snapshot this trial was queued to continue from (a retry of an interrupted one)."""
     first_trial: bool = False
     started: datetime | None = None
     completed: datetime | None = None

@@ -53,27 +53,29 @@ pytest.importorskip("ray", reason="the Ray backend's tests need the ray extra")
 def wait_for_a_finished_and_a_running_trial(
     process: subprocess.Popen[str], workspace: Path
 ) -> None:
-    """Return once a trial runs (its MLflow run open) and another has finished."""
+    """Return once a trial runs with an epoch checkpointed (its MLflow run open) and another
+    has finished."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         assert process.poll() is None, "the search ended before it could be killed mid-trial"
         found = Ledger.find(workspace, "sine_mix")
         study = found.snapshot() if found is not None else None
         running = study.by_status(TrialStatus.RUNNING) if study else []
-        if study and study.by_status(*FINISHED) and any(t.mlflow_run_id for t in running):
+        mid_trial = any(t.mlflow_run_id and t.epoch_checkpoint for t in running)
+        if study and study.by_status(*FINISHED) and mid_trial:
             return
         time.sleep(0.2)
-    raise AssertionError("no trial ran after one finished within 300 s")
+    raise AssertionError("no trial ran an epoch after one finished within 300 s")
 
 
 @pytest.fixture(scope="module")
 def cli_search(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """``automl-rnn search --backend ray --trials 4 --max-concurrent 2`` (2 epochs, tracking on)
-    in a subprocess with no Ray running, SIGKILLed (no cleanup runs) once a trial runs after
-    another finished; then the same command again, to its end. Each command starts a Ray of its
+    """``automl-rnn search --backend ray --trials 4 --max-concurrent 2`` (3 epochs, tracking on)
+    in a subprocess with no Ray running, SIGKILLed (no cleanup runs) once a trial has trained an
+    epoch after another finished; then the same command again, to its end. Each command starts a Ray of its
     own; the second one's Ray processes are sampled while it runs."""
     workspace = tmp_path_factory.mktemp("ray-cli")
-    command = [*CLI, "search", *CLI_TINY, "--backend", "ray", "--max-epochs", "2"]
+    command = [*CLI, "search", *CLI_TINY, "--backend", "ray", "--max-epochs", "3"]
     command += ["--trials", "4", "--max-concurrent", "2", "--workspace", str(workspace)]
     with private_ray_env() as killed_env, private_ray_env() as env:
         quiet = subprocess.DEVNULL
@@ -119,7 +121,9 @@ def test_ray_search_finishes_exactly_the_requested_trials(
     assert counts["running"] == counts["waiting"] == 0
     finished = [(t.started, t.completed) for t in study.by_status(*FINISHED)]
     assert most_at_once((a.timestamp(), b.timestamp()) for a, b in finished if a and b) == 2
-    for trial in study.trials:  # the tiny space's declared values and bounds
+    # The tiny space's declared values and bounds (a trial the kill cut while it was being
+    # sampled holds only the parameters drawn before).
+    for trial in study.by_status(*FINISHED):
         assert trial.sampled["cell"] in ("gru", "lstm")
         assert 8 <= int(str(trial.sampled["hidden_size"])) <= 16
         assert 3e-3 <= float(str(trial.sampled["lr"])) <= 3e-2
@@ -149,7 +153,8 @@ def test_a_killed_ray_search_resumes_without_rerunning_finished_trials(
     cli_search: dict[str, Any],
 ) -> None:
     """After the driver's SIGKILL the same command fails the trials it cut, runs their
-    parameters again, and keeps every finished trial as it was (its parameters not run again)."""
+    parameters again from their last epoch's checkpoint, and keeps every finished trial as it
+    was (its parameters not run again)."""
     killed = cli_search["killed"]
     cut = [t.number for t in killed.by_status(TrialStatus.RUNNING)]
     kept = killed.by_status(*FINISHED)
@@ -163,8 +168,18 @@ def test_a_killed_ray_search_resumes_without_rerunning_finished_trials(
     for number in cut:
         dead = study.trials[number]
         assert dead.status is TrialStatus.FAILED and dead.reason == WORKER_DIED
-        (retry,) = [t for t in study.trials if t.retry_of == number]
-        assert retry.status in FINISHED and retry.sampled == dead.sampled
+        retries = [t for t in study.trials if t.retry_of == number]
+        if not dead.sampled:  # cut before its first parameter was drawn: nothing to run again
+            assert not retries
+            continue
+        (retry,) = retries
+        assert retry.status in FINISHED
+        assert {k: retry.sampled[k] for k in dead.sampled} == dead.sampled
+        if dead.epoch_checkpoint:  # it had trained an epoch: the retry continued from there
+            assert retry.resume_from == dead.epoch_checkpoint
+            if retry.status is TrialStatus.COMPLETE:
+                assert retry.metrics["resumed_from_epoch"] >= 1
+    assert any(killed.trials[n].epoch_checkpoint for n in cut), "no cut trial had an epoch"
 
 
 @pytest.mark.slow
@@ -201,6 +216,44 @@ def test_ray_search_stops_the_ray_it_started(cli_search: dict[str, Any]) -> None
     assert not cli_search["before"]
     assert cli_search["seen"], "no Ray process of the command was seen while it ran"
     assert not cli_search["left"], described(cli_search["left"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sent", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stopped_ray_search_ends_its_runs_and_its_ray_and_resumes_mid_trial(
+    tmp_path: Path, sent: signal.Signals, status: int
+) -> None:
+    """SIGTERM or Ctrl-C once a trial has trained an epoch: the command exits with 143 / 130,
+    leaves no Ray process and no MLflow run RUNNING, and fails the cut trial as interrupted,
+    queued again to continue from its last epoch's checkpoint."""
+    command = [*CLI, "search", *CLI_TINY, "--backend", "ray", "--max-epochs", "4"]
+    command += ["--trials", "1", "--scheduler", "none", "--workspace", str(tmp_path)]
+    with private_ray_env() as env:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "the search ended before it could be stopped"
+            found = Ledger.find(tmp_path, "sine_mix")
+            running = found.snapshot().by_status(TrialStatus.RUNNING) if found else []
+            if any(t.epoch_checkpoint for t in running):
+                break
+            time.sleep(0.2)
+        process.send_signal(sent)
+        _, err = process.communicate(timeout=120)
+        left = wait_gone(env[MARK], 10)
+    assert process.returncode == status, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    assert not left, described(left)
+    study = ledger(tmp_path)
+    (cut,) = study.trials[:1]
+    assert (cut.status, cut.reason) == (TrialStatus.FAILED, "interrupted")
+    (queued,) = study.by_status(TrialStatus.WAITING)
+    assert queued.retry_of == cut.number  # its parameters are fixed when it is asked
+    assert queued.resume_from == cut.epoch_checkpoint is not None
+    parent, children = runs_of(tmp_path)
+    assert "RUNNING" not in {parent.info.status, *(r.info.status for r in children)}
 
 
 # ---- where Ray runs: missing, or a cluster this machine knew before ----------------------------

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
 import threading
@@ -226,8 +229,9 @@ def test_a_trial_whose_node_is_lost_is_run_again_and_logged_once(
     cluster_run: tuple[Path, dict[str, Any]],
 ) -> None:
     """The node of a running trial (an epoch logged already) is removed and a fresh node added:
-    Ray runs the trial again, the search finishes every trial and leaves none RUNNING, and the
-    trial's one MLflow run holds each epoch once."""
+    Ray runs the trial again from its last epoch's checkpoint (not from epoch 0), the search
+    finishes every trial and leaves none RUNNING, and the trial's one MLflow run holds each
+    epoch once."""
     root, out = cluster_run
     assert "error" not in out and not out["alive_after"], out
     assert "moved" in out, f"no running trial was found on a worker node: {out}"
@@ -240,7 +244,91 @@ def test_a_trial_whose_node_is_lost_is_run_again_and_logged_once(
     assert counts["running"] == counts["waiting"] == 0
     moved = study.trials[int(out["moved"])]
     assert moved.status is TrialStatus.COMPLETE and moved.metrics["epochs"] == 3
+    assert moved.metrics["resumed_from_epoch"] >= out["epochs_before_move"] >= 1
     _, children = runs_of(workspace)
     assert len(children) == 2 and all(r.info.status == "FINISHED" for r in children)
     assert moved.mlflow_run_id is not None
     assert epoch_steps(workspace, moved.mlflow_run_id) == [0, 1, 2]
+
+
+# ---- a trial whose worker keeps dying ----------------------------------------------------------
+
+
+def trial_workers(number: int) -> list[int]:
+    """Ray worker processes running trial ``number`` (Tune runs each trial in a folder named
+    after its config)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().decode(errors="replace")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if args.startswith("ray::") and re.search(rf"automl_trial={number}(?!\d)", cwd):
+            found.append(int(proc.name))
+    return found
+
+
+@contextlib.contextmanager
+def killing_workers_of(number: int) -> Iterator[list[int]]:
+    """SIGKILL every Ray worker that runs trial ``number`` while the block runs (the pids
+    killed are listed)."""
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def kill() -> None:
+        while not stop.is_set():
+            for pid in trial_workers(number):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill, daemon=True)
+    killer.start()
+    try:
+        yield killed
+    finally:
+        stop.set()
+        killer.join()
+
+
+@pytest.mark.slow
+def test_a_trial_lost_after_rays_retries_is_failed_and_the_exit_status_says_so(
+    gpu_ray: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Trial 0's worker is killed each time Ray starts it: after Ray's retries it is FAILED
+    with ``node lost after retries`` (in the ledger, the summary and its MLflow run), the search
+    runs another trial in its place, and the command exits with status 3 and one line saying
+    which trial was lost."""
+    from automl_rnn.backends.ray_backend import MAX_FAILURES
+    from automl_rnn.cli import main
+    from automl_rnn.cli.search import LOST_TRIALS_EXIT
+    from automl_rnn.search.ledger import NODE_LOST
+
+    argv = ["automl-rnn", "search", "--task", "sine_mix", "--space", "tiny", "--seed", "0"]
+    argv += ["--backend", "ray", "--trials", "1", "--max-epochs", "2", "--scheduler", "none"]
+    argv += ["--max-concurrent", "1", "--workspace", str(tmp_path), "--quiet", "--json"]
+    monkeypatch.setattr(sys, "argv", argv)
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        with killing_workers_of(0) as killed, pytest.raises(SystemExit) as ended:
+            main()
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+    assert ended.value.code == LOST_TRIALS_EXIT
+    assert len(killed) >= MAX_FAILURES + 1  # the first run and every retry
+    out, err = capsys.readouterr()
+    # The session's Ray outlives the command: its late notes on the killed workers may follow.
+    summary, _ = json.JSONDecoder().raw_decode(out)
+    assert summary["lost_trials"] == [0]
+    assert summary["failure_reasons"] == {NODE_LOST: 1}
+    (line,) = [line for line in err.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: 1 trial(s) lost") and "#0" in line, err
+    study = ledger(tmp_path)
+    lost = study.trials[0]
+    assert (lost.status, lost.reason) == (TrialStatus.FAILED, NODE_LOST)
+    assert study.counts()["complete"] == 1  # the trial run in its place
+    _, children = runs_of(tmp_path)
+    run = {int(r.data.tags["trial"]): r for r in children}[0]
+    assert (run.info.status, run.data.tags["reason"]) == ("FAILED", NODE_LOST)
