@@ -44,10 +44,11 @@ def insample_snaive_mae(train: np.ndarray, season: int) -> np.ndarray:
     """Per-column MAE of the one-step seasonal-naive forecast on the training part: MASE's scale.
 
     ``train`` is ``[T, D]``; returns ``[D]``. Falls back to lag 1 when the part is shorter than
-    two seasons or when a column repeats its season exactly (scale ~0), and to 1.0 when even the
-    naive scale is ~0, so MASE stays finite.
+    two seasons (``T < 2 * season``: every position of the season needs a same-season pair, as a
+    ``--season`` must repeat twice) or when a column repeats its season exactly (scale ~0), and to
+    1.0 when even the naive scale is ~0, so MASE stays finite.
     """
-    lag = season if train.shape[0] > season else 1
+    lag = season if train.shape[0] >= 2 * season else 1
     scale = np.mean(np.abs(train[lag:] - train[:-lag]), axis=0)
     naive = np.mean(np.abs(train[1:] - train[:-1]), axis=0)
     tiny = 1e-6 * np.maximum(np.mean(np.abs(train), axis=0), 1e-12)
