@@ -1,0 +1,62 @@
+"""A RUNNING trial that never recorded its owner (its worker died between Optuna creating the
+trial and the first write) is stale once the grace period has passed, and recovery fails it and
+queues its parameters again: in a real journal storage, through ``status`` and ``repair``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import optuna
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState as OptunaState
+
+from automl_rnn import api
+from automl_rnn.search.ledger import WORKER_DIED, Ledger
+from automl_rnn.search.records import OWNER_GRACE_S, TrialStatus
+from automl_rnn.search.storage import open_storage
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+LR = {"lr": FloatDistribution(1e-3, 1e-1, log=True)}
+
+
+def _running_without_owner(study: optuna.Study, lr: float, started: datetime) -> int:
+    """A RUNNING trial with no owner attribute, started at ``started``; returns its number."""
+    trial = optuna.trial.create_trial(
+        state=OptunaState.RUNNING, params={"lr": lr}, distributions=LR
+    )
+    trial.datetime_start = started
+    study.add_trial(trial)
+    return study.trials[-1].number
+
+
+def test_a_running_trial_without_an_owner_is_recovered_after_the_grace_period(
+    tmp_path: Path,
+) -> None:
+    study = optuna.create_study(study_name="s", storage=open_storage(tmp_path))
+    now = datetime.now()
+    orphan = _running_without_owner(study, 0.01, now - timedelta(seconds=OWNER_GRACE_S + 30))
+    starting = _running_without_owner(study, 0.02, now)  # within the grace period
+
+    snapshot = Ledger.open(tmp_path, "s").snapshot()
+    assert snapshot.trials[orphan].owner is None and snapshot.trials[orphan].started is not None
+    assert [t.number for t in snapshot.stale()] == [orphan]
+    assert api.status("s", str(tmp_path))["stale_trials"] == [orphan]
+
+    repaired = api.repair("s", str(tmp_path))
+    assert repaired["failed_trials"] == [orphan]
+    (retry,) = repaired["requeued"]
+    after = Ledger.open(tmp_path, "s").snapshot()
+    assert (after.trials[orphan].status, after.trials[orphan].reason) == (
+        TrialStatus.FAILED,
+        WORKER_DIED,
+    )
+    assert after.trials[starting].status is TrialStatus.RUNNING  # its worker may still write
+    assert (after.trials[retry].status, after.trials[retry].retry_of) == (
+        TrialStatus.WAITING,
+        orphan,
+    )
+    reloaded = optuna.load_study(study_name="s", storage=open_storage(tmp_path))
+    assert reloaded.trials[retry].system_attrs["fixed_params"] == {"lr": 0.01}
+    assert api.repair("s", str(tmp_path))["failed_trials"] == []  # recovered once
