@@ -9,6 +9,7 @@ from automl_rnn.data import generators, images
 from automl_rnn.data.arrays import ArrayData, View, seeded_split
 from automl_rnn.data.catalog import data_file, load_task
 from automl_rnn.data.forecast import ForecastData
+from automl_rnn.data.lengths import check_length, held_out_points
 from automl_rnn.data.missing import DEFAULT_MAX_GAP, handle_missing
 from automl_rnn.data.prepared import PreparedData
 from automl_rnn.data.seasonality import acf_season
@@ -55,7 +56,8 @@ def _csv_series(source: DataSource) -> ForecastData:
     if horizon is None:
         horizon = season if season is not None and 6 * season <= n else 1
         raw.notes.append(f"--horizon not given: forecasting {horizon} step(s)")
-    parts = horizon * max(1, min(4, n // (20 * horizon)))
+    parts = held_out_points(horizon, horizon * max(1, min(4, n // (20 * horizon))))
+    check_length(source.data, n, horizon, season, parts, parts)
     return ForecastData(Path(source.data).stem, raw, horizon, season, parts, parts)
 
 
@@ -86,9 +88,11 @@ def _task(source: DataSource) -> PreparedData:
         horizon = source.horizon or spec.horizon
         assert horizon is not None
         season = source.season or spec.season or raw.season_hint
+        val = held_out_points(horizon, spec.val_size)
+        test = held_out_points(horizon, spec.test_size)
+        check_length(source.label, len(raw.values), horizon, season, val, test)
         return ForecastData(
-            spec.name, raw, horizon, season, spec.val_size, spec.test_size, spec.topologies,
-            spec.metric,
+            spec.name, raw, horizon, season, val, test, spec.topologies, spec.metric
         )  # fmt: skip
     if source.horizon is not None or source.season is not None or source.missing is not None:
         raise ConfigError(

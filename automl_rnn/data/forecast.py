@@ -15,6 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from automl_rnn.data import metrics
 from automl_rnn.data.contract import DataShape
+from automl_rnn.data.lengths import shortest_window
 from automl_rnn.data.missing import fill_causal
 from automl_rnn.data.prepared import PreparedData, fingerprint
 from automl_rnn.data.seasonality import MIN_TRAIN_WINDOWS, acf_season, window_candidates
@@ -55,7 +56,7 @@ class ForecastData(PreparedData):
         self.dayfirst = series.dayfirst
         n, h = len(series.values), horizon
         self.val_size, self.test_size = max(h, val_size or h), max(h, test_size or h)
-        self.min_seq_len = max(2, min(h, season or h))
+        self.min_seq_len = shortest_window(h, season)
         need = self.min_seq_len + h + self.val_size + self.test_size
         if n < need:
             raise DataError(

@@ -71,9 +71,10 @@ class TaskSpec(BaseModel):
     horizon: int | None = Field(None, ge=1)
     season: int | None = Field(None, ge=1)
     val_size: int | None = Field(None, ge=1)
-    """Forecast: validation points before the test part (default: one horizon)."""
+    """Forecast: validation points before the test part (default and floor: one horizon and at
+    least :data:`automl_rnn.data.lengths.MIN_EVAL_POINTS`)."""
     test_size: int | None = Field(None, ge=1)
-    """Forecast: test points at the end (default: one horizon)."""
+    """Forecast: test points at the end (default and floor as for ``val_size``)."""
     missing: MissingMode = "interpolate"
     max_gap: int = Field(3, ge=0)
     split_seed: int = 0

@@ -42,7 +42,7 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     (
         "too_short",
         ["--data", "too_short.csv", "--target", "sales", "--time-col", "month", "--horizon", "12"],
-        ["too_short.csv", "20 points", "needs at least 48"],
+        ["too_short.csv", "20 rows", "12 step(s) needs at least 63 rows"],
     ),
     (
         "constant_target",
