@@ -7,7 +7,10 @@ cheap: numpy, pandas and torch load only when data are prepared or loaders built
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -41,8 +44,36 @@ def prepare(source: DataSource) -> PreparedData:
     if key not in _CACHE:
         from automl_rnn.data.build import build
 
-        _CACHE[key] = build(source)
+        with _held_warnings() as held:
+            prepared = build(source)
+        prepared.warnings = tuple(held)
+        _CACHE[key] = prepared
     return _CACHE[key]
+
+
+class _Held(logging.Handler):
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.messages = messages
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _held_warnings() -> Iterator[list[str]]:
+    """The data layer's warnings (missing values filled, texts cut), held instead of printed:
+    refused data prints its one error line alone, and accepted data keeps them in
+    ``PreparedData.warnings`` for the caller to show once the rest of the input passed too."""
+    logger, messages = logging.getLogger("automl_rnn.data"), list[str]()
+    handler, propagate = _Held(messages), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def clear_cache() -> None:

@@ -55,6 +55,9 @@ class PreparedData:
     default_seq_len: int
     max_seq_len: int
     notes: list[str]
+    warnings: tuple[str, ...] = ()
+    """The notes worth a warning (missing values filled, texts cut), as :func:`prepare` held
+    them back (a search prints them once its whole input is accepted)."""
 
     @property
     def default_space(self) -> str:

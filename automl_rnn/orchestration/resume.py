@@ -8,6 +8,7 @@ from pathlib import Path
 from automl_rnn.config.experiment import DATA_KEYS, ExperimentSpec, load_experiment, validate_spec
 from automl_rnn.errors import ConfigError
 from automl_rnn.search.ledger import Ledger
+from automl_rnn.search.storage import journal_path
 
 #: Keys that must match when a study is resumed (they change what is searched).
 _IDENTITY_KEYS = (*DATA_KEYS, "topology", "space", "objectives")
@@ -24,7 +25,9 @@ def resolve_spec(overrides: Overrides, config: str | None) -> ExperimentSpec:
     given = {k: v for k, v in overrides.items() if v is not None}
     if config is None and "task" not in given and "data" not in given and given.get("study"):
         workspace = str(given.get("workspace", "."))
-        found = Ledger.find(Path(workspace).expanduser().resolve(), str(given["study"]))
+        folder = Path(workspace).expanduser().resolve()
+        # No journal, no study: refused without importing optuna.
+        found = Ledger.find(folder, str(given["study"])) if journal_path(folder).is_file() else None
         stored = found.stored_experiment() if found is not None else None
         if stored is None:
             raise ConfigError(

@@ -1,10 +1,13 @@
 """Orchestrates one search: spec → plan → ledger (created or resumed) → tracking → backend →
-summary. Validation and every check a user can fail come before the study is written."""
+summary. Validation and every check a user can fail come before the study is written, and the
+checks of the input (flags, experiment file, data, space) before anything heavy is imported: a
+refusal costs about what ``inspect``'s does (``bench/refusals.py``)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import sys
 import time
 import traceback
@@ -31,15 +34,18 @@ from automl_rnn.tracking.search_run import SearchRun
 def run_search(overrides: Overrides, config: str | None, progress: bool) -> Json:
     """Validate, create or resume the study, run the trials, and summarise."""
     spec = resolve_spec(overrides, config)
-    backend = get_backend(spec.backend)
     plan = make_plan(spec)
-    started = time.time()
     if spec.tracking and spec.tracking_uri:
         probe_tracking_server(spec.tracking_uri)  # before anything is written
+    # Every refusal above comes before the backend's imports (torch, Lightning, MLflow).
+    backend = get_backend(spec.backend)
+    started = time.time()
     ledger = Ledger.create(
         spec.workspace_path, spec.study_name, [o.direction for o in plan.objectives]
     )
     resumed = check_resume(ledger, spec)
+    for warning in plan.prepared.warnings:  # held back until the whole input was accepted
+        logging.getLogger("automl_rnn.data").warning(warning)
     stored = ledger.stored_experiment() if resumed else None
     ledger.store_experiment(
         stored or spec.model_dump(mode="json"),

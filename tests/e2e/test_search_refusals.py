@@ -1,0 +1,138 @@
+"""``automl-rnn search`` refuses bad input in one line, before anything heavy is imported.
+
+Each case runs the real CLI in a subprocess, in a fresh folder holding only the bad files, through
+a wrapper that records (at exit) which top-level modules were loaded. A refusal must exit 2 with
+exactly one ``error:`` line naming the file, field or column, no traceback, nothing on stdout,
+nothing written (no workspace, no journal, no MLflow store), and none of torch, Lightning,
+MLflow, Ray or optuna imported. How fast that is (CPU seconds) is measured by
+``bench/refusals.py``, not asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+#: Top-level modules no refusal may import (each costs seconds of CPU).
+HEAVY = frozenset({"torch", "pytorch_lightning", "lightning", "lightning_fabric", "mlflow", "ray", "optuna"})  # fmt: skip
+
+#: Runs ``automl_rnn.cli.main`` with the arguments after the first (the file the loaded modules'
+#: top-level names are written to, at exit, whatever way the CLI exits).
+WRAPPER = """
+import atexit, json, sys
+out = sys.argv.pop(1)
+def _loaded():
+    with open(out, "w") as f:
+        json.dump(sorted({name.split(".")[0] for name in sys.modules}), f)
+atexit.register(_loaded)
+sys.argv[0] = "automl-rnn"
+from automl_rnn.cli import main
+main()
+"""
+
+MONTHLY = "month,sales\n" + "".join(
+    f"{2000 + i // 12}-{i % 12 + 1:02d},{100 + 10 * (i % 12) + i:.1f}\n" for i in range(96)
+)
+FILES = {
+    "empty.csv": "",
+    "series.csv": MONTHLY,
+    "short.csv": "t,sales\n" + "".join(f"{i},{(i * 7) % 5 + 1}\n" for i in range(9)),
+    "broken.yaml": "task: [co2\ntrials: 3\n",
+    "typo.yaml": "task: co2\ntrails: 3\n",
+    "bad_space.yaml": "params:\n  hidden_size: {low: 64, high: 8}\n",
+}
+
+# (case, search arguments, text the error line must contain)
+CASES: list[tuple[str, list[str], list[str]]] = [
+    ("empty_file", ["--data", "empty.csv", "--target", "sales"], ["empty.csv", "is empty"]),
+    (
+        "missing_column",
+        ["--data", "series.csv", "--target", "salse", "--time-col", "month"],
+        ["series.csv", "'salse'", "did you mean 'sales'"],
+    ),
+    ("malformed_experiment_yaml", ["--config", "broken.yaml"], ["broken.yaml", "invalid YAML"]),
+    ("unknown_experiment_key", ["--config", "typo.yaml"], ["typo.yaml", "'trails'", "'trials'"]),
+    (
+        "unknown_task",
+        ["--task", "air_pasengers"],
+        ["'air_pasengers'", "did you mean 'air_passengers'"],
+    ),
+    ("zero_trials", ["--task", "co2", "--trials", "0"], ["trials", "(got 0)"]),
+    ("negative_timeout", ["--task", "co2", "--timeout", "-5"], ["timeout", "(got -5.0)"]),
+    (
+        "too_short_series",
+        ["--data", "short.csv", "--target", "sales"],
+        ["short.csv", "9 rows", "1 step(s) needs at least 26 rows"],
+    ),
+    (
+        "too_short_for_the_horizon",
+        ["--data", "series.csv", "--target", "sales", "--time-col", "month", "--horizon", "24"],
+        ["series.csv", "96 rows", "24 step(s) needs at least 99 rows"],
+    ),
+    ("unknown_space", ["--task", "sine_mix", "--space", "nosuch"], ["'nosuch'"]),
+    # co2's file has gaps: the note on filling them is held back, the refusal stays one line
+    ("unknown_space_after_a_data_note", ["--task", "co2", "--space", "nosuch"], ["'nosuch'"]),
+    (
+        "bad_space_file",
+        ["--task", "sine_mix", "--space", "bad_space.yaml"],
+        ["bad_space.yaml", "hidden_size"],
+    ),
+    ("topology_misfit", ["--task", "sine_mix", "--topology", "vec2seq"], ["vec2seq", "sine_mix"]),
+    ("unknown_objective", ["--task", "sine_mix", "--objectives", "val_los"], ["'val_los'"]),
+    ("resume_without_study", ["--study", "nosuch"], ["no study 'nosuch'"]),
+]
+
+
+def _refuse(folder: Path, modules: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    folder.mkdir()
+    for name, text in FILES.items():
+        (folder / name).write_text(text)
+    return subprocess.run(
+        [sys.executable, "-c", WRAPPER, str(modules), "search", "--workspace", "ws", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+Ran = tuple[Path, Path, subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Ran]:
+    """Each case's folder, loaded-modules file and finished process (two at a time)."""
+    root = tmp_path_factory.mktemp("refusals")
+
+    def one(case: str, args: list[str]) -> Ran:
+        folder, modules = root / case, root / f"{case}.modules.json"
+        return folder, modules, _refuse(folder, modules, args)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {case: pool.submit(one, case, args) for case, args, _ in CASES}
+        return {case: future.result() for case, future in futures.items()}
+
+
+@pytest.mark.parametrize(("case", "args", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_search_refuses_in_one_line_before_any_heavy_import(
+    results: dict[str, Ran],
+    case: str,
+    args: list[str],
+    expected: list[str],
+) -> None:
+    folder, modules, done = results[case]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    for text in expected:
+        assert text in lines[0], f"{text!r} not in {lines[0]!r}"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)  # nothing written
+    assert not HEAVY & set(json.loads(modules.read_text()))
