@@ -65,3 +65,5 @@ def read_file(path: Path, what: str, error: type[UserError]) -> bytes:
         raise error(f"{path}: {what} is a folder, not a file") from None
     except OSError as err:
         raise error(f"{path}: cannot read {what}: {err.strerror or one_line(err)}") from None
+    except ValueError:  # a NUL character, which no file name holds
+        raise error(f"{str(path)!r}: {what} not found (a file name has no NUL character)") from None

@@ -66,8 +66,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         code = app(standalone_mode=False)
-    except UserError as err:
-        typer.echo(f"error: {err}", err=True)
+    except UserError as err:  # one line even when a value it quotes holds a line break
+        typer.echo(f"error: {one_line(err, limit=None)}", err=True)
         sys.exit(2)
     except getattr(click, "NoArgsIsHelpError", ()) as err:  # click < 8.2 shows help itself
         err.show()  # bare `automl-rnn`: the help, as before

@@ -28,7 +28,7 @@ def _stamp(path: str | None) -> str:
         return ""
     try:
         stat = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name (the read then refuses it)
         return ""
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
