@@ -74,8 +74,9 @@ def probe_tracking_server(uri: str) -> None:
 
 
 def close_trial_runs(search_run: SearchRun) -> None:
-    """After an interrupted search, with every worker gone: end any trial run still RUNNING (a
-    process cut short in its own cleanup leaves one); a tracking error only warns."""
+    """After a search, with every worker gone: end any trial run still RUNNING (a worker
+    killed mid-trial, or a process cut short in its own cleanup, leaves one); a tracking error
+    only warns."""
     from automl_rnn.tracking.hygiene import close_orphaned_runs
 
     target = search_run.target

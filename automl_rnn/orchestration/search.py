@@ -75,6 +75,7 @@ def run_search(overrides: Overrides, config: str | None, progress: bool) -> Json
         restore_interrupts(handlers)  # a notebook's Ctrl-C works again
         raise
     if search_run is not None:
+        close_trial_runs(search_run)  # a worker that died mid-trial left its run RUNNING
         finish(search_run, ledger.snapshot())
     display.poll()
     return _summary(spec, plan, ledger, search_run, started)

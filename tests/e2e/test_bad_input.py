@@ -8,7 +8,6 @@ file, column, task, field or flag, and no traceback.
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -227,17 +226,15 @@ def test_bad_input_is_refused_in_one_line(
     assert done.stdout == ""
 
 
-def test_a_ray_flag_is_refused_before_any_heavy_import_in_little_cpu(tmp_path: Path) -> None:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def test_a_ray_flag_is_refused_before_any_heavy_import(tmp_path: Path) -> None:
+    """Refused before torch, Ray, MLflow or Optuna load (the CPU it costs is measured by
+    ``bench/refusals.py``, not asserted here: timings are for benchmarks)."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "automl_rnn.cli", "search", "--task", "co2",
          "--backend", "ray", "--workers", "2", "--workspace", str(tmp_path)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     assert done.returncode == 2 and "--max-concurrent" in done.stderr, done.stderr[-2000:]
     loaded = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert not {"torch", "ray", "mlflow", "optuna", "lightning"} & loaded
-    assert cpu < 1.5, f"{cpu:.2f} s of CPU to refuse a flag"
     assert list(tmp_path.iterdir()) == []

@@ -367,14 +367,16 @@ def wait_for_a_worker_trial(process: subprocess.Popen[Any], workspace: Path) -> 
             continue
         for trial in load(workspace).get_trials(deepcopy=False, states=(OptunaState.RUNNING,)):
             owner = trial.user_attrs.get("owner")
-            if owner and int(owner.split(":")[1]) != process.pid and trial.params:
+            tracked = trial.user_attrs.get("mlflow_run_id")
+            if owner and int(owner.split(":")[1]) != process.pid and trial.params and tracked:
                 return trial.number, owner
 
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_search_leaves_the_search_to_finish_its_trials(tmp_path: Path) -> None:
     """SIGKILL one of two workers mid-trial: the same search fails that trial, runs its
-    parameters again and ends with exactly --trials finished trials, none left RUNNING."""
+    parameters again and ends with exactly --trials finished trials, none left RUNNING, and
+    the dead worker's MLflow run ended KILLED (not RUNNING under a finished parent)."""
     command = [*CLI, "search", *TINY, "--trials", "4", "--max-epochs", "12", "--pruner", "none"]
     command += ["--workers", "2", "--workspace", str(tmp_path)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -396,6 +398,12 @@ def test_a_worker_killed_mid_search_leaves_the_search_to_finish_its_trials(tmp_p
     (retry,) = [t for t in study.trials if t.user_attrs.get("retry_of") == victim]
     assert retry.params == dead.params and retry.state in FINISHED
     assert victim in json.loads(out)["recovered_trials"]
+    from mlflow import MlflowClient
+
+    from automl_rnn.tracking.store import local_tracking_uri
+
+    run = MlflowClient(local_tracking_uri(tmp_path)).get_run(dead.user_attrs["mlflow_run_id"])
+    assert run.info.status == "KILLED"
 
 
 @pytest.mark.slow
