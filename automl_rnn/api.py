@@ -151,16 +151,20 @@ def export(
     formats: str = "onnx,torchscript,mlflow",
     register: str | None = None,
     refit: bool = False,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Export a trial (default: the best) to ``out``: ONNX / TorchScript (each verified against
     PyTorch), a manifest with checksums, and an MLflow pyfunc model (``register`` names it in the
-    registry with alias ``champion``). ``refit`` retrains on train + validation first."""
+    registry with alias ``champion``). ``refit`` retrains on train + validation first; ``force``
+    replaces a non-empty ``out``."""
     from automl_rnn.export.bundle import check_out, export_trial, parse_formats
 
     parse_formats(formats)  # flags refused before the study is touched
-    check_out(Path(out).expanduser().resolve())
+    check_out(Path(out).expanduser().resolve(), force)
     snapshot = _open(study, workspace).snapshot()
-    summary = export_trial(snapshot, _folder(workspace), out, trial, formats, register, refit)
+    summary = export_trial(
+        snapshot, _folder(workspace), out, trial, formats, register, refit, force
+    )
     summary.pop("manifest", None)
     return summary
 

@@ -36,13 +36,17 @@ def export(
         bool,
         typer.Option("--refit", help="Retrain on train + validation first (same seed and epochs)."),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace a non-empty --out (once the new export is done)."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Export a trial's model (default: the best) for prediction without the training stack."""
     from automl_rnn import api
 
     with interruptible(f"nothing was written to {out}"):
-        summary = api.export(study, out, trial, workspace, formats, register, refit)
+        summary = api.export(study, out, trial, workspace, formats, register, refit, force)
     show(summary, as_json, _print_export)
 
 

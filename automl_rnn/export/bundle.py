@@ -71,12 +71,15 @@ def parse_formats(text: str) -> list[str]:
     return [name for name in FORMATS if name in names]
 
 
-def check_out(out: Path) -> None:
-    """``--out`` must be a new folder (or an empty one)."""
+def check_out(out: Path, force: bool = False) -> None:
+    """``--out`` must be a new folder, an empty one, or (``force``) a folder to replace."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: is an existing file; give a new folder")
-    if out.is_dir() and any(out.iterdir()):
-        raise ConfigError(f"--out {out}: folder exists and is not empty; give a new folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise ConfigError(
+            f"--out {out}: folder exists and is not empty; give a new folder, or add --force "
+            "to replace it"
+        )
 
 
 def versions() -> dict[str, str | None]:
@@ -203,12 +206,22 @@ def _umask() -> int:
 
 
 def _publish(staging: Path, target: Path) -> None:
-    """Move the finished staging folder to ``target`` in one rename."""
+    """Move the finished staging folder to ``target`` in one rename; a folder already there
+    (empty, or replaced with ``--force``) is moved aside first and removed once it is done."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    old = None
     if target.is_dir():
-        target.rmdir()  # empty (checked before building)
-    os.replace(staging, target)
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        os.replace(target, old)  # onto the empty folder just made: one rename
+    try:
+        os.replace(staging, target)
+    except OSError:
+        if old is not None:
+            os.replace(old, target)  # put the previous export back
+        raise
     target.chmod(0o777 & ~_umask())  # mkdtemp made it private
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _writable(target: Path, write: Callable[[], _T]) -> _T:
@@ -238,15 +251,17 @@ def export_trial(
     formats: str = DEFAULT_FORMATS,
     register: str | None = None,
     refit: bool = False,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Export one trial of the study to ``out`` (see the module docstring); return a summary."""
+    """Export one trial of the study to ``out`` (see the module docstring; ``force`` replaces a
+    non-empty ``out`` once the new export is complete); return a summary."""
     chosen = parse_formats(formats)
     if register is not None and "mlflow" not in chosen:
         raise ConfigError("--register needs the mlflow format: add mlflow to --format")
     if register is not None and not register.strip():
         raise ConfigError("--register: give a model name")
     target = Path(out).expanduser().resolve()
-    check_out(target)
+    check_out(target, force)
     info = snapshot.info
     picked = _pick_trial(snapshot, trial)
     record = picked.to_json(info.name)

@@ -74,7 +74,17 @@ def server_command(workspace: Path, host: str, port: int) -> list[str]:
         str(port),
         "--workers",
         "1",
+        # Only this machine's names in a request's Host (against DNS rebinding); MLflow's own
+        # default also lets in every private address.
+        "--allowed-hosts",
+        allowed_hosts(host, port),
     ]
+
+
+def allowed_hosts(host: str, port: int) -> str:
+    """The ``Host`` values the server answers: the bound host and this machine's names."""
+    names = dict.fromkeys([host, *LOOPBACK_NAMES, "127.0.0.1", "[::1]"])
+    return ",".join(f"{name},{name}:{port}" for name in names)
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120.0) -> None:

@@ -567,6 +567,25 @@ def test_bad_export_flags_are_refused_before_anything_is_written(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "model"]
 
 
+def test_export_replaces_a_non_empty_folder_only_with_force(
+    forecast: Exported, tmp_path: Path
+) -> None:
+    """A non-empty ``--out`` is refused and kept as it was; with ``force`` it is replaced by a
+    complete export, and nothing is left beside it (no staging or old copy)."""
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="add --force to replace it"):
+        api.export(forecast.study, str(out), workspace=str(forecast.workspace), formats="onnx")
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    summary = api.export(
+        forecast.study, str(out), workspace=str(forecast.workspace), formats="onnx", force=True
+    )
+    assert "keep.txt" not in summary["files"] and "model.onnx" in summary["files"]
+    assert sorted(p.name for p in out.iterdir()) == summary["files"]
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
 def test_export_refuses_data_that_changed_since_the_search(
     forecast: Exported, tmp_path: Path
 ) -> None:

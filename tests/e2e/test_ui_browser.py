@@ -189,6 +189,32 @@ class TestLoopbackOnly:
         assert accepts("127.0.0.1", port)  # it is serving: the refusal below is the binding's
         assert not accepts(other, port), f"the UI is reachable on {other}:{port}"
 
+    @pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "10.0.0.7:{port}"])
+    def test_refuses_a_request_for_another_host_name(
+        self, served: tuple[str, int], host: str
+    ) -> None:
+        """DNS rebinding: a page on another site whose name resolves to 127.0.0.1 reaches the
+        port, but its requests carry that name in ``Host``; only this machine's names pass."""
+        _, port = served
+        assert page_status(port, f"127.0.0.1:{port}") == 200
+        assert page_status(port, f"localhost:{port}") == 200
+        assert page_status(port, host.format(port=port)) in (400, 403)
+
+
+def page_status(port: int, host: str) -> int:
+    """The status of ``GET /`` (the UI's page; ``/health`` answers any host, as load balancers
+    need) on the UI at 127.0.0.1:``port``, sent with ``Host: host``."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.putrequest("GET", "/", skip_host=True)
+        connection.putheader("Host", host)
+        connection.endheaders()
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
 
 # ---- a real browser on a real search (slow) ------------------------------------------------------
 
