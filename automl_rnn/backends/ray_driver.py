@@ -23,6 +23,7 @@ from ray.tune.search import Searcher
 from automl_rnn.backends.base import Budget
 from automl_rnn.backends.ray_trainable import (
     EPOCH_KEY,
+    NODE_KEY,
     NUMBER_KEY,
     PARAMS_KEY,
     RESULT_KEY,
@@ -106,6 +107,7 @@ class LedgerCallback(Callback):
         self.trackers: dict[str, Tracker] = {}
         self.logged: dict[str, int] = {}
         self.history: dict[str, list[dict[str, float]]] = {}
+        self.nodes: dict[str, list[str]] = {}
         self.budget = Budget(job.spec.trials, None)
 
     def _tracker(self, trial: Trial) -> Tracker:
@@ -146,6 +148,10 @@ class LedgerCallback(Callback):
         result: dict[str, object],
         **info: object,
     ) -> None:
+        node = result.get(NODE_KEY)
+        seen = self.nodes.setdefault(trial.trial_id, [])
+        if isinstance(node, str) and node and node not in seen:
+            seen.append(node)
         if RESULT_KEY in result:
             return  # the final report: recorded on completion
         epoch = int(str(result.get(EPOCH_KEY, 0)))
@@ -186,6 +192,9 @@ class LedgerCallback(Callback):
         number = int(trial.config[NUMBER_KEY])
         last = trial.last_result or {}
         result = self._outcome(trial, number, last, error)
+        seen = self.nodes.get(trial.trial_id, [])
+        if seen:  # the nodes it ran on, in order (several: Ray moved it after a loss)
+            result.tags["nodes"] = ",".join(seen)
         handle = self.ledger.handle(number)
         handle.record(result)
         self._tracker(trial).end_trial(result)

@@ -47,6 +47,8 @@ STATE = "state.pt"
 RESUME_KEY = "resume_from"
 #: Result key marking an epoch reported again by a trial that continues an interrupted one.
 REPLAY_KEY = "replayed"
+#: Result key naming the Ray node a report came from: its IP and the start of its node id.
+NODE_KEY = "ray_node"
 
 
 class TrialFolder:
@@ -86,9 +88,10 @@ class TuneReporter:
     """Sends each epoch's metrics (with the epoch's checkpoint) to Tune; the scheduler stops the
     trial, not this reporter."""
 
-    def __init__(self, max_epochs: int, folder: TrialFolder) -> None:
+    def __init__(self, max_epochs: int, folder: TrialFolder, node: str = "") -> None:
         self.max_epochs = max_epochs
         self.folder = folder
+        self.node = node
         self.last: dict[str, float] = {}
         self.epochs = 0
 
@@ -97,7 +100,7 @@ class TuneReporter:
 
         self.epochs = epoch + 1
         self.last = {k: float(v) for k, v in metrics.items()}
-        result = epoch_result(self.epochs, self.max_epochs, self.last)
+        result = {**epoch_result(self.epochs, self.max_epochs, self.last), NODE_KEY: self.node}
         tune.report(result, checkpoint=self.folder.checkpoint())
         return Decision.CONTINUE
 
@@ -131,6 +134,14 @@ def resume_point(config: Mapping[str, object]) -> tuple[EpochSnapshot | None, bo
         return None, False
 
 
+def node_label() -> str:
+    """This Ray node as ``IP (node id prefix)``: nodes on one machine share the IP."""
+    import ray
+
+    context = ray.get_runtime_context()
+    return f"{ray.util.get_node_ip_address()} ({context.get_node_id()[:8]})"
+
+
 def train(config: Mapping[str, object], job: SearchJob) -> None:
     """Run the trial the searcher put in ``config`` (``job`` arrives through Ray's object store)."""
     import torch
@@ -147,7 +158,7 @@ def train(config: Mapping[str, object], job: SearchJob) -> None:
             tune.report({**metrics, EPOCH_KEY: epoch, REPLAY_KEY: 1})  # no rung: not scheduled
     with tempfile.TemporaryDirectory(prefix="automl-rnn-trial-") as folder:
         checkpoints = TrialFolder(Path(folder))
-        reporter = TuneReporter(spec.max_epochs, checkpoints)
+        reporter = TuneReporter(spec.max_epochs, checkpoints, node_label())
         reporter.epochs = 0 if resume is None else resume.epochs
         context = TrialContext(
             number,

@@ -191,7 +191,7 @@ class MLflowTrialTracker:
             self._monitor = _start_system_metrics(self.run_id, self.target.tracking_uri)
 
     def _end(self, result: TrialResult) -> None:
-        from mlflow.entities import Param
+        from mlflow.entities import Param, RunTag
 
         if self.run_id is None:  # failed before it started (bad parameters, data error)
             self._start({"trial": str(self.number), "seed": str(result.seed)})
@@ -201,7 +201,8 @@ class MLflowTrialTracker:
         final = [make_metric(k, v) for k, v in sorted(result.metrics.items()) if _finite(v)]
         if result.values is not None:
             final += [make_metric(f"objective_{i}", v) for i, v in enumerate(result.values)]
-        self.client.log_batch(self.run_id, metrics=final, params=params)
+        tags = [RunTag(k, v) for k, v in sorted(result.tags.items())]
+        self.client.log_batch(self.run_id, metrics=final, params=params, tags=tags)
         self.client.set_tag(self.run_id, "state", result.state.value)
         if result.reason:
             self.client.set_tag(self.run_id, "reason", result.reason)

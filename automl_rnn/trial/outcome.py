@@ -70,6 +70,8 @@ class TrialResult:
     ``weights_only=True``), as the checkpoint sink named it."""
     traceback: str | None = None
     """The traceback of an unexpected error (kept for the tracker, never printed to users)."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Where the trial ran (``node``; ``nodes`` when a backend moved it), as tracker tags."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (the state as its value); :meth:`from_dict` reads it back. Non-finite
@@ -84,6 +86,7 @@ class TrialResult:
             "seed": self.seed,
             "checkpoint": self.checkpoint,
             "traceback": self.traceback,
+            "tags": dict(self.tags),
         }
 
     @classmethod
@@ -102,6 +105,7 @@ class TrialResult:
             seed=int(data.get("seed", 0)),
             checkpoint=data.get("checkpoint"),
             traceback=data.get("traceback"),
+            tags={str(k): str(v) for k, v in (data.get("tags") or {}).items()},
         )
 
 

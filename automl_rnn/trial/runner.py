@@ -8,6 +8,7 @@ a tracker and a checkpoint sink, and record the result.
 from __future__ import annotations
 
 import math
+import socket
 import time
 import traceback
 from collections.abc import Mapping
@@ -116,6 +117,7 @@ def run_trial(
     cpu_started = time.process_time()
     meter = ResourceMeter()
     result = TrialResult(state=TrialState.FAILED, params=dict(params), seed=context.seed)
+    result.tags["node"] = socket.gethostname()
     try:
         hp = resolve_params(params, prepared)
         result.params = hp.model_dump()

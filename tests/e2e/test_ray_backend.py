@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -207,6 +208,9 @@ def test_ray_search_logs_one_child_run_per_trial_with_each_epoch_once(
         assert (run.info.status, run.data.tags["state"]) == ("FINISHED", trial.status.value)
         steps = epoch_steps(workspace, run.info.run_id)
         assert steps == list(range(epochs_trained(trial))), (trial.number, trial.reason, steps)
+        assert len(run.data.tags["nodes"].split(",")) == 1  # the node it ran on
+        if trial.status is TrialStatus.COMPLETE:
+            assert run.data.tags["node"] == socket.gethostname()
 
 
 @pytest.mark.slow

@@ -249,6 +249,9 @@ def test_a_trial_whose_node_is_lost_is_run_again_and_logged_once(
     assert len(children) == 2 and all(r.info.status == "FINISHED" for r in children)
     assert moved.mlflow_run_id is not None
     assert epoch_steps(workspace, moved.mlflow_run_id) == [0, 1, 2]
+    # Its run names both nodes it ran on (one machine: the same IP, two node ids), in order.
+    run = {r.info.run_id: r for r in children}[moved.mlflow_run_id]
+    assert len(run.data.tags["nodes"].split(",")) == 2, run.data.tags
 
 
 # ---- a trial whose worker keeps dying ----------------------------------------------------------
