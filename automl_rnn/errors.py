@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,49 @@ class ConfigError(UserError):
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread like Ctrl-C so every cleanup path (runs ended KILLED,
     workers stopped) runs for both."""
+
+
+#: errno values of a workspace that cannot take more writes: full disk or quota, a file-size
+#: limit, a read-only file system, no permission.
+_STORAGE_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EACCES", "EPERM")
+    if hasattr(errno, name)
+)
+#: What SQLite (MLflow's store) and torch.save say in the same cases.
+_STORAGE_TEXTS = (
+    "database or disk is full",
+    "readonly database",
+    "disk i/o error",
+    "file write failed",  # torch.save
+    "iostream error",  # torch.save, on a size limit
+)
+
+
+def storage_problem(err: BaseException) -> str | None:
+    """One line for an error (or its causes) that says the disk cannot take more writes: where,
+    why, and what to do; None for any other error."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _STORAGE_ERRNOS:
+            where = current.filename2 or current.filename
+            if isinstance(where, str) and where.endswith(".partial"):  # a copy being made
+                where = where.rsplit("/", 1)[0]
+            return (
+                f"{where or 'the workspace'}: {current.strerror or one_line(current)}; free "
+                "space or give a writable --workspace, then run the same command again "
+                "(what finished is kept)"
+            )
+        text = str(current).lower()
+        if any(needle in text for needle in _STORAGE_TEXTS):
+            return (
+                f"cannot write to the workspace ({one_line(current, 120)}); free space or give "
+                "a writable --workspace, then run the same command again (what finished is kept)"
+            )
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def one_line(err: BaseException | str, limit: int | None = 300, *, named: bool = False) -> str:

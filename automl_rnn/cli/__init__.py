@@ -15,7 +15,7 @@ from types import FrameType, ModuleType
 import typer
 
 from automl_rnn.cli import model, search, study
-from automl_rnn.errors import Terminated, UserError, one_line
+from automl_rnn.errors import Terminated, UserError, one_line, storage_problem
 
 app = typer.Typer(
     name="automl-rnn",
@@ -83,4 +83,10 @@ def main() -> None:
     except typer.Abort:
         typer.echo("Aborted!", err=True)
         sys.exit(1)
+    except Exception as err:  # a full or read-only disk is the user's to fix, not a crash
+        problem = storage_problem(err)
+        if problem is None:
+            raise
+        typer.echo(f"error: {problem}", err=True)
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

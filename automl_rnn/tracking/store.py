@@ -82,8 +82,12 @@ def _template_database() -> Path:
 
 def _copy_atomically(source: Path, target: Path) -> None:
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    shutil.copyfile(source, partial)
-    os.replace(partial, target)
+    try:
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a full disk leaves nothing half-copied
+        raise
 
 
 def client(tracking_uri: str) -> Any:

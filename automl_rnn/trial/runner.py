@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from automl_rnn.config.experiment import ExperimentSpec
 from automl_rnn.config.hparams import Hyperparams
 from automl_rnn.data.prepared import PreparedData
-from automl_rnn.errors import UserError
+from automl_rnn.errors import UserError, storage_problem
 from automl_rnn.models.factory import count_parameters
 from automl_rnn.models.guard import DivergedError
 from automl_rnn.models.module import RecurrentModule
@@ -128,6 +128,8 @@ def run_trial(
     except torch.cuda.OutOfMemoryError:
         result.state, result.reason = TrialState.FAILED, "out_of_memory"
     except Exception as err:  # a failing trial never ends the search
+        if storage_problem(err) is not None:
+            raise  # a full or read-only disk: every later trial would fail the same way
         result.state = TrialState.FAILED
         if "out of memory" in str(err).lower():
             result.reason = "out_of_memory"
@@ -135,6 +137,8 @@ def run_trial(
             result.reason = f"error: {type(err).__name__}: {_one_line(err)}"
             if not isinstance(err, ValidationError | UserError):
                 result.traceback = traceback.format_exc()
+    if result.state is not TrialState.COMPLETE:
+        result.values = None  # set before a later step failed (saving the weights, say)
     result.metrics["wall_seconds"] = time.perf_counter() - started
     result.metrics["cpu_seconds"] = time.process_time() - cpu_started
     result.metrics.update(meter.peaks())
