@@ -36,6 +36,18 @@ def open_tracking(spec: ExperimentSpec, plan: SearchPlan, ledger: Ledger) -> Sea
 
 
 def unusable(uri: str, err: BaseException) -> str:
+    text = str(err)
+    if "error code 401 " in text or getattr(err, "error_code", None) == "UNAUTHENTICATED":
+        return (
+            f"the MLflow server at {uri} asks for a sign-in (HTTP 401): set "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to a user of that server, "
+            "or pass --no-tracking"
+        )
+    if "error code 403 " in text or getattr(err, "error_code", None) == "PERMISSION_DENIED":
+        return (
+            f"the MLflow server at {uri} refused MLFLOW_TRACKING_USERNAME's request (HTTP 403): "
+            "ask its admin for access, or pass --no-tracking"
+        )
     return (
         f"MLflow tracking at {uri} is not usable ({type(err).__name__}: {one_line(err, 200)}); "
         "fix --tracking-uri or pass --no-tracking"
