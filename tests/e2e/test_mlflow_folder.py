@@ -142,10 +142,13 @@ def _listening(port: int) -> bool:
 
 
 def _initdb() -> Path | None:
-    found = shutil.which("initdb") or next(
-        iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)), None
-    )
-    return Path(found) if found else None
+    """PostgreSQL's initdb, in its own bin folder (pg_ctl and createdb beside it)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    on_path = shutil.which("initdb")
+    if on_path:
+        found.append(os.path.realpath(on_path))
+    found = [f for f in found if Path(f).with_name("createdb").exists()]
+    return Path(found[0]) if found else None
 
 
 def _missing_for_server() -> str | None:
