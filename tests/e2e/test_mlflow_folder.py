@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_search_cli import study_names
+
 REPO = Path(__file__).resolve().parents[2]
 SERVER_SH = REPO / "mlflow" / "server.sh"
 PASSWORD = "team-admin-pass-4711"
@@ -290,6 +292,7 @@ def test_search_logs_to_the_team_server_with_postgres_and_basic_auth(tmp_path: P
             lines = refused.stderr.strip().splitlines()
             assert len(lines) == 1 and "MLFLOW_TRACKING_USERNAME" in lines[0], refused.stderr
             assert "401" in lines[0]
+            assert study_names(tmp_path / "ws-anonymous") == []  # refused before it existed
 
             signed_in = {
                 **bare,
