@@ -157,7 +157,8 @@ def export(
     PyTorch), a manifest with checksums, and an MLflow pyfunc model (``register`` names it in the
     registry with alias ``champion``). ``refit`` retrains on train + validation first; ``force``
     replaces a non-empty ``out``."""
-    from automl_rnn.export.bundle import check_out, export_trial, parse_formats
+    from automl_rnn.export.bundle import export_trial, parse_formats
+    from automl_rnn.export.folder import check_out
 
     parse_formats(formats)  # flags refused before the study is touched
     check_out(Path(out).expanduser().resolve(), force)

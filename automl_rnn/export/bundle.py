@@ -18,24 +18,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import platform
 import shutil
-import tempfile
-from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from automl_rnn.errors import ConfigError, UserError, closest
 from automl_rnn.export import runtime
+from automl_rnn.export.folder import check_out, publish, staging_for, writable
 
 if TYPE_CHECKING:
     from automl_rnn.config.experiment import ExperimentSpec
     from automl_rnn.data.prepared import PreparedData
     from automl_rnn.search.records import StudyInfo, StudySnapshot, TrialRecord
-
-_T = TypeVar("_T")
 
 FORMATS = ("onnx", "torchscript", "mlflow")
 DEFAULT_FORMATS = "onnx,torchscript,mlflow"
@@ -69,17 +65,6 @@ def parse_formats(text: str) -> list[str]:
             "(e.g. --format onnx,mlflow)"
         )
     return [name for name in FORMATS if name in names]
-
-
-def check_out(out: Path, force: bool = False) -> None:
-    """``--out`` must be a new folder, an empty one, or (``force``) a folder to replace."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: is an existing file; give a new folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise ConfigError(
-            f"--out {out}: folder exists and is not empty; give a new folder, or add --force "
-            "to replace it"
-        )
 
 
 def versions() -> dict[str, str | None]:
@@ -199,50 +184,6 @@ def _files(folder: Path) -> dict[str, dict[str, Any]]:
     }
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _publish(staging: Path, target: Path) -> None:
-    """Move the finished staging folder to ``target`` in one rename; a folder already there
-    (empty, or replaced with ``--force``) is moved aside first and removed once it is done."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if target.is_dir():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-        os.replace(target, old)  # onto the empty folder just made: one rename
-    try:
-        os.replace(staging, target)
-    except OSError:
-        if old is not None:
-            os.replace(old, target)  # put the previous export back
-        raise
-    target.chmod(0o777 & ~_umask())  # mkdtemp made it private
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _writable(target: Path, write: Callable[[], _T]) -> _T:
-    """``write()``, with a file-system refusal (permissions, read-only disk, full disk) turned
-    into one line naming ``--out``."""
-    try:
-        return write()
-    except OSError as err:
-        raise UserError(
-            f"--out {target}: cannot write there ({err.strerror or err}); give a writable folder"
-        ) from None
-
-
-def _staging(out: Path) -> Path:
-    """A hidden folder beside ``out`` (in its nearest existing ancestor) to build in."""
-    anchor = out.parent
-    while not anchor.exists():
-        anchor = anchor.parent
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=anchor))
-
-
 def export_trial(
     snapshot: StudySnapshot,
     workspace: Path,
@@ -269,7 +210,7 @@ def export_trial(
     checkpoint = None if refit else _checkpoint(workspace, info.name, record)
     prepared = _prepare(spec, info.name)
     _check_data(info, workspace, prepared)
-    staging = _writable(target, lambda: _staging(target))
+    staging = writable(target, lambda: staging_for(target))
     try:
         summary = _build(info.name, workspace, spec, prepared, record, checkpoint, chosen, staging)
         if refit:
@@ -280,7 +221,7 @@ def export_trial(
             )
             summary["manifest"]["mlflow"] = summary["mlflow"]
             _write_json(staging / runtime.MANIFEST, summary["manifest"])
-        _writable(target, lambda: _publish(staging, target))
+        writable(target, lambda: publish(staging, target))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
