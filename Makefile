@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 # Exact versions of everything else for dev/CI (see the file's header); empty: the ranges only.
 CONSTRAINTS ?= constraints.txt
 
-.PHONY: setup lock browser demo test test-fast lint typecheck bench clean
+.PHONY: setup lock browser postgres demo test test-fast lint typecheck bench clean
 
 setup: $(VENV)/.installed
 
@@ -49,7 +49,23 @@ browser:
 			"install Debian's chromium to run the browser test (it skips without it)"; \
 	fi
 
-test: setup browser
+# The team tracking server's test (tests/e2e/test_mlflow_folder.py) and the shared-database tests
+# start a throwaway PostgreSQL cluster: Debian's postgresql package (initdb, pg_ctl), installed
+# the same way when missing.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's postgresql for the database tests"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends postgresql >/dev/null; } \
+		|| echo "note: apt-get could not install postgresql; the database tests cannot run"; \
+	else \
+		echo "note: PostgreSQL's initdb is missing and this is not root with apt-get;" \
+			"install Debian's postgresql to run the database tests (they skip without it)"; \
+	fi
+
+test: setup browser postgres
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
