@@ -153,12 +153,13 @@ def train(config: Mapping[str, object], job: SearchJob) -> None:
     params = config[PARAMS_KEY]
     assert isinstance(params, dict)
     resume, restarted = resume_point(config)
+    node = node_label()
     if resume is not None and not restarted:
-        for epoch, metrics in enumerate(resume.history, start=1):
-            tune.report({**metrics, EPOCH_KEY: epoch, REPLAY_KEY: 1})  # no rung: not scheduled
+        for epoch, metrics in enumerate(resume.history, start=1):  # no rung: not scheduled
+            tune.report({**metrics, EPOCH_KEY: epoch, REPLAY_KEY: 1, NODE_KEY: node})
     with tempfile.TemporaryDirectory(prefix="automl-rnn-trial-") as folder:
         checkpoints = TrialFolder(Path(folder))
-        reporter = TuneReporter(spec.max_epochs, checkpoints, node_label())
+        reporter = TuneReporter(spec.max_epochs, checkpoints, node)
         reporter.epochs = 0 if resume is None else resume.epochs
         context = TrialContext(
             number,
@@ -170,6 +171,7 @@ def train(config: Mapping[str, object], job: SearchJob) -> None:
         )
         result = run_trial(spec, job.plan.prepared, params, reporter, NullTracker(), context)
         final = {**reporter.last, EPOCH_KEY: reporter.epochs, RESULT_KEY: _dump(result)}
+        final[NODE_KEY] = node  # a trial continued after its last epoch reports only this
         checkpoints.unreported = checkpoints.unreported or result.checkpoint is not None
         tune.report(final, checkpoint=checkpoints.checkpoint())  # persisted before it returns
 
