@@ -56,33 +56,33 @@ def search(
     return summary
 
 
-def best(study: str, workspace: str = ".") -> dict[str, Any]:
-    """The best trial of a study as a JSON-ready dict (see :func:`automl_rnn.search.summary.best`)."""
+def best(study: str, workspace: str = ".", storage: str | None = None) -> dict[str, Any]:
+    """The best trial of a study as a JSON-ready dict (see :func:`automl_rnn.search.summary.best`).
+    ``storage``: the database URL the search used with ``--storage`` (else the workspace's)."""
     from automl_rnn.search.summary import best as best_of
 
-    return best_of(_open(study, workspace).snapshot())
+    return best_of(_open(study, workspace, storage).snapshot())
 
 
-def status(study: str, workspace: str = ".") -> dict[str, Any]:
+def status(study: str, workspace: str = ".", storage: str | None = None) -> dict[str, Any]:
     """Counts by state, best so far, elapsed time; stale trials and orphaned runs are listed
     (``automl-rnn repair`` or the resuming ``search`` fixes them), never changed here."""
     from automl_rnn.search.summary import status as status_of
 
-    ledger = _open(study, workspace)
+    ledger = _open(study, workspace, storage)
     payload = status_of(ledger.snapshot())
     payload["orphaned_runs"] = _orphaned_runs(ledger, _folder(workspace))
     return payload
 
 
-def repair(study: str, workspace: str = ".") -> dict[str, Any]:
+def repair(study: str, workspace: str = ".", storage: str | None = None) -> dict[str, Any]:
     """Fail the study's stale trials (their process died) and queue their parameters again, and
     close its orphaned MLflow runs: what a resuming ``search`` does before it starts."""
-    from automl_rnn.search.storage import claims_lock
     from automl_rnn.tracking.hygiene import tidy_study_runs
 
     folder = _folder(workspace)
-    ledger = _open(study, workspace)
-    with claims_lock(folder):  # no worker claims a trial meanwhile
+    ledger = _open(study, workspace, storage)
+    with ledger.claims():  # no worker (of any machine, on a database) claims a trial meanwhile
         before = {t.number for t in ledger.snapshot().trials}
         failed = ledger.recover_stale()
         requeued = [t.number for t in ledger.snapshot().trials if t.number not in before]
@@ -103,11 +103,19 @@ def _folder(workspace: str) -> Path:
     return Path(workspace).expanduser().resolve()
 
 
-def _open(study: str, workspace: str) -> Ledger:
-    """The study's ledger, for reading (a one-line error when there is none)."""
+def _open(study: str, workspace: str, storage: str | None = None) -> Ledger:
+    """The study's ledger, for reading (a one-line error when there is none or ``storage`` is
+    not a database URL that works)."""
+    from automl_rnn.config.storage_url import check_url, mask_url
+    from automl_rnn.errors import ConfigError
     from automl_rnn.search.ledger import Ledger
 
-    return Ledger.open(_folder(workspace), study)
+    if storage is not None:
+        try:
+            check_url(storage)
+        except ValueError as err:
+            raise ConfigError(f"--storage {mask_url(storage)}: {err}") from None
+    return Ledger.open(_folder(workspace), study, storage)
 
 
 def _orphaned_runs(ledger: Ledger, folder: Path) -> list[str]:
@@ -127,7 +135,9 @@ def _orphaned_runs(ledger: Ledger, folder: Path) -> list[str]:
         return []
 
 
-def report(study: str, out: str, workspace: str = ".") -> dict[str, Any]:
+def report(
+    study: str, out: str, workspace: str = ".", storage: str | None = None
+) -> dict[str, Any]:
     """Write the study's report (``report.html`` + PNG plots) into ``out``; list the files."""
     from automl_rnn.errors import UserError
     from automl_rnn.report import write_report
@@ -135,7 +145,7 @@ def report(study: str, out: str, workspace: str = ".") -> dict[str, Any]:
     folder = Path(out).expanduser()
     if folder.exists() and not folder.is_dir():  # refused before the study is touched
         raise UserError(f"--out {out}: is an existing file; give a folder for the report")
-    files = write_report(_open(study, workspace).snapshot(), folder)
+    files = write_report(_open(study, workspace, storage).snapshot(), folder)
     return {
         "study": study,
         "out": str(files[0].parent),
@@ -152,6 +162,7 @@ def export(
     register: str | None = None,
     refit: bool = False,
     force: bool = False,
+    storage: str | None = None,
 ) -> dict[str, Any]:
     """Export a trial (default: the best) to ``out``: ONNX / TorchScript (each verified against
     PyTorch), a manifest with checksums, and an MLflow pyfunc model (``register`` names it in the
@@ -162,7 +173,7 @@ def export(
 
     parse_formats(formats)  # flags refused before the study is touched
     check_out(Path(out).expanduser().resolve(), force)
-    snapshot = _open(study, workspace).snapshot()
+    snapshot = _open(study, workspace, storage).snapshot()
     summary = export_trial(
         snapshot, _folder(workspace), out, trial, formats, register, refit, force
     )

@@ -44,8 +44,9 @@ def execute_trial(
     tracker: Tracker = NullTracker()
     try:
         handle.start(owner, seed)
-        tracker = _tracker(job, ledger, handle, owner)  # can take a while on a remote server
-        result = run_trial(spec, job.plan.prepared, dict(params), reporter, tracker, context)
+        with handle.heartbeats():  # a shared database's other machines see it alive
+            tracker = _tracker(job, ledger, handle, owner)  # a while on a remote server
+            result = run_trial(spec, job.plan.prepared, dict(params), reporter, tracker, context)
     except BaseException:  # Ctrl-C / SIGTERM mid-trial: the run ends KILLED, never RUNNING
         ignore_further_interrupts()
         tracker.abort("KILLED")

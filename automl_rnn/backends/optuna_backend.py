@@ -21,7 +21,6 @@ from automl_rnn.backends.execute import execute_trial
 from automl_rnn.backends.local_workers import join_workers, report_dead, start_workers
 from automl_rnn.errors import ConfigError
 from automl_rnn.search.ledger import Direction, Ledger
-from automl_rnn.search.storage import claims_lock
 from automl_rnn.trial.outcome import Decision, TrialState
 
 if TYPE_CHECKING:
@@ -141,13 +140,13 @@ def optimize(job: SearchJob, worker: int = 0) -> None:
     spec = job.spec
     torch.set_num_threads(spec.threads)
     tune_allocator()
-    ledger = Ledger.create(spec.workspace_path, spec.study_name, _directions(job))
+    ledger = _ledger(job)
     study = open_study(ledger, spec, worker)
     budget = Budget(spec.trials, spec.timeout)
     objectives = job.plan.objectives
     prunable = len(objectives) == 1 and spec.pruner != "none"
     while not budget.expired():
-        with claims_lock(spec.workspace_path):
+        with ledger.claims():  # every machine's workers, on a shared database
             ledger.recover_stale()  # a worker that died mid-trial: fail it, queue its params
             if budget.full(ledger.claimed()):
                 return
@@ -174,6 +173,11 @@ def _directions(job: SearchJob) -> list[Direction]:
     return [o.direction for o in job.plan.objectives]
 
 
+def _ledger(job: SearchJob) -> Ledger:
+    spec = job.spec
+    return Ledger.create(spec.workspace_path, spec.study_name, _directions(job), spec.storage)
+
+
 def _worker_main(job: SearchJob, worker: int) -> None:
     """A worker process (forked: the driver's job, prepared data included, comes for free)."""
     optimize(SearchJob(job.spec, job.plan, job.target), worker)
@@ -197,9 +201,7 @@ class OptunaBackend:
         except BaseException:
             join_workers(others, stop=True)
             with contextlib.suppress(Exception):  # a worker killed in its cleanup left a trial
-                Ledger.create(
-                    spec.workspace_path, spec.study_name, _directions(job)
-                ).recover_stale()
+                _ledger(job).recover_stale()
             raise
 
     @staticmethod
@@ -207,7 +209,7 @@ class OptunaBackend:
         """A worker died: its trial counted as running until now. Fail it, run its parameters
         again, and finish the search here with the time left."""
         spec = job.spec
-        Ledger.create(spec.workspace_path, spec.study_name, _directions(job)).recover_stale()
+        _ledger(job).recover_stale()
         rest = budget.time_left()
         if rest is None or rest > 0:
             again = spec.model_copy(update={"timeout": rest})

@@ -57,6 +57,13 @@ DATA_FLAGS: dict[str, object] = {
 StudyOpt = Annotated[str, typer.Option("--study", help="Study name.")]
 WorkspaceOpt = Annotated[str, typer.Option("--workspace", help="Workspace folder.")]
 JsonOpt = Annotated[bool, typer.Option("--json")]
+StorageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        help="The database the search used (postgresql://user@host/db; default: the workspace's).",
+    ),
+]
 
 
 def given(values: Mapping[str, object], skip: Iterable[str] = ()) -> dict[str, Any]:

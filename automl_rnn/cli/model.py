@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from automl_rnn.cli.common import JsonOpt, StudyOpt, WorkspaceOpt, interruptible, show
+from automl_rnn.cli.common import JsonOpt, StorageOpt, StudyOpt, WorkspaceOpt, interruptible, show
 
 
 def export(
@@ -41,12 +41,13 @@ def export(
         typer.Option("--force", help="Replace a non-empty --out (once the new export is done)."),
     ] = False,
     as_json: JsonOpt = False,
+    storage: StorageOpt = None,
 ) -> None:
     """Export a trial's model (default: the best) for prediction without the training stack."""
     from automl_rnn import api
 
     with interruptible(f"nothing was written to {out}"):
-        summary = api.export(study, out, trial, workspace, formats, register, refit, force)
+        summary = api.export(study, out, trial, workspace, formats, register, refit, force, storage)
     show(summary, as_json, _print_export)
 
 

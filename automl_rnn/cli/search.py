@@ -130,6 +130,14 @@ def search(
         ),
     ] = None,
     study: Annotated[str | None, typer.Option(help="Study name; the same name resumes.")] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            help="A database shared by several machines, e.g. postgresql://user:pw@host/db: the "
+            "same --study and --storage on each makes them workers of one search "
+            "(default: a journal file in the workspace)."
+        ),
+    ] = None,
     workspace: Annotated[str | None, typer.Option(help="Folder for all search state.")] = None,
     seed: Annotated[int | None, typer.Option(help="Search seed (trial seeds derive).")] = None,
     objectives: Annotated[

@@ -6,14 +6,27 @@ from typing import Annotated, Any
 
 import typer
 
-from automl_rnn.cli.common import JsonOpt, StudyOpt, WorkspaceOpt, interruptible, print_front, show
+from automl_rnn.cli.common import (
+    JsonOpt,
+    StorageOpt,
+    StudyOpt,
+    WorkspaceOpt,
+    interruptible,
+    print_front,
+    show,
+)
 
 
-def best(study: StudyOpt, workspace: WorkspaceOpt = ".", as_json: JsonOpt = False) -> None:
+def best(
+    study: StudyOpt,
+    workspace: WorkspaceOpt = ".",
+    as_json: JsonOpt = False,
+    storage: StorageOpt = None,
+) -> None:
     """The best trial of a study: value, parameters, validation and test metrics."""
     from automl_rnn import api
 
-    show(api.best(study, workspace), as_json, _print_best)
+    show(api.best(study, workspace, storage), as_json, _print_best)
 
 
 def _print_best(record: dict[str, Any]) -> None:
@@ -28,11 +41,16 @@ def _print_best(record: dict[str, Any]) -> None:
             typer.echo(f"  {key}: {val:.5g}")
 
 
-def status(study: StudyOpt, workspace: WorkspaceOpt = ".", as_json: JsonOpt = False) -> None:
+def status(
+    study: StudyOpt,
+    workspace: WorkspaceOpt = ".",
+    as_json: JsonOpt = False,
+    storage: StorageOpt = None,
+) -> None:
     """How a search stands (running or not): trials by state, best so far, elapsed."""
     from automl_rnn import api
 
-    show(api.status(study, workspace), as_json, _print_status)
+    show(api.status(study, workspace, storage), as_json, _print_status)
 
 
 def _print_status(payload: dict[str, Any]) -> None:
@@ -46,11 +64,16 @@ def _print_status(payload: dict[str, Any]) -> None:
         typer.echo(f"best so far: trial #{top['trial']} {top.get('value', top.get('values'))}")
 
 
-def repair(study: StudyOpt, workspace: WorkspaceOpt = ".", as_json: JsonOpt = False) -> None:
+def repair(
+    study: StudyOpt,
+    workspace: WorkspaceOpt = ".",
+    as_json: JsonOpt = False,
+    storage: StorageOpt = None,
+) -> None:
     """After a crash: fail the trials whose process died, queue them again, close orphaned runs."""
     from automl_rnn import api
 
-    show(api.repair(study, workspace), as_json, _print_repair)
+    show(api.repair(study, workspace, storage), as_json, _print_repair)
 
 
 def _print_repair(payload: dict[str, Any]) -> None:
@@ -70,11 +93,12 @@ def report(
     study: StudyOpt,
     out: Annotated[str, typer.Option("--out", help="Folder for report.html and the PNG plots.")],
     workspace: WorkspaceOpt = ".",
+    storage: StorageOpt = None,
 ) -> None:
     """Write a study's report: one self-contained HTML page plus PNG plots, usable offline."""
     from automl_rnn import api
 
-    written = api.report(study, out, workspace)
+    written = api.report(study, out, workspace, storage)
     typer.echo(written["files"][0])
 
 

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from automl_rnn.config.storage_url import check_url, mask_url
 from automl_rnn.errors import ConfigError, closest
 from automl_rnn.yamlio import load_yaml
 
@@ -121,6 +122,9 @@ class ExperimentSpec(BaseModel):
     """MLflow tracking server (``http://host:5000``); None: the workspace's embedded store."""
     tracking: bool = True
     """Log to MLflow (parent run per search, child run per trial); False tracks nothing."""
+    storage: str | None = Field(None, repr=False)
+    """A database every worker machine reaches (``postgresql://user@host/db``), shared by the
+    searches started with the same study name; None: the workspace's journal file."""
 
     @field_validator("features", mode="before")
     @classmethod
@@ -194,6 +198,15 @@ class ExperimentSpec(BaseModel):
             )
         return value
 
+    @field_validator("storage")
+    @classmethod
+    def _storage_is_a_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if info.data.get("backend") == "ray":
+            raise ValueError("--storage is the optuna backend's (Ray keeps the workspace's)")
+        return check_url(value)
+
     @field_validator("workspace")
     @classmethod
     def _workspace_is_a_folder(cls, value: str) -> str:
@@ -216,6 +229,13 @@ class ExperimentSpec(BaseModel):
     @property
     def workspace_path(self) -> Path:
         return Path(self.workspace).expanduser().resolve()
+
+    def public(self) -> dict[str, Any]:
+        """The spec as JSON to store or log: ``storage`` with its password masked."""
+        dumped = self.model_dump(mode="json")
+        if self.storage is not None:
+            dumped["storage"] = mask_url(self.storage)
+        return dumped
 
     def data_args(self) -> dict[str, Any]:
         """The data-source fields that were set (for the data layer's ``DataSource.from_args``)."""
@@ -290,6 +310,10 @@ def _first_error(err: ValidationError, source: str) -> str:
         hint = closest(field, ExperimentSpec.model_fields)
         return f"{source}: unknown key '{field}'{hint}"
     message = first["msg"].removeprefix("Value error, ")
+    if first["loc"] == ("storage",):  # never the password it may hold
+        value = first.get("input")
+        shown = mask_url(value) if isinstance(value, str) else repr(value)
+        return f"{source}: --storage {shown}: {message}"
     if first["loc"]:
         return f"{source}: {field}: {message} (got {first.get('input')!r})"
     return f"{source}: {message}"

@@ -27,11 +27,14 @@ def resolve_spec(overrides: Overrides, config: str | None) -> ExperimentSpec:
         workspace = str(given.get("workspace", "."))
         folder = Path(workspace).expanduser().resolve()
         # No journal, no study: refused without importing optuna.
-        found = Ledger.find(folder, str(given["study"])) if journal_path(folder).is_file() else None
+        url = given.get("storage")
+        here = url is not None or journal_path(folder).is_file()
+        found = Ledger.find(folder, str(given["study"]), _text(url)) if here else None
+        where = f"workspace {workspace}" if url is None else "--storage"
         stored = found.stored_experiment() if found is not None else None
         if stored is None:
             raise ConfigError(
-                f"no study '{given['study']}' in workspace {workspace} to resume; start it with "
+                f"no study '{given['study']}' in {where} to resume; start it with "
                 "--task NAME or --data FILE --target COL"
             )
         if "timeout" in given and "trials" not in given:
@@ -47,7 +50,7 @@ def check_resume(ledger: Ledger, spec: ExperimentSpec) -> bool:
     stored = ledger.stored_experiment()
     if stored is None:
         return False
-    current = spec.model_dump(mode="json")
+    current = spec.public()
     changed = [k for k in _IDENTITY_KEYS if stored.get(k) != current.get(k)]
     if changed:
         raise ConfigError(
@@ -63,3 +66,7 @@ def check_resume(ledger: Ledger, spec: ExperimentSpec) -> bool:
             file=sys.stderr,
         )
     return True
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -25,6 +25,7 @@ from automl_rnn.orchestration.runs import (
 )
 from automl_rnn.search.ledger import NODE_LOST, Ledger
 from automl_rnn.search.plan import SearchPlan, make_plan
+from automl_rnn.search.storage import check_storage
 from automl_rnn.search.summary import Json, best
 from automl_rnn.search.verdict import baseline_verdict
 from automl_rnn.signals import ignore_further_interrupts, interrupt_handlers, restore_interrupts
@@ -37,25 +38,28 @@ def run_search(overrides: Overrides, config: str | None, progress: bool) -> Json
     plan = make_plan(spec)
     if spec.tracking and spec.tracking_uri:
         probe_tracking_server(spec.tracking_uri)  # before anything is written
+    if spec.storage is not None:
+        check_storage(spec.storage)  # connects: a wrong password is refused before the imports
     # Every refusal above comes before the backend's imports (torch, Lightning, MLflow).
     backend = get_backend(spec.backend)
     started = time.time()
     ledger = Ledger.create(
-        spec.workspace_path, spec.study_name, [o.direction for o in plan.objectives]
+        spec.workspace_path, spec.study_name, [o.direction for o in plan.objectives], spec.storage
     )
-    resumed = check_resume(ledger, spec)
+    # Under the claims lock: searches started at once on several machines store the experiment
+    # and queue the first trials once.
+    with ledger.claims():
+        resumed = check_resume(ledger, spec)
+        stored = ledger.stored_experiment() if resumed else None
+        ledger.store_experiment(
+            stored or spec.public(), plan.prepared.kind, [o.name for o in plan.objectives]
+        )
+        if not resumed:
+            ledger.enqueue_first_trials(plan.space.first_trials)
+        ledger.set_stopped(None)  # a note on the previous run, not on this one
+        ledger.recover_stale()
     for warning in plan.prepared.warnings:  # held back until the whole input was accepted
         logging.getLogger("automl_rnn.data").warning(warning)
-    stored = ledger.stored_experiment() if resumed else None
-    ledger.store_experiment(
-        stored or spec.model_dump(mode="json"),
-        plan.prepared.kind,
-        [o.name for o in plan.objectives],
-    )
-    if not resumed:
-        ledger.enqueue_first_trials(plan.space.first_trials)
-    ledger.set_stopped(None)  # a note on the previous run, not on this one
-    ledger.recover_stale()
     search_run = open_tracking(spec, plan, ledger)
     display = Progress(ledger, spec.trials, sys.stderr if progress else io.StringIO())
     job = SearchJob(spec, plan, search_run.target if search_run else None, display.poll)

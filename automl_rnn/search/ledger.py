@@ -9,27 +9,39 @@ and the read commands (:meth:`Ledger.snapshot`, which never writes).
 
 Process safety comes from the storage: Optuna's ``JournalStorage`` appends under a file lock, so
 worker processes on one machine write concurrently; trial claims are serialised by
-:func:`automl_rnn.search.storage.claims_lock`.
+:meth:`Ledger.claims`. On a shared database (``--storage``) the processes of several machines
+write to one study; a running trial there heartbeats (:meth:`TrialHandle.heartbeats`), since
+another machine cannot tell by its pid whether its process lives.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
 from automl_rnn.errors import UserError
+from automl_rnn.search.heartbeat import beating
 from automl_rnn.search.records import (
+    HEARTBEAT_S,
     ParamValue,
     StudyInfo,
     StudySnapshot,
     TrialRecord,
     TrialStatus,
+    curves,
 )
-from automl_rnn.search.storage import journal_path, open_storage
+from automl_rnn.search.storage import (
+    claims_lock,
+    journal_path,
+    open_storage,
+    schema_lock,
+    storage_errors,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -43,7 +55,7 @@ Direction = Literal["minimize", "maximize"]
 _STATE, _REASON, _PARAMS, _METRICS, _CURVES = "state", "reason", "params", "metrics", "curves"
 _SEED, _CHECKPOINT, _RUN_ID, _OWNER = "seed", "checkpoint", "mlflow_run_id", "owner"
 _RETRY_OF, _FIRST_TRIAL = "retry_of", "first_trial"
-_EPOCH_CHECKPOINT, _RESUME_FROM = "epoch_checkpoint", "resume_from"
+_EPOCH_CHECKPOINT, _RESUME_FROM, _HEARTBEAT = "epoch_checkpoint", "resume_from", "heartbeat"
 # ---- storage keys (study user attributes) ------------------------------------------------------
 _EXPERIMENT, _KIND, _OBJECTIVES, _STOPPED = "experiment", "task_kind", "objective_names", "stopped"
 _TRACKING_URIS, _PARENT_RUN = "tracking_uris", "mlflow_parent_run_id"
@@ -55,55 +67,77 @@ INTERRUPTED = "interrupted"
 #: Failure reason of a trial whose node or worker process was lost more often than the
 #: backend retries (Ray's ``FailureConfig``); the search's exit status says so.
 NODE_LOST = "node lost after retries"
-#: Per-epoch metrics kept in the ledger (compact; MLflow holds every curve in full).
-CURVE_METRICS = ("train_loss", "val_loss", "val_metric")
 
 
 class Ledger:
     """One study in one storage (see the module docstring)."""
 
-    def __init__(self, storage: optuna.storages.BaseStorage, study: optuna.Study) -> None:
+    def __init__(
+        self,
+        storage: optuna.storages.BaseStorage,
+        study: optuna.Study,
+        workspace: Path | None = None,
+        url: str | None = None,
+    ) -> None:
         self.storage = storage
         self.study = study
+        self.workspace = workspace
+        self.url = url
 
-    # ---- opening -------------------------------------------------------------------------------
+    # ---- opening (``url``: a shared database, else the workspace's journal) ----------------------
     @classmethod
-    def open(cls, workspace: Path, name: str) -> Ledger:
+    def open(cls, workspace: Path, name: str, url: str | None = None) -> Ledger:
         """The existing study ``name``; a one-line :class:`UserError` when there is none."""
         import optuna
 
         _quiet(optuna)
-        if not journal_path(workspace).is_file():
+        if url is None and not journal_path(workspace).is_file():
             raise UserError(
                 f"no studies in workspace {workspace} (run `automl-rnn search` there first)"
             )
-        storage = open_storage(workspace)
+        where = "this workspace" if url is None else "this --storage"
+        with schema_lock(url):
+            storage = open_storage(workspace, url)
         try:
-            return cls(storage, optuna.load_study(study_name=name, storage=storage))
+            with storage_errors(url):
+                study = optuna.load_study(study_name=name, storage=storage)
         except KeyError:
             names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
             known = ", ".join(sorted(names)) or "none yet"
-            raise UserError(f"no study '{name}' in this workspace (studies: {known})") from None
+            raise UserError(f"no study '{name}' in {where} (studies: {known})") from None
+        return cls(storage, study, workspace, url)
 
     @classmethod
-    def find(cls, workspace: Path, name: str) -> Ledger | None:
-        """The study ``name`` if the workspace holds it, else None (nothing is created)."""
+    def find(cls, workspace: Path, name: str, url: str | None = None) -> Ledger | None:
+        """The study ``name`` if the storage holds it, else None (nothing is created)."""
         try:
-            return cls.open(workspace, name)
+            return cls.open(workspace, name, url)
         except UserError:
             return None
 
     @classmethod
-    def create(cls, workspace: Path, name: str, directions: Sequence[Direction]) -> Ledger:
-        """Create the study, or load it when it exists (a resume)."""
+    def create(
+        cls, workspace: Path, name: str, directions: Sequence[Direction], url: str | None = None
+    ) -> Ledger:
+        """Create the study, or load it when it exists (a resume, or another machine's)."""
         import optuna
 
         _quiet(optuna)
-        storage = open_storage(workspace)
-        study = optuna.create_study(
-            study_name=name, storage=storage, directions=list(directions), load_if_exists=True
-        )
-        return cls(storage, study)
+        with schema_lock(url):  # one process at a time creates the schema and the study
+            storage = open_storage(workspace, url)
+            with storage_errors(url):
+                study = optuna.create_study(
+                    study_name=name,
+                    storage=storage,
+                    directions=list(directions),
+                    load_if_exists=True,
+                )
+        return cls(storage, study, workspace, url)
+
+    def claims(self) -> contextlib.AbstractContextManager[None]:
+        """The lock held while trials are counted and the next one created (every machine's
+        workers share it on a database)."""
+        return claims_lock(self.workspace or Path("."), self.storage, self.name)
 
     def delete(self) -> None:
         """Remove the study (one this command created and never ran a trial in)."""
@@ -249,6 +283,16 @@ class TrialHandle:
         self._set(_OWNER, owner)
         self._set(_SEED, seed)
 
+    @contextlib.contextmanager
+    def heartbeats(self, every: float = HEARTBEAT_S) -> Iterator[None]:
+        """On a shared database: note the time every ``every`` seconds (a daemon thread) while
+        the trial runs; a trial whose note is older than the grace period is stale."""
+        if self.ledger.url is None:
+            yield
+            return
+        with beating(lambda: self._set(_HEARTBEAT, time.time()), every, f"trial-{self.number}"):
+            yield
+
     def set_run_id(self, run_id: str) -> None:
         self._set(_RUN_ID, run_id)
 
@@ -287,18 +331,6 @@ class TrialHandle:
             self.ledger.requeue(sampled, self.number, resume_from)
 
 
-def curves(history: Sequence[Mapping[str, float]]) -> dict[str, list[float | None]]:
-    """``{metric: [value per epoch]}`` for :data:`CURVE_METRICS` (None where not finite)."""
-    return {
-        name: [
-            round(v, 6) if (v := epoch.get(name)) is not None and math.isfinite(v) else None
-            for epoch in history
-        ]
-        for name in CURVE_METRICS
-        if any(name in epoch for epoch in history)
-    }
-
-
 _STATUS_OF = {
     "COMPLETE": TrialStatus.COMPLETE,
     "PRUNED": TrialStatus.PRUNED,
@@ -332,6 +364,7 @@ def _record(trial: FrozenTrial) -> TrialRecord:
         retry_of=int(retry) if isinstance(retry, int) else None,
         epoch_checkpoint=_text(attrs.get(_EPOCH_CHECKPOINT)),
         resume_from=_text(attrs.get(_RESUME_FROM)),
+        heartbeat=float(beat) if isinstance(beat := attrs.get(_HEARTBEAT), int | float) else None,
         first_trial=bool(attrs.get(_FIRST_TRIAL)),
         started=trial.datetime_start,
         completed=trial.datetime_complete,

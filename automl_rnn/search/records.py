@@ -13,7 +13,7 @@ import enum
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -25,6 +25,13 @@ if TYPE_CHECKING:
 
 #: A trial RUNNING with no owner recorded for longer than this is orphaned, not being started.
 OWNER_GRACE_S = 60.0
+#: On a shared database (``--storage``) a running trial's process notes the time this often...
+HEARTBEAT_S = 10.0
+#: ...and a RUNNING trial whose last note is older than this is stale, on whichever machine it
+#: ran (another machine's pid cannot be checked; the clocks are assumed in step, e.g. by NTP).
+HEARTBEAT_GRACE_S = 60.0
+#: Per-epoch metrics kept in the ledger (compact; MLflow holds every curve in full).
+CURVE_METRICS = ("train_loss", "val_loss", "val_metric")
 
 
 class TrialStatus(str, enum.Enum):
@@ -69,6 +76,8 @@ class TrialRecord:
     resume_from: str | None = None
     """The snapshot this trial was queued to continue from (a retry of an interrupted one)."""
     first_trial: bool = False
+    heartbeat: float | None = None
+    """When the trial's process last noted it was alive (a Unix time; shared databases only)."""
     started: datetime | None = None
     completed: datetime | None = None
 
@@ -205,12 +214,17 @@ class StudySnapshot:
         return max(0.0, (end - min(starts)).total_seconds())
 
     def stale(self, now: datetime | None = None) -> list[TrialRecord]:
-        """RUNNING trials whose process is gone (no owner after :data:`OWNER_GRACE_S`, or an
-        owner that no longer runs): a worker died while it trained them."""
+        """RUNNING trials whose process is gone (no owner after :data:`OWNER_GRACE_S`, an owner
+        that no longer runs, or a heartbeat older than :data:`HEARTBEAT_GRACE_S`): a worker died
+        while it trained them."""
         moment = now or datetime.now()
         found = []
         for trial in self.by_status(TrialStatus.RUNNING):
-            if trial.owner is not None:
+            if trial.heartbeat is not None and moment.timestamp() - trial.heartbeat > (
+                HEARTBEAT_GRACE_S
+            ):
+                found.append(trial)  # its machine stopped noting it runs
+            elif trial.owner is not None:
                 if not owner_alive(trial.owner):
                     found.append(trial)
             elif trial.started is None or (moment - trial.started).total_seconds() >= OWNER_GRACE_S:
@@ -225,3 +239,15 @@ def _first(trial: TrialRecord) -> float:
 def _dominates(a: list[float], b: list[float]) -> bool:
     """``a`` is no worse than ``b`` everywhere and better somewhere (all minimised)."""
     return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
+
+
+def curves(history: Sequence[Mapping[str, float]]) -> dict[str, list[float | None]]:
+    """``{metric: [value per epoch]}`` for :data:`CURVE_METRICS` (None where not finite)."""
+    return {
+        name: [
+            round(v, 6) if (v := epoch.get(name)) is not None and math.isfinite(v) else None
+            for epoch in history
+        ]
+        for name in CURVE_METRICS
+        if any(name in epoch for epoch in history)
+    }

@@ -79,7 +79,7 @@ class SearchRun:
         """Spec, space, versions and the reproduction command (rewritten on every resume)."""
         from mlflow.entities import Param
 
-        resolved = spec.model_dump(mode="json", exclude_none=True)
+        resolved = {k: v for k, v in spec.public().items() if v is not None}  # no password
         params = {
             "backend": spec.backend,
             "sampler": spec.sampler,
@@ -169,7 +169,7 @@ def reproduce_command(spec: ExperimentSpec) -> str:
 
     defaults = Spec.model_fields
     args = ["automl-rnn", "search"]
-    for name, value in spec.model_dump(mode="json").items():
+    for name, value in spec.public().items():  # --storage with its password masked
         if name in ("task_params", "tracking") or value is None:
             continue
         field = defaults[name]

@@ -40,7 +40,7 @@ REPAIRED = {"study": "s", "failed_trials": [2, 5], "requeued": [7], "closed_runs
 
 
 def _fake_repair(calls: list[tuple[str, str]]) -> Any:
-    def repair(study: str, workspace: str = ".") -> dict[str, Any]:
+    def repair(study: str, workspace: str = ".", storage: str | None = None) -> dict[str, Any]:
         calls.append((study, workspace))
         return REPAIRED
 
