@@ -57,3 +57,27 @@ def ray_runtime() -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    """One throwaway PostgreSQL cluster for the session (``tests/e2e/postgres_support.py``),
+    stopped and removed at its end. Skips without ``initdb`` or the ``psycopg`` driver, except in
+    CI (``CI`` set), where it fails: ``make test`` installs both."""
+    from importlib.util import find_spec
+
+    from tests.e2e.postgres_support import find_bin, start_cluster
+
+    bin_dir = find_bin()
+    missing = []
+    if bin_dir is None:
+        missing.append("PostgreSQL's initdb (under /usr/lib/postgresql/*/bin or on PATH)")
+    if find_spec("psycopg") is None:
+        missing.append("the psycopg driver (pip install -e '.[postgres]')")
+    if missing:
+        reason = "needs " + " and ".join(missing) + "; `make test` installs them"
+        if os.environ.get("CI"):
+            pytest.fail(reason + "; CI must run the PostgreSQL tests")
+        pytest.skip(reason)
+    assert bin_dir is not None
+    yield from start_cluster(bin_dir)
