@@ -49,8 +49,8 @@ browser:
 			"install Debian's chromium to run the browser test (it skips without it)"; \
 	fi
 
-# The team tracking server's test (tests/e2e/test_mlflow_folder.py) and the shared-database tests
-# start a throwaway PostgreSQL cluster: Debian's postgresql package (initdb, pg_ctl), installed
+# The team tracking server's test (tests/e2e/test_mlflow_folder.py) and the --storage tests
+# (tests/e2e/test_postgres_storage.py) start a throwaway PostgreSQL cluster: Debian's postgresql package (initdb, pg_ctl), installed
 # the same way when missing.
 postgres:
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
