@@ -76,8 +76,9 @@ def test_three_searches_on_two_machines_share_one_study(postgres: Cluster, tmp_p
     url = postgres.new_database()
     common = [*TINY, "--trials", "6", "--study", "shared", "--storage", url, "--json"]
     machine_a, machine_b = tmp_path / "a", tmp_path / "b"
+    tracked = [a for a in common if a != "--no-tracking"]  # MLflow params must not hold it
     runs = [
-        start("search", *common, "--workspace", str(machine_a), "--workers", "2"),
+        start("search", *tracked, "--workspace", str(machine_a), "--workers", "2"),
         start("search", *common, "--workspace", str(machine_b)),
         start("search", *common, "--workspace", str(machine_b), "--seed", "7"),
     ]
@@ -93,6 +94,8 @@ def test_three_searches_on_two_machines_share_one_study(postgres: Cluster, tmp_p
     status = cli("status", "--study", "shared", "--storage", url, "--json")
     assert json.loads(status.stdout)["counts"]["running"] == 0
     assert_no_password_stored(postgres, url)
+    logged = [p for p in (machine_a / "mlflow").rglob("*") if p.is_file()]
+    assert logged and not [p for p in logged if PASSWORD.encode() in p.read_bytes()]
 
 
 @pytest.mark.slow
@@ -263,6 +266,7 @@ Ledger.create(Path(sys.argv[3]), "race", ["minimize"], sys.argv[1])
 """
 
 
+@pytest.mark.slow
 def test_workers_creating_the_schema_at_the_same_instant_do_not_crash(
     postgres: Cluster, tmp_path: Path
 ) -> None:
