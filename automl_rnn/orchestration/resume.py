@@ -8,7 +8,7 @@ from pathlib import Path
 from automl_rnn.config.experiment import DATA_KEYS, ExperimentSpec, load_experiment, validate_spec
 from automl_rnn.errors import ConfigError
 from automl_rnn.search.ledger import Ledger
-from automl_rnn.search.storage import journal_path
+from automl_rnn.search.storage import check_storage, journal_path
 
 #: Keys that must match when a study is resumed (they change what is searched).
 _IDENTITY_KEYS = (*DATA_KEYS, "topology", "space", "objectives")
@@ -28,6 +28,8 @@ def resolve_spec(overrides: Overrides, config: str | None) -> ExperimentSpec:
         folder = Path(workspace).expanduser().resolve()
         # No journal, no study: refused without importing optuna.
         url = given.get("storage")
+        if url is not None:  # a wrong password is said as such, not as "no study"
+            check_storage(str(url))
         here = url is not None or journal_path(folder).is_file()
         found = Ledger.find(folder, str(given["study"]), _text(url)) if here else None
         where = f"workspace {workspace}" if url is None else "--storage"

@@ -147,8 +147,10 @@ def test_a_bad_storage_is_one_line_and_exit_2(
     assert expected in lines[0], lines[0]
     assert PASSWORD.replace("not-", "") not in done.stderr + done.stdout
     assert not workspace.exists()  # nothing written
-    status = cli("status", "--study", "x", "--storage", url, "--workspace", str(workspace))
-    assert status.returncode == 2 and len(status.stderr.strip().splitlines()) == 1
+    for command in ("status", "search"):  # a read, and a resume by --study alone
+        done = cli(command, "--study", "x", "--storage", url, "--workspace", str(workspace))
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert expected in done.stderr or case == "not a URL"
 
 
 @pytest.mark.slow
