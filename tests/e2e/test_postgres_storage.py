@@ -159,9 +159,11 @@ def test_a_search_killed_mid_trial_costs_no_trial(postgres: Cluster, tmp_path: P
     args = [*TINY, "--max-epochs", "3", "--trials", "5", "--study", "killed", "--storage", url]
     args += ["--sampler", "random"]
     victim = start("search", *args, "--workspace", str(tmp_path / "a"))
-    running = _wait_for_a_running_trial(url, victim.pid)
-    victim.send_signal(signal.SIGKILL)
-    victim.communicate(timeout=60)
+    try:
+        running = _wait_for_a_running_trial(url, victim.pid)
+    finally:
+        victim.send_signal(signal.SIGKILL)
+        victim.communicate(timeout=60)
     survivor = start("search", *args, "--workspace", str(tmp_path / "b"))
     code, _, err = finish(survivor)
     assert code == 0, err
@@ -173,15 +175,17 @@ def test_a_search_killed_mid_trial_costs_no_trial(postgres: Cluster, tmp_path: P
 
 
 def _wait_for_a_running_trial(url: str, pid: int) -> int:
-    """The number of a trial that process ``pid`` is training (polled for up to 5 minutes)."""
+    """The number of a trial that process ``pid`` is training and heartbeating (polled for up to
+    2 minutes)."""
     from optuna.trial import TrialState
 
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             for trial in trials(url, "killed"):
                 owner = str(trial.user_attrs.get("owner", ""))
-                if trial.state == TrialState.RUNNING and f":{pid}:" in owner:
+                beating = "heartbeat" in trial.user_attrs  # other machines see it alive
+                if trial.state == TrialState.RUNNING and f":{pid}:" in owner and beating:
                     return trial.number
         except Exception:  # no schema or study yet
             pass
