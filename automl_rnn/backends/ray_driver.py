@@ -34,7 +34,7 @@ from automl_rnn.backends.ray_trainable import (
 from automl_rnn.ownership import owner_tag
 from automl_rnn.search.ledger import NODE_LOST, Ledger
 from automl_rnn.search.records import TrialStatus
-from automl_rnn.search.storage import checkpoint_dir, claims_lock
+from automl_rnn.search.storage import checkpoint_dir
 from automl_rnn.trial.outcome import LocalCheckpoints, Tracker, TrialResult, TrialState
 from automl_rnn.trial.runner import trial_seed
 
@@ -62,17 +62,17 @@ class LedgerSearcher(Searcher):
         super().__init__(metric=metric, mode=mode)
         self.job = job
         self.study = study
+        self.ledger = Ledger(study._storage, study, job.spec.workspace_path)
         self.budget = Budget(job.spec.trials, None)
         self.next_recovery = 0.0
 
     def suggest(self, trial_id: str) -> dict[str, object] | None:
-        spec = self.job.spec
-        ledger = Ledger(self.study._storage, self.study)
+        spec, ledger = self.job.spec, self.ledger
         if time.monotonic() >= self.next_recovery:
             # A trial a dead driver left RUNNING (perhaps not yet owned, so only stale after a
             # grace period) would hold its place in the budget for ever: fail it, queue it again.
             self.next_recovery = time.monotonic() + RECOVERY_INTERVAL_S
-            with claims_lock(spec.workspace_path):
+            with ledger.claims():
                 ledger.recover_stale()
         snapshot = ledger.snapshot()
         full = self.budget.full(ledger.claimed()) or snapshot.info.stopped is not None
@@ -80,7 +80,7 @@ class LedgerSearcher(Searcher):
             running = snapshot.by_status(TrialStatus.RUNNING)
             # Searcher.FINISHED (a string, typed otherwise by Ray) ends the search.
             return None if running else Searcher.FINISHED  # type: ignore[return-value]
-        with claims_lock(spec.workspace_path):
+        with ledger.claims():
             trial = self.study.ask()
         handle = ledger.handle(trial.number)
         handle.start(owner_tag(), trial_seed(spec.seed, trial.number))
@@ -103,7 +103,7 @@ class LedgerCallback(Callback):
     def __init__(self, job: SearchJob, study: optuna.Study) -> None:
         self.job = job
         self.study = study
-        self.ledger = Ledger(study._storage, study)
+        self.ledger = Ledger(study._storage, study, job.spec.workspace_path)
         self.trackers: dict[str, Tracker] = {}
         self.logged: dict[str, int] = {}
         self.history: dict[str, list[dict[str, float]]] = {}
