@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	if [ -n "$(TORCH_SPEC)" ]; then .venv-lock/bin/python -m pip install --quiet "$(TORCH_SPEC)"; fi
-	.venv-lock/bin/python -m pip install --quiet -e '.[dev]'
+	.venv-lock/bin/python -m pip install --quiet -e '.[dev,bench]'
 	{ sed -n '/^#/p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable \
 		| grep -viE '^(torch|nvidia-|triton|automl-rnn)'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt && rm -rf .venv-lock

@@ -29,6 +29,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def classical_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The classical baselines' score cache lives for the session (each data set is fitted once
+    per session, never read from a developer's ``~/.cache``)."""
+    before = os.environ.get("AUTOML_RNN_CACHE")
+    os.environ["AUTOML_RNN_CACHE"] = str(tmp_path_factory.mktemp("automl-rnn-cache"))
+    yield
+    if before is None:
+        os.environ.pop("AUTOML_RNN_CACHE", None)
+    else:
+        os.environ["AUTOML_RNN_CACHE"] = before
+
+
 @pytest.fixture(scope="session")
 def ray_runtime() -> Iterator[None]:
     """One local Ray for the whole session, started by the first test that asks for it and

@@ -127,3 +127,13 @@ def interruptible(what: str) -> Iterator[None]:
     except KeyboardInterrupt as err:
         typer.echo(f"interrupted: {what}", err=True)
         raise typer.Exit(143 if isinstance(err, Terminated) else 130) from None
+
+
+def print_classical(baseline: dict[str, Any]) -> None:
+    """The verdict against AutoETS / AutoARIMA, and who was best on validation, when scored."""
+    if "classical_verdict" not in baseline:
+        return
+    typer.echo(f"  classical baselines: {baseline['classical_verdict']}")
+    chosen = baseline.get("best_on_validation")
+    if chosen and chosen != "the recurrent model":
+        typer.echo(f"  best on validation: {chosen} (a classical model may serve this series)")

@@ -14,6 +14,7 @@ from automl_rnn.cli.common import (
     echo_json,
     given,
     interruptible,
+    print_classical,
     print_front,
     show,
     with_data_flags,
@@ -73,7 +74,14 @@ def _print_inspected(summary: dict[str, Any]) -> None:
 
 
 #: Parameters of ``search`` that are not experiment keys (``--no-tracking`` sets ``tracking``).
-_NOT_EXPERIMENT_KEYS = ("source", "no_tracking", "config", "as_json", "quiet")
+_NOT_EXPERIMENT_KEYS = (
+    "source",
+    "no_tracking",
+    "no_classical_baselines",
+    "config",
+    "as_json",
+    "quiet",
+)
 
 
 @with_data_flags
@@ -154,6 +162,13 @@ def search(
     no_tracking: Annotated[
         bool, typer.Option("--no-tracking", help="Log nothing to MLflow.")
     ] = False,
+    no_classical_baselines: Annotated[
+        bool,
+        typer.Option(
+            "--no-classical-baselines",
+            help="Forecasts: do not score AutoETS / AutoARIMA beside the search.",
+        ),
+    ] = False,
     config: Annotated[str | None, typer.Option(help="Experiment YAML; flags override.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No per-trial progress lines.")] = False,
@@ -163,6 +178,8 @@ def search(
     overrides = {**source, **given(locals(), skip=_NOT_EXPERIMENT_KEYS)}
     if no_tracking:
         overrides["tracking"] = False
+    if no_classical_baselines:
+        overrides["classical_baselines"] = False
     from automl_rnn import api
 
     # stdout holds the answer only: what libraries print while trials run (Ray's notes on lost
@@ -212,6 +229,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     if "verdict" in baseline:
         numbers = ", ".join(f"{k}={v:.4g}" for k, v in baseline.items() if isinstance(v, float))
         typer.echo(f"  test: {numbers} -> {baseline['verdict']}")
+        print_classical(baseline)
     elif baseline:
         typer.echo("  test: " + ", ".join(f"{k}={v:.4g}" for k, v in baseline.items()))
     typer.echo(

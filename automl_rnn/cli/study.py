@@ -12,6 +12,7 @@ from automl_rnn.cli.common import (
     StudyOpt,
     WorkspaceOpt,
     interruptible,
+    print_classical,
     print_front,
     show,
 )
@@ -39,6 +40,10 @@ def _print_best(record: dict[str, Any]) -> None:
     for key, val in sorted(record["metrics"].items()):
         if key.startswith(("test_", "val_")):
             typer.echo(f"  {key}: {val:.5g}")
+    baseline = record.get("baseline") or {}
+    if "verdict" in baseline:
+        typer.echo(f"  test verdict: {baseline['verdict']}")
+    print_classical(baseline)
 
 
 def status(

@@ -122,6 +122,9 @@ class ExperimentSpec(BaseModel):
     """MLflow tracking server (``http://host:5000``); None: the workspace's embedded store."""
     tracking: bool = True
     """Log to MLflow (parent run per search, child run per trial); False tracks nothing."""
+    classical_baselines: bool = True
+    """Forecasts: also score statsforecast's AutoETS and AutoARIMA on the same windows and say
+    whether the chosen model beats them (seconds, cached by data); False skips them."""
     storage: str | None = Field(None, repr=False)
     """A database every worker machine reaches (``postgresql://user@host/db``), shared by the
     searches started with the same study name; None: the workspace's journal file."""

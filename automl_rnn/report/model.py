@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from automl_rnn.search.records import StudySnapshot, TrialRecord, TrialStatus
 
@@ -33,6 +33,8 @@ class ReportView:
     ranked: list[TrialRecord]
     """Completed trials, best first by the first objective."""
     elapsed_seconds: float
+    classical: dict[str, dict[str, float | str]] = field(default_factory=dict)
+    """Forecasts: the classical baselines' scores on the same windows."""
 
     @property
     def multi(self) -> bool:
@@ -73,6 +75,7 @@ def read(snapshot: StudySnapshot) -> ReportView:
         best=best,
         ranked=[t for t in snapshot.ranked() if t.values is not None],
         elapsed_seconds=snapshot.elapsed_seconds(),
+        classical=dict(info.classical),
     )
 
 

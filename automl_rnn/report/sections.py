@@ -94,9 +94,24 @@ def best_section(view: ReportView) -> str:
     ]
     parts.append(table(("parameter", "value", ""), rows))
     metrics = top.metrics
-    test = test_sentence(view.kind, metrics)
+    test = test_sentence(view.kind, metrics, view.classical)
     if test:
         parts.append(f"<p>{html.escape(test)}</p>")
+    if view.classical:
+        parts.append(
+            table(
+                ("baseline (same windows)", "val MAE", "test MAE", "test rel_mae"),
+                [
+                    (
+                        t.get("model", k),
+                        t.get("val_mae", ""),
+                        t.get("test_mae", ""),
+                        t.get("test_rel_mae", t.get("error", "")),
+                    )
+                    for k, t in view.classical.items()
+                ],
+            )
+        )
     shown = [k for k in sorted(metrics) if k.startswith(("val_", "test_"))]
     shown += [k for k in _SHOWN_METRICS if k in metrics]
     if shown:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from automl_rnn.report.model import ReportView, read, value
 from automl_rnn.search.summary import fmt
-from automl_rnn.search.verdict import baseline_verdict
+from automl_rnn.search.verdict import RECURRENT, Classical, baseline_verdict
 
 if TYPE_CHECKING:
     from automl_rnn.search.records import StudySnapshot, TrialRecord
@@ -44,12 +44,14 @@ def key_params(trial: TrialRecord) -> str:
     return ", ".join(f"{n}={fmt(resolved.get(n, trial.sampled.get(n)))}" for n in names)
 
 
-def test_sentence(kind: str | None, metrics: Mapping[str, float]) -> str:
-    """The best trial's test result against its baseline, in words ('' when none is recorded).
+def test_sentence(
+    kind: str | None, metrics: Mapping[str, float], classical: Classical | None = None
+) -> str:
+    """The best trial's test result against its baselines, in words ('' when none is recorded).
 
     The verdict is :func:`automl_rnn.search.verdict.baseline_verdict`'s, in lower case.
     """
-    verdict = baseline_verdict(kind, metrics) or {}
+    verdict = baseline_verdict(kind, metrics, classical) or {}
     words = str(verdict.get("verdict", "")).replace("NOT", "not")
     if words and "test_rel_mae" in verdict:
         numbers = f"test_rel_mae={fmt(verdict['test_rel_mae'])}"
@@ -58,7 +60,15 @@ def test_sentence(kind: str | None, metrics: Mapping[str, float]) -> str:
                 f"test MAE {fmt(verdict['test_mae'])} vs {fmt(verdict['seasonal_naive_mae'])} "
                 f"for seasonal naive, {numbers}"
             )
-        return f"On the held-out test part it {words} ({numbers})."
+        sentence = f"On the held-out test part it {words} ({numbers})."
+        if isinstance(verdict.get("classical_verdict"), str):
+            sentence += f" Against the classical models it {verdict['classical_verdict']}."
+            if verdict.get("best_on_validation") not in (None, RECURRENT):
+                sentence += (
+                    f" On validation, {verdict['best_on_validation']} was already better:"
+                    " consider it for this series."
+                )
+        return sentence
     if words and "test_majority_accuracy" in metrics:
         return (
             f"On the held-out test part it {words} (test accuracy "
@@ -110,7 +120,7 @@ def describe_view(view: ReportView) -> str:
         )
     else:
         text += f" Best: trial #{top.number} with {values} ({key_params(top)})."
-    test = test_sentence(view.kind, top.metrics)
+    test = test_sentence(view.kind, top.metrics, view.classical)
     return f"{text} {test}" if test else text
 
 

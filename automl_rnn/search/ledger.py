@@ -59,6 +59,7 @@ _EPOCH_CHECKPOINT, _RESUME_FROM, _HEARTBEAT = "epoch_checkpoint", "resume_from",
 # ---- storage keys (study user attributes) ------------------------------------------------------
 _EXPERIMENT, _KIND, _OBJECTIVES, _STOPPED = "experiment", "task_kind", "objective_names", "stopped"
 _TRACKING_URIS, _PARENT_RUN = "tracking_uris", "mlflow_parent_run_id"
+_CLASSICAL = "classical_baselines"
 
 #: Failure reason of a trial whose process died while it ran (its parameters are queued again).
 WORKER_DIED = "worker died (killed mid-trial)"
@@ -166,6 +167,7 @@ class Ledger:
             stopped=_text(attrs.get(_STOPPED)),
             tracking_uris=tuple(str(u) for u in attrs.get(_TRACKING_URIS) or ()),
             mlflow_parent_run_id=_text(attrs.get(_PARENT_RUN)),
+            classical=_classical(attrs.get(_CLASSICAL)),
         )
 
     def snapshot(self) -> StudySnapshot:
@@ -190,6 +192,16 @@ class Ledger:
         """Note why the search stopped early (None clears a previous run's note)."""
         if reason is not None or self.study.user_attrs.get(_STOPPED):
             self.study.set_user_attr(_STOPPED, reason)
+
+    def classical_fingerprint(self) -> str | None:
+        """The data fingerprint the stored classical baselines were scored on, if any."""
+        stored = self.study.user_attrs.get(_CLASSICAL)
+        return _text(stored.get("fingerprint")) if isinstance(stored, dict) else None
+
+    def store_classical(self, fingerprint: str, scores: Mapping[str, Mapping[str, object]]) -> None:
+        """Keep the classical baselines' scores (AutoETS, AutoARIMA) on this study's data."""
+        payload = {"fingerprint": fingerprint, "scores": {k: dict(v) for k, v in scores.items()}}
+        self.study.set_user_attr(_CLASSICAL, payload)
 
     def set_parent_run(self, run_id: str) -> None:
         self.study.set_user_attr(_PARENT_RUN, run_id)
@@ -398,3 +410,14 @@ def _objective_names(
     if count == 1 and kind:
         return (default_objective(kind),)
     return tuple(f"objective {i + 1}" for i in range(count))
+
+
+def _classical(stored: object) -> dict[str, dict[str, float | str]]:
+    scores = stored.get("scores") if isinstance(stored, dict) else None
+    if not isinstance(scores, dict):
+        return {}
+    return {
+        str(key): {str(k): v for k, v in value.items() if isinstance(v, (int, float, str))}
+        for key, value in scores.items()
+        if isinstance(value, dict)
+    }

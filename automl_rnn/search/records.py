@@ -129,6 +129,9 @@ class StudyInfo:
     """Why the last search stopped early (ten failures in a row), if it did."""
     tracking_uris: tuple[str, ...] = ()
     mlflow_parent_run_id: str | None = None
+    classical: dict[str, dict[str, float | str]] = field(default_factory=dict)
+    """Forecasts: the classical baselines' scores on the same windows
+    (:mod:`automl_rnn.data.classical`), ``{}`` until the search scored them."""
 
     @property
     def multi_objective(self) -> bool:

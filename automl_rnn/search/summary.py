@@ -10,6 +10,7 @@ import math
 
 from automl_rnn.errors import UserError
 from automl_rnn.search.records import StudySnapshot
+from automl_rnn.search.verdict import baseline_verdict
 
 #: JSON-ready values.
 Json = dict[str, object]
@@ -21,6 +22,8 @@ def best(snapshot: StudySnapshot) -> Json:
     if top is None:
         raise UserError(f"study '{snapshot.info.name}' has no completed trial yet")
     record = top.to_json(snapshot.info.name)
+    info = snapshot.info
+    record["baseline"] = baseline_verdict(info.kind, top.metrics, info.classical)
     if snapshot.info.multi_objective:
         record["pareto_front"] = [
             {"trial": t.number, "values": list(t.values or ()), "params": t.params}

@@ -1,31 +1,42 @@
-"""The best trial's test metrics against the task's baseline: the one owner of the verdict words
-("beats seasonal naive", "does NOT beat the majority class") the summary and the report print."""
+"""The best trial's test metrics against the task's baselines: the one owner of the verdict words
+("beats seasonal naive", "does NOT beat AutoETS", "does NOT beat the majority class") the summary,
+``best``, the report and the MLflow parent run print."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-Verdict = dict[str, float | str | None]
+Verdict = dict[str, object]
+Classical = Mapping[str, Mapping[str, float | str]]
+
+RECURRENT = "the recurrent model"
+"""The chosen model's name among the rivals of ``winner_on_test`` / ``best_on_validation``."""
 
 
-def baseline_verdict(kind: str | None, metrics: Mapping[str, float] | None) -> Verdict | None:
-    """Test metrics of the best trial against the task's baseline, in words and numbers.
+def baseline_verdict(
+    kind: str | None, metrics: Mapping[str, float] | None, classical: Classical | None = None
+) -> Verdict | None:
+    """Test metrics of the best trial against the task's baselines, in words and numbers.
 
-    Forecasts compare with seasonal naive (``test_rel_mae`` below 1 beats it), classification
-    with the majority class; any other kind gets its ``test_*`` metrics without a verdict.
-    None when there is no best trial (``metrics`` None).
+    Forecasts compare with seasonal naive (``test_rel_mae`` below 1 beats it) and, when scored,
+    the classical models (:mod:`automl_rnn.data.classical`) on the same windows;
+    classification with the majority class; any other kind gets its ``test_*`` metrics without
+    a verdict. None when there is no best trial (``metrics`` None).
     """
     if metrics is None:
         return None
     if kind == "forecast" and "test_rel_mae" in metrics:
         rel = metrics["test_rel_mae"]
-        return {
+        verdict: Verdict = {
             "test_mae": metrics.get("test_mae"),
             "seasonal_naive_mae": metrics.get("test_snaive_mae"),
             "test_rel_mae": rel,
             "test_mase": metrics.get("test_mase"),
             "verdict": "beats seasonal naive" if rel < 1 else "does NOT beat seasonal naive",
         }
+        if classical:
+            verdict.update(_against_classical(metrics, classical))
+        return verdict
     if kind == "classification" and "test_accuracy" in metrics:
         acc, base = metrics["test_accuracy"], metrics.get("test_majority_accuracy", 0.0)
         return {
@@ -36,3 +47,47 @@ def baseline_verdict(kind: str | None, metrics: Mapping[str, float] | None) -> V
             else "does NOT beat the majority class",
         }
     return {k: v for k, v in metrics.items() if k.startswith("test_")}
+
+
+def _against_classical(metrics: Mapping[str, float], classical: Classical) -> Verdict:
+    """The classical models' scores, which of them the chosen model beats on test, and who wins
+    on validation (what a user could have chosen by) and on test (what happened)."""
+    ours = (metrics.get("val_mae"), metrics["test_mae"])
+    rivals: dict[str, tuple[float | None, float]] = {}
+    if "test_snaive_mae" in metrics:
+        rivals["seasonal naive"] = (metrics.get("val_snaive_mae"), metrics["test_snaive_mae"])
+    table: dict[str, dict[str, float | str]] = {}
+    for key, scores in classical.items():
+        table[key] = dict(scores)
+        val, test = scores.get("val_mae"), scores.get("test_mae")
+        if isinstance(test, float | int) and "error" not in scores:
+            rivals[str(scores.get("model", key))] = (
+                float(val) if isinstance(val, float | int) else None,
+                float(test),
+            )
+    lost = [name for name, (_, test) in rivals.items() if test <= ours[1]]
+    won = [name for name in rivals if name not in lost]
+    on_test = {RECURRENT: ours[1], **{n: t for n, (_, t) in rivals.items()}}
+    on_val = {RECURRENT: ours[0], **{n: v for n, (v, _) in rivals.items()}}
+    known_val = {n: v for n, v in on_val.items() if v is not None}
+    if lost:
+        numbers = ", ".join(f"{name} {rivals[name][1]:.4g}" for name in lost)
+        words = (
+            f"does NOT beat {_join(lost)} on test (MAE {ours[1]:.4g} vs {numbers}): "
+            f"{'a classical model' if lost != ['seasonal naive'] else 'seasonal naive'} "
+            "forecasts this series better"
+        )
+    else:
+        words = f"beats {_join(won)} on test"
+    return {
+        "classical": table,
+        "beats": won,
+        "does_not_beat": lost,
+        "classical_verdict": words,
+        "winner_on_test": min(on_test, key=lambda n: on_test[n]),
+        "best_on_validation": min(known_val, key=lambda n: known_val[n]) if known_val else None,
+    }
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -11,10 +11,12 @@ import platform
 import shlex
 import sys
 import time
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from automl_rnn.search.verdict import baseline_verdict
 from automl_rnn.tracking.mlflow_tracker import TrackingTarget, make_metric
 from automl_rnn.tracking.store import (
     OWNER_TAG,
@@ -133,6 +135,7 @@ class SearchRun:
                 self.client.set_tag(self.run_id, "best_trial", str(top.number))
                 if top.mlflow_run_id:
                     self.client.set_tag(self.run_id, "best_run_id", top.mlflow_run_id)
+                self._log_verdict(snapshot, top.metrics)
             self.client.set_tag(self.run_id, "mlflow.note.content", description)
             if error:
                 self.client.log_text(self.run_id, error, "traceback.txt")
@@ -140,6 +143,22 @@ class SearchRun:
                 self.client.log_artifacts(self.run_id, str(report), "report")
         finally:
             self.client.set_terminated(self.run_id, status=status)
+
+    def _log_verdict(self, snapshot: StudySnapshot, metrics: Mapping[str, float]) -> None:
+        """The baselines' scores (``baseline_auto_ets_test_mae``, ...) and the verdict's words."""
+        info = snapshot.info
+        verdict = baseline_verdict(info.kind, metrics, info.classical) or {}
+        scores = [
+            make_metric(f"baseline_{key}_{name}", value)
+            for key, table in info.classical.items()
+            for name, value in table.items()
+            if isinstance(value, float | int)
+        ]
+        if scores:
+            self.client.log_batch(self.run_id, metrics=scores)
+        for tag in ("verdict", "classical_verdict", "winner_on_test", "best_on_validation"):
+            if isinstance(verdict.get(tag), str):
+                self.client.set_tag(self.run_id, tag, str(verdict[tag]))
 
 
 def _existing_parent(mlflow_client: Any, run_id: str | None) -> str | None:

@@ -1,0 +1,140 @@
+"""Classical baselines of a forecast: statsforecast's ``AutoETS`` and ``AutoARIMA``, scored on the
+same validation and test windows as every trial.
+
+Each model is fitted once per target column on the training part only (as a trial's network is
+trained), then applied at each window's origin to the history before it (``forward``: the fitted
+parameters, re-filtered on that history), so a window's forecast reads nothing at or after its
+first target. Covariates are not used: these are the univariate references a user would try first.
+
+Seasonal ARIMA beyond a season of :data:`MAX_ARIMA_SEASON` steps is impractically slow (season 24
+on 400 points: 4 minutes; weekly data: longer), so there the ARIMA baseline is statsforecast's
+recommended ``MSTL`` decomposition with a non-seasonal ``AutoARIMA`` on the trend (1.3 s, and more
+accurate on those series), and its name says so. Fits read at most :data:`MAX_FIT_POINTS` of the
+latest training steps, so a long series costs seconds, not minutes.
+
+Scores are cached by the data's fingerprint (``$AUTOML_RNN_CACHE`` or ``~/.cache/automl-rnn``):
+they depend on the data and the library version only, and a rerun on the same data skips the fits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from automl_rnn.data.forecast import ForecastData
+
+MAX_ARIMA_SEASON = 12
+"""Longest season fitted by a seasonal AutoARIMA; longer ones use MSTL + AutoARIMA."""
+
+MAX_FIT_POINTS = 1000
+"""The fits read at most this many of the latest training steps."""
+
+CODE_VERSION = 1
+"""Part of the cache key: raise it when the fitting or scoring here changes."""
+
+#: Baseline id -> the name shown to users.
+NAMES = {"auto_ets": "AutoETS", "auto_arima": "AutoARIMA"}
+
+Scores = dict[str, float | str]
+"""One baseline: ``model`` (its name), ``val_*`` / ``test_*`` metrics, ``seconds``, or ``error``."""
+
+
+class _Fitted(Protocol):
+    def forward(self, y: np.ndarray, h: int) -> dict[str, np.ndarray]: ...
+
+
+class _Model(Protocol):
+    def fit(self, y: np.ndarray) -> _Fitted: ...
+
+
+def _models(season: int) -> dict[str, tuple[str, Callable[[], _Model]]]:
+    from statsforecast.models import MSTL, AutoARIMA, AutoETS
+
+    arima: tuple[str, Callable[[], _Model]] = (
+        ("AutoARIMA", lambda: AutoARIMA(season_length=season))
+        if season <= MAX_ARIMA_SEASON
+        else (
+            "MSTL + AutoARIMA",
+            lambda: MSTL(season_length=season, trend_forecaster=AutoARIMA(season_length=1)),
+        )
+    )
+    return {"auto_ets": ("AutoETS", lambda: AutoETS(season_length=season)), "auto_arima": arima}
+
+
+def forecasts(data: ForecastData, make: Callable[[], _Model], split: str) -> np.ndarray:
+    """One model's forecasts ``[N, L, D]`` of a split's windows, fitted on the training part."""
+    h, starts = data.horizon or 1, data.starts(split, data.min_seq_len)
+    out = np.empty((len(starts), h, data.d))
+    for col in range(data.d):
+        history = np.asarray(data.targets[:, col], dtype=np.float64)
+        fitted = make().fit(history[max(0, data.train_end - MAX_FIT_POINTS) : data.train_end])
+        for row, start in enumerate(starts):
+            out[row, :, col] = fitted.forward(y=history[:start], h=h)["mean"]
+    return out
+
+
+def score(data: ForecastData) -> dict[str, Scores]:
+    """Each baseline's MAE, sMAPE, MASE and rel_mae on the validation and test windows.
+
+    A model that cannot be fitted (too short a series for its season, statsforecast missing)
+    gets an ``error`` instead of metrics; the search goes on either way.
+    """
+    try:
+        models = _models(data.season or 1)
+    except ImportError:
+        reason = "statsforecast is not installed (pip install statsforecast)"
+        return {key: {"model": name, "error": reason} for key, name in NAMES.items()}
+    out: dict[str, Scores] = {}
+    for key, (name, make) in models.items():
+        started, scores = time.perf_counter(), Scores(model=name)
+        try:
+            for split in ("val", "test"):
+                metrics = data.score(split, forecasts(data, make, split))
+                for metric in ("mae", "rmse", "smape", "mase", "rel_mae"):
+                    scores[f"{split}_{metric}"] = round(metrics[f"{split}_{metric}"], 6)
+        except Exception as err:  # a baseline that cannot be fitted never stops a search
+            scores = {"model": name, "error": f"{type(err).__name__}: {err}"[:300]}
+        scores["seconds"] = round(time.perf_counter() - started, 2)
+        out[key] = scores
+    return out
+
+
+def cache_dir() -> Path:
+    """Where scores are cached: ``$AUTOML_RNN_CACHE`` or ``$XDG_CACHE_HOME/automl-rnn``."""
+    if os.environ.get("AUTOML_RNN_CACHE"):
+        return Path(os.environ["AUTOML_RNN_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "automl-rnn"
+
+
+def cached_score(data: ForecastData, folder: Path | None = None) -> dict[str, Scores]:
+    """:func:`score`, read from the cache when this data was scored before (same library)."""
+    try:
+        from importlib.metadata import version
+
+        library = version("statsforecast")
+    except Exception:
+        return score(data)
+    key = f"{data.fingerprint[:24]}-s{data.season or 1}-sf{library}-v{CODE_VERSION}"
+    path = (folder or cache_dir()) / "classical" / f"{key}.json"
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        pass
+    result = score(data)
+    if any("error" not in s for s in result.values()):
+        try:  # written whole or not at all; an unwritable cache only costs the refit
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(result, sort_keys=True))
+            partial.replace(path)
+        except OSError:
+            pass
+    return result
