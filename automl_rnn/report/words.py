@@ -62,7 +62,8 @@ def test_sentence(
             )
         sentence = f"On the held-out test part it {words} ({numbers})."
         if isinstance(verdict.get("classical_verdict"), str):
-            sentence += f" Against the classical models it {verdict['classical_verdict']}."
+            against = str(verdict["classical_verdict"]).replace("NOT", "not")
+            sentence += f" Against the classical models it {against}."
             if verdict.get("best_on_validation") not in (None, RECURRENT):
                 sentence += (
                     f" On validation, {verdict['best_on_validation']} was already better:"

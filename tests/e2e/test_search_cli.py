@@ -17,6 +17,7 @@ import pytest
 from optuna.trial import TrialState as OptunaState
 
 from automl_rnn.search.storage import journal_path, open_storage
+from automl_rnn.tracking.store import client, local_tracking_uri
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -87,6 +88,52 @@ def test_best_json_has_the_documented_keys(searched: tuple[Path, dict[str, Any]]
     assert record["trial"] == study.best_trial.number
     assert record["seed"] == study.best_trial.user_attrs["seed"]
     assert record["params"]["cell"] in ("gru", "lstm")
+
+
+def test_search_scores_the_classical_baselines_and_every_view_gives_the_same_verdict(
+    searched: tuple[Path, dict[str, Any]],
+) -> None:
+    """AutoETS and AutoARIMA scored on the same windows; summary, best --json and the MLflow
+    parent run carry the same numbers, and the verdict's lists follow from them."""
+    workspace, summary = searched
+    verdict = summary["baseline"]
+    classical = verdict["classical"]
+    assert set(classical) == {"auto_ets", "auto_arima"}
+    for scores in classical.values():
+        assert "error" not in scores, scores
+        assert math.isfinite(scores["val_mae"]) and math.isfinite(scores["test_mae"])
+    ours = verdict["test_mae"]
+    lost = sorted(s["model"] for s in classical.values() if s["test_mae"] <= ours)
+    if verdict["seasonal_naive_mae"] <= ours:
+        lost.append("seasonal naive")
+    assert sorted(verdict["does_not_beat"]) == sorted(lost)
+    assert ("does NOT beat" in verdict["classical_verdict"]) == bool(lost)
+    record = ok_json("best", "--study", "sine_mix", "--workspace", str(workspace), "--json")
+    assert record["baseline"] == verdict
+    parent = client(local_tracking_uri(workspace)).get_run(summary["mlflow"]["parent_run_id"])
+    for key, scores in classical.items():
+        assert parent.data.metrics[f"baseline_{key}_test_mae"] == pytest.approx(scores["test_mae"])
+    assert parent.data.tags["classical_verdict"] == verdict["classical_verdict"]
+    assert parent.data.tags["winner_on_test"] == verdict["winner_on_test"]
+
+
+def test_no_classical_baselines_flag_skips_them(tmp_path: Path) -> None:
+    summary = ok_json(
+        "search",
+        *TINY,
+        "--trials",
+        "1",
+        "--no-tracking",
+        "--no-classical-baselines",
+        "--workspace",
+        str(tmp_path),
+    )
+    assert summary["baseline"]["verdict"] in (
+        "beats seasonal naive",
+        "does NOT beat seasonal naive",
+    )
+    assert "classical" not in summary["baseline"]
+    assert load(tmp_path).user_attrs.get("classical_baselines") is None
 
 
 def test_status_json_counts_trials_by_state(searched: tuple[Path, dict[str, Any]]) -> None:

@@ -72,3 +72,58 @@ def test_the_test_sentence_says_the_verdict_in_lower_case(
     kind: str, metrics: dict[str, float], expected: str
 ) -> None:
     assert sentence(kind, metrics) == expected
+
+
+OURS = {
+    "val_mae": 10.0,
+    "val_snaive_mae": 30.0,
+    "test_mae": 20.0,
+    "test_snaive_mae": 40.0,
+    "test_rel_mae": 0.5,
+}
+
+
+def _classical(
+    ets: tuple[float, float], arima: tuple[float, float]
+) -> dict[str, dict[str, float | str]]:
+    return {
+        "auto_ets": {"model": "AutoETS", "val_mae": ets[0], "test_mae": ets[1]},
+        "auto_arima": {"model": "AutoARIMA", "val_mae": arima[0], "test_mae": arima[1]},
+    }
+
+
+def test_a_model_that_beats_every_classical_baseline_is_said_to() -> None:
+    verdict = baseline_verdict("forecast", OURS, _classical((12.0, 25.0), (11.0, 21.0)))
+    assert verdict is not None
+    assert verdict["beats"] == ["seasonal naive", "AutoETS", "AutoARIMA"]
+    assert verdict["does_not_beat"] == []
+    assert verdict["classical_verdict"] == "beats seasonal naive, AutoETS and AutoARIMA on test"
+    assert verdict["winner_on_test"] == verdict["best_on_validation"] == "the recurrent model"
+    assert (
+        verdict["verdict"] == "beats seasonal naive"
+    )  # the seasonal-naive words stay as they were
+
+
+def test_a_classical_model_that_forecasts_better_is_named_plainly() -> None:
+    verdict = baseline_verdict("forecast", OURS, _classical((9.0, 15.0), (11.0, 20.0)))
+    assert verdict is not None
+    assert verdict["does_not_beat"] == ["AutoETS", "AutoARIMA"]  # a tie is not a win
+    assert verdict["classical_verdict"] == (
+        "does NOT beat AutoETS and AutoARIMA on test (MAE 20 vs AutoETS 15, AutoARIMA 20): "
+        "a classical model forecasts this series better"
+    )
+    assert verdict["winner_on_test"] == "AutoETS"
+    assert verdict["best_on_validation"] == "AutoETS"
+    words = sentence("forecast", OURS, _classical((9.0, 15.0), (11.0, 20.0)))
+    assert "does not beat AutoETS and AutoARIMA" in words
+    assert "On validation, AutoETS was already better" in words
+
+
+def test_a_baseline_that_failed_is_listed_but_not_compared() -> None:
+    broken = _classical((9.0, 15.0), (11.0, 21.0))
+    broken["auto_ets"] = {"model": "AutoETS", "error": "ValueError: no convergence"}
+    verdict = baseline_verdict("forecast", OURS, broken)
+    assert verdict is not None
+    assert verdict["beats"] == ["seasonal naive", "AutoARIMA"]
+    assert verdict["classical"]["auto_ets"]["error"] == "ValueError: no convergence"
+    assert "AutoETS" not in str(verdict["classical_verdict"])
