@@ -1,0 +1,172 @@
+"""automl-rnn against its peers on the forecast panel (``bench/panel``), side by side.
+
+Per series (same splits: the task's validation part tunes, its last ``horizon`` steps test) and
+per seed: automl-rnn with its defaults, neuralforecast's ``AutoLSTM`` (Optuna backend, its
+default space with the input sizes limited to those the series can hold), statsforecast's
+AutoETS / AutoARIMA (scored by the search itself on the same windows) and seasonal naive. Each
+searched system runs as its own process, one after the other; wall time and the CPU seconds of
+its whole process tree are measured the same way for both.
+
+    .venv/bin/pip install -e '.[bench]' -c constraints.txt
+    .venv/bin/python bench/peers.py --series held_back --seeds 0,1,2 --trials 10
+
+Rows are appended to ``--out`` (JSON lines) as they finish; a rerun skips rows already there,
+so a long comparison can be stopped and continued. The last line:
+``RESULT mae_ratio=... time_ratio=... arima_ratio=... worst_rel_mae=...`` over the chosen
+series (medians over series and seeds; ``worst_rel_mae`` over air_passengers' seeds, when run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+PANEL = HERE / "panel"
+ROOT = HERE.parent
+Row = dict[str, Any]
+
+
+def panel(which: str) -> list[str]:
+    parts = json.loads(json.dumps(__import__("yaml").safe_load((PANEL / "panel.yaml").read_text())))
+    if which in parts:
+        return list(parts[which])
+    if which == "all":
+        return [*parts["tuning"], *parts["held_back"]]
+    return which.split(",")
+
+
+def task_arg(name: str) -> str:
+    path = PANEL / f"{name}.yaml"
+    return str(path) if path.is_file() else name
+
+
+def measured(cmd: list[str]) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """Run ``cmd``; its wall seconds and the CPU seconds of its process tree."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return done, wall, cpu
+
+
+def inspect(name: str) -> dict[str, Any]:
+    cli = [sys.executable, "-m", "automl_rnn.cli", "inspect", "--task", task_arg(name), "--json"]
+    done = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT, check=True)
+    return dict(json.loads(done.stdout))
+
+
+def ours(name: str, seed: int, trials: int) -> list[Row]:
+    """automl-rnn's defaults; the classical baselines come from the same search's windows."""
+    with tempfile.TemporaryDirectory() as workspace:
+        cmd = [sys.executable, "-m", "automl_rnn.cli", "search", "--task", task_arg(name),
+               "--trials", str(trials), "--seed", str(seed), "--workspace", workspace,
+               "--no-tracking", "--quiet", "--json"]  # fmt: skip
+        done, wall, cpu = measured(cmd)
+    if done.returncode != 0:
+        raise RuntimeError(f"automl-rnn on {name}: {done.stderr[-2000:]}")
+    summary = json.loads(done.stdout)
+    metrics = summary["best"]["metrics"]
+    row = {k: metrics[f"test_{k}"] for k in ("mae", "smape", "mase", "rel_mae")}
+    rows = [{"system": "automl-rnn", "wall_s": wall, "cpu_s": cpu, **row}]
+    for key, table in summary["baseline"].get("classical", {}).items():
+        if "error" not in table:
+            scores = {k: table[f"test_{k}"] for k in ("mae", "smape", "mase", "rel_mae")}
+            rows.append({"system": key, "model": table["model"], "wall_s": table["seconds"],
+                         **scores})  # fmt: skip
+    return rows
+
+
+def autolstm(name: str, seed: int, trials: int) -> Row:
+    cmd = [sys.executable, str(HERE / "peers_autolstm.py"), task_arg(name), str(seed), str(trials)]
+    done, wall, cpu = measured(cmd)
+    if done.returncode != 0:
+        raise RuntimeError(f"AutoLSTM on {name}: {done.stderr[-2000:]}")
+    forecast = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"system": "AutoLSTM", "wall_s": wall, "cpu_s": cpu, **forecast}
+
+
+def snaive(facts: dict[str, Any]) -> Row:
+    base = facts["baselines"]
+    return {"system": "seasonal_naive", "rel_mae": 1.0,
+            **{k: base[f"test_snaive_{k}"] for k in ("mae", "smape", "mase")}}  # fmt: skip
+
+
+def summarise(rows: list[Row], series: list[str]) -> str:
+    def pick(system: str, name: str, seed: int | None = None) -> Row | None:
+        return next(
+            (r for r in rows if r["system"] == system and r["series"] == name
+             and (seed is None or r["seed"] == seed)), None,
+        )  # fmt: skip
+
+    mae_ratios, time_ratios, arima_ratios, ap_rel = [], [], [], []
+    for r in rows:
+        if r["system"] != "automl-rnn" or r["series"] not in series:
+            continue
+        if peer := pick("AutoLSTM", r["series"], r["seed"]):
+            mae_ratios.append(r["mae"] / peer["mae"])
+            time_ratios.append(r["wall_s"] / peer["wall_s"])
+        if arima := pick("auto_arima", r["series"], r["seed"]):
+            arima_ratios.append(r["mae"] / arima["mae"])
+        if r["series"] == "air_passengers":
+            ap_rel.append(r["rel_mae"])
+
+    def med(values: list[float]) -> str:
+        return f"{statistics.median(values):.3f}" if values else "nan"
+
+    worst = f"{max(ap_rel):.3f}" if ap_rel else "nan"
+    return (f"RESULT mae_ratio={med(mae_ratios)} time_ratio={med(time_ratios)} "
+            f"arima_ratio={med(arima_ratios)} worst_rel_mae={worst} pairs={len(mae_ratios)} "
+            f"runs={len(arima_ratios)}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--series", default="held_back", help="tuning, held_back, all or a,b")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--systems", default="ours,autolstm", help="ours, autolstm")
+    parser.add_argument("--out", default=str(HERE / "results" / "peers.jsonl"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows: list[Row] = [json.loads(x) for x in out.read_text().splitlines()] if out.exists() else []
+    series, seeds = panel(args.series), [int(s) for s in args.seeds.split(",")]
+    systems = args.systems.split(",")
+    for name in series:
+        facts = inspect(name)
+        for seed in seeds:
+            for system in systems:
+                label = "automl-rnn" if system == "ours" else "AutoLSTM"
+                done = any(r["series"] == name and r["seed"] == seed and r["system"] == label
+                           and r.get("trials") == args.trials for r in rows)  # fmt: skip
+                if done:
+                    continue
+                made = (
+                    ours(name, seed, args.trials)
+                    if system == "ours"
+                    else [autolstm(name, seed, args.trials)]
+                )
+                if system == "ours" and seed == seeds[0]:
+                    made.append(snaive(facts))
+                with out.open("a") as sink:
+                    for row in made:
+                        row.update(series=name, seed=seed, trials=args.trials)
+                        rows.append(row)
+                        sink.write(json.dumps(row) + "\n")
+                        print(json.dumps(row), flush=True)
+    print(summarise(rows, series))
+
+
+if __name__ == "__main__":
+    main()
