@@ -34,13 +34,13 @@ def main() -> None:
             HERE / f"macro_{column}.csv", index=False
         )
     weather = local_data.seattle_weather()
-    pd.DataFrame({"date": weather["date"].dt.strftime("%Y-%m-%d"), "temp_max": weather["temp_max"]}).to_csv(
-        HERE / "seattle_temp_max.csv", index=False
-    )
+    pd.DataFrame(
+        {"date": weather["date"].dt.strftime("%Y-%m-%d"), "temp_max": weather["temp_max"]}
+    ).to_csv(HERE / "seattle_temp_max.csv", index=False)
     jobs = local_data.us_employment()
-    pd.DataFrame({"month": pd.to_datetime(jobs["month"]).dt.strftime("%Y-%m"), "nonfarm": jobs["nonfarm"]}).to_csv(
-        HERE / "us_nonfarm.csv", index=False
-    )
+    pd.DataFrame(
+        {"month": pd.to_datetime(jobs["month"]).dt.strftime("%Y-%m"), "nonfarm": jobs["nonfarm"]}
+    ).to_csv(HERE / "us_nonfarm.csv", index=False)
 
 
 if __name__ == "__main__":
