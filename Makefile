@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 # Exact versions of everything else for dev/CI (see the file's header); empty: the ranges only.
 CONSTRAINTS ?= constraints.txt
 
-.PHONY: setup lock browser postgres demo test test-fast lint typecheck bench clean
+.PHONY: setup lock browser postgres demo test test-fast lint typecheck bench mutation clean
 
 setup: $(VENV)/.installed
 
@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	if [ -n "$(TORCH_SPEC)" ]; then .venv-lock/bin/python -m pip install --quiet "$(TORCH_SPEC)"; fi
-	.venv-lock/bin/python -m pip install --quiet -e '.[dev,bench]'
+	.venv-lock/bin/python -m pip install --quiet -e '.[dev,bench,mutation]'
 	{ sed -n '/^#/p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable \
 		| grep -viE '^(torch|nvidia-|triton|automl-rnn)'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt && rm -rf .venv-lock
@@ -77,6 +77,17 @@ lint: setup
 
 typecheck: setup
 	$(BIN)/mypy
+
+# Mutation testing of the modules issue 17 names ([tool.mutmut] in pyproject.toml): every mutant
+# runs the unit tests that cover it; the survivors are listed (judged in BENCHMARKS.md). About an
+# hour on 2 cores; `make mutation MUTANTS="automl_rnn.data.metrics*"` mutates one module.
+MUTANTS ?=
+mutation: setup
+	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[mutation]'
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $$(nproc) $(MUTANTS) >/dev/null || true
+	$(BIN)/mutmut results --all true | awk '{print $$2}' | sort | uniq -c
+	$(BIN)/mutmut results
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
