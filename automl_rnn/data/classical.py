@@ -138,3 +138,28 @@ def cached_score(data: ForecastData, folder: Path | None = None) -> dict[str, Sc
         except OSError:
             pass
     return result
+
+
+def main(argv: list[str]) -> int:
+    """``python -m automl_rnn.data.classical DATA_ARGS_JSON OUT``: prepare the data as the search
+    did, score the baselines (through the cache) and write them to ``OUT`` whole."""
+    from automl_rnn.data import prepare
+    from automl_rnn.data.forecast import ForecastData
+    from automl_rnn.data.source import DataSource
+
+    data = prepare(DataSource.from_args(json.loads(argv[0])))
+    if not isinstance(data, ForecastData):
+        return 2
+    out = Path(argv[1])
+    partial = out.with_suffix(".tmp")
+    partial.write_text(json.dumps({"fingerprint": data.fingerprint, "scores": cached_score(data)}))
+    partial.replace(out)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    sys.exit(main(sys.argv[1:]))

@@ -14,7 +14,7 @@ import traceback
 
 from automl_rnn.backends.base import SearchJob, get_backend
 from automl_rnn.config.experiment import ExperimentSpec
-from automl_rnn.data.forecast import ForecastData
+from automl_rnn.orchestration.classical_job import ClassicalJob
 from automl_rnn.orchestration.progress import Progress
 from automl_rnn.orchestration.resume import Overrides, check_resume, resolve_spec
 from automl_rnn.orchestration.runs import (
@@ -62,6 +62,7 @@ def run_search(overrides: Overrides, config: str | None, progress: bool) -> Json
     for warning in plan.prepared.warnings:  # held back until the whole input was accepted
         logging.getLogger("automl_rnn.data").warning(warning)
     search_run = open_tracking(spec, plan, ledger)
+    classical = ClassicalJob.start(spec, plan, ledger)
     display = Progress(ledger, spec.trials, sys.stderr if progress else io.StringIO())
     job = SearchJob(spec, plan, search_run.target if search_run else None, display.poll)
     handlers = interrupt_handlers()
@@ -71,6 +72,8 @@ def run_search(overrides: Overrides, config: str | None, progress: bool) -> Json
         interrupted = isinstance(err, KeyboardInterrupt)
         if interrupted:
             ignore_further_interrupts()
+        if classical is not None:
+            classical.stop()  # an interrupted or failed search scores nothing more
         with contextlib.suppress(Exception):  # a worker killed in its cleanup left a trial RUNNING
             ledger.recover_stale()
         if search_run is not None:
@@ -79,8 +82,8 @@ def run_search(overrides: Overrides, config: str | None, progress: bool) -> Json
             finish(search_run, ledger.snapshot(), "KILLED" if interrupted else "FAILED", error)
         restore_interrupts(handlers)  # a notebook's Ctrl-C works again
         raise
-    if spec.classical_baselines and isinstance(plan.prepared, ForecastData):
-        score_classical(ledger, plan.prepared)
+    if classical is not None:
+        classical.finish()
     if search_run is not None:
         close_trial_runs(search_run)  # a worker that died mid-trial left its run RUNNING
         finish(search_run, ledger.snapshot())
@@ -125,18 +128,3 @@ def _summary(
         baseline_verdict(plan.prepared.kind, top.metrics, snapshot.info.classical) if top else None
     )
     return summary
-
-
-def score_classical(ledger: Ledger, data: ForecastData) -> None:
-    """Score AutoETS and AutoARIMA on the search's windows once per data (kept in the study);
-    a failure here only warns: the trials are what the search is for."""
-    if ledger.classical_fingerprint() == data.fingerprint:
-        return
-    try:
-        from automl_rnn.data import classical
-
-        ledger.store_classical(data.fingerprint, classical.cached_score(data))
-    except Exception as err:
-        logging.getLogger("automl_rnn").warning(
-            "the classical baselines were not scored (%s: %s)", type(err).__name__, err
-        )

@@ -25,13 +25,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
 from automl_rnn.errors import UserError
+from automl_rnn.search import stored as keys
 from automl_rnn.search.heartbeat import beating
 from automl_rnn.search.records import (
     HEARTBEAT_S,
     ParamValue,
     StudyInfo,
     StudySnapshot,
-    TrialRecord,
     TrialStatus,
     curves,
 )
@@ -45,21 +45,12 @@ from automl_rnn.search.storage import (
 
 if TYPE_CHECKING:
     import optuna
-    from optuna.trial import FrozenTrial
 
     from automl_rnn.trial.outcome import TrialResult
 
 Direction = Literal["minimize", "maximize"]
 
-# ---- storage keys (trial user attributes) ------------------------------------------------------
-_STATE, _REASON, _PARAMS, _METRICS, _CURVES = "state", "reason", "params", "metrics", "curves"
-_SEED, _CHECKPOINT, _RUN_ID, _OWNER = "seed", "checkpoint", "mlflow_run_id", "owner"
-_RETRY_OF, _FIRST_TRIAL = "retry_of", "first_trial"
-_EPOCH_CHECKPOINT, _RESUME_FROM, _HEARTBEAT = "epoch_checkpoint", "resume_from", "heartbeat"
-# ---- storage keys (study user attributes) ------------------------------------------------------
-_EXPERIMENT, _KIND, _OBJECTIVES, _STOPPED = "experiment", "task_kind", "objective_names", "stopped"
-_TRACKING_URIS, _PARENT_RUN = "tracking_uris", "mlflow_parent_run_id"
-_CLASSICAL = "classical_baselines"
+# Storage keys and reading stored trials back: automl_rnn.search.stored
 
 #: Failure reason of a trial whose process died while it ran (its parameters are queued again).
 WORKER_DIED = "worker died (killed mid-trial)"
@@ -153,30 +144,32 @@ class Ledger:
     # ---- reading -------------------------------------------------------------------------------
     def info(self) -> StudyInfo:
         attrs = self.study.user_attrs
-        experiment = attrs.get(_EXPERIMENT)
+        experiment = attrs.get(keys.EXPERIMENT)
         spec = dict(experiment) if isinstance(experiment, dict) else {}
         directions = tuple(d.name.lower() for d in self.study.directions)
-        kind = _text(attrs.get(_KIND))
+        kind = keys.text(attrs.get(keys.KIND))
         return StudyInfo(
             name=self.name,
             directions=directions,
-            objective_names=_objective_names(attrs.get(_OBJECTIVES), spec, kind, len(directions)),
+            objective_names=keys.objective_names(
+                attrs.get(keys.OBJECTIVES), spec, kind, len(directions)
+            ),
             experiment=spec,
             kind=kind,
-            task=_text(spec.get("task") or spec.get("data")),
-            stopped=_text(attrs.get(_STOPPED)),
-            tracking_uris=tuple(str(u) for u in attrs.get(_TRACKING_URIS) or ()),
-            mlflow_parent_run_id=_text(attrs.get(_PARENT_RUN)),
-            classical=_classical(attrs.get(_CLASSICAL)),
+            task=keys.text(spec.get("task") or spec.get("data")),
+            stopped=keys.text(attrs.get(keys.STOPPED)),
+            tracking_uris=tuple(str(u) for u in attrs.get(keys.TRACKING_URIS) or ()),
+            mlflow_parent_run_id=keys.text(attrs.get(keys.PARENT_RUN)),
+            classical=keys.classical_scores(attrs.get(keys.CLASSICAL)),
         )
 
     def snapshot(self) -> StudySnapshot:
         """Every trial and the study's info, read once (never writes)."""
         frozen = self.study.get_trials(deepcopy=False)
-        return StudySnapshot(self.info(), tuple(_record(t) for t in frozen))
+        return StudySnapshot(self.info(), tuple(keys.record(t) for t in frozen))
 
     def stored_experiment(self) -> dict[str, object] | None:
-        stored = self.study.user_attrs.get(_EXPERIMENT)
+        stored = self.study.user_attrs.get(keys.EXPERIMENT)
         return dict(stored) if isinstance(stored, dict) else None
 
     # ---- study-level writes --------------------------------------------------------------------
@@ -184,39 +177,39 @@ class Ledger:
         self, experiment: Mapping[str, object], kind: str, objective_names: Sequence[str]
     ) -> None:
         """Keep the resolved experiment, the task kind and the objective names with the study."""
-        self.study.set_user_attr(_EXPERIMENT, dict(experiment))
-        self.study.set_user_attr(_KIND, kind)
-        self.study.set_user_attr(_OBJECTIVES, list(objective_names))
+        self.study.set_user_attr(keys.EXPERIMENT, dict(experiment))
+        self.study.set_user_attr(keys.KIND, kind)
+        self.study.set_user_attr(keys.OBJECTIVES, list(objective_names))
 
     def set_stopped(self, reason: str | None) -> None:
         """Note why the search stopped early (None clears a previous run's note)."""
-        if reason is not None or self.study.user_attrs.get(_STOPPED):
-            self.study.set_user_attr(_STOPPED, reason)
+        if reason is not None or self.study.user_attrs.get(keys.STOPPED):
+            self.study.set_user_attr(keys.STOPPED, reason)
 
     def classical_fingerprint(self) -> str | None:
         """The data fingerprint the stored classical baselines were scored on, if any."""
-        stored = self.study.user_attrs.get(_CLASSICAL)
-        return _text(stored.get("fingerprint")) if isinstance(stored, dict) else None
+        stored = self.study.user_attrs.get(keys.CLASSICAL)
+        return keys.text(stored.get("fingerprint")) if isinstance(stored, dict) else None
 
     def store_classical(self, fingerprint: str, scores: Mapping[str, Mapping[str, object]]) -> None:
         """Keep the classical baselines' scores (AutoETS, AutoARIMA) on this study's data."""
         payload = {"fingerprint": fingerprint, "scores": {k: dict(v) for k, v in scores.items()}}
-        self.study.set_user_attr(_CLASSICAL, payload)
+        self.study.set_user_attr(keys.CLASSICAL, payload)
 
     def set_parent_run(self, run_id: str) -> None:
-        self.study.set_user_attr(_PARENT_RUN, run_id)
+        self.study.set_user_attr(keys.PARENT_RUN, run_id)
 
     def add_tracking_uri(self, where: str) -> None:
         """Note where this search logs (the latest last; a resume may move)."""
-        stored = self.study.user_attrs.get(_TRACKING_URIS)
+        stored = self.study.user_attrs.get(keys.TRACKING_URIS)
         used = [str(u) for u in stored or [] if u != where] + [where]
         if used != stored:
-            self.study.set_user_attr(_TRACKING_URIS, used)
+            self.study.set_user_attr(keys.TRACKING_URIS, used)
 
     def enqueue_first_trials(self, points: Sequence[Mapping[str, ParamValue]]) -> None:
         """Queue a new study's known-good first points (a resumed study does not repeat them)."""
         for point in points:
-            self.study.enqueue_trial(dict(point), user_attrs={_FIRST_TRIAL: True})
+            self.study.enqueue_trial(dict(point), user_attrs={keys.FIRST_TRIAL: True})
 
     # ---- trials --------------------------------------------------------------------------------
     def handle(self, number: int) -> TrialHandle:
@@ -242,9 +235,9 @@ class Ledger:
         """Queue ``params`` to run again (a trial that was interrupted or whose worker died),
         continuing from the snapshot at ``resume_from`` where the backend can."""
         if params:
-            attrs: dict[str, object] = {_RETRY_OF: retry_of}
+            attrs: dict[str, object] = {keys.RETRY_OF: retry_of}
             if resume_from:
-                attrs[_RESUME_FROM] = resume_from
+                attrs[keys.RESUME_FROM] = resume_from
             self.study.enqueue_trial(dict(params), user_attrs=attrs, skip_if_exists=False)
 
     def recover_stale(self) -> list[int]:
@@ -292,8 +285,8 @@ class TrialHandle:
 
     def start(self, owner: str, seed: int) -> None:
         """The trial runs in the process ``owner`` with ``seed`` (its first writes)."""
-        self._set(_OWNER, owner)
-        self._set(_SEED, seed)
+        self._set(keys.OWNER, owner)
+        self._set(keys.SEED, seed)
 
     @contextlib.contextmanager
     def heartbeats(self, every: float = HEARTBEAT_S) -> Iterator[None]:
@@ -302,36 +295,36 @@ class TrialHandle:
         if self.ledger.url is None:
             yield
             return
-        with beating(lambda: self._set(_HEARTBEAT, time.time()), every, f"trial-{self.number}"):
+        with beating(lambda: self._set(keys.HEARTBEAT, time.time()), every, f"trial-{self.number}"):
             yield
 
     def set_run_id(self, run_id: str) -> None:
-        self._set(_RUN_ID, run_id)
+        self._set(keys.RUN_ID, run_id)
 
     def set_epoch_checkpoint(self, uri: str) -> None:
         """Where the trial's latest per-epoch snapshot is (a requeued copy continues from it)."""
-        self._set(_EPOCH_CHECKPOINT, uri)
+        self._set(keys.EPOCH_CHECKPOINT, uri)
 
     def resume_from(self) -> str | None:
         """The snapshot this (requeued) trial should continue from, if any."""
         trial = self.ledger.study._storage.get_trial(self._id)
-        return _text(trial.user_attrs.get(_RESUME_FROM))
+        return keys.text(trial.user_attrs.get(keys.RESUME_FROM))
 
     def fail(self, reason: str) -> None:
-        self._set(_STATE, TrialStatus.FAILED.value)
-        self._set(_REASON, reason)
+        self._set(keys.STATE, TrialStatus.FAILED.value)
+        self._set(keys.REASON, reason)
 
     def record(self, result: TrialResult) -> None:
         """Store the trial runner's result (read back as a :class:`TrialRecord`)."""
-        self._set(_STATE, result.state.value)
-        self._set(_PARAMS, result.params)
-        self._set(_METRICS, {k: v for k, v in result.metrics.items() if math.isfinite(v)})
+        self._set(keys.STATE, result.state.value)
+        self._set(keys.PARAMS, result.params)
+        self._set(keys.METRICS, {k: v for k, v in result.metrics.items() if math.isfinite(v)})
         if result.reason:
-            self._set(_REASON, result.reason)
+            self._set(keys.REASON, result.reason)
         if result.checkpoint:
-            self._set(_CHECKPOINT, result.checkpoint)
+            self._set(keys.CHECKPOINT, result.checkpoint)
         if result.history:
-            self._set(_CURVES, curves(result.history))
+            self._set(keys.CURVES, curves(result.history))
 
     def interrupted(
         self, sampled: Mapping[str, ParamValue], resume_from: str | None = None
@@ -343,81 +336,7 @@ class TrialHandle:
             self.ledger.requeue(sampled, self.number, resume_from)
 
 
-_STATUS_OF = {
-    "COMPLETE": TrialStatus.COMPLETE,
-    "PRUNED": TrialStatus.PRUNED,
-    "FAIL": TrialStatus.FAILED,
-    "RUNNING": TrialStatus.RUNNING,
-    "WAITING": TrialStatus.WAITING,
-}
-
-
-def _record(trial: FrozenTrial) -> TrialRecord:
-    attrs = trial.user_attrs
-    params = attrs.get(_PARAMS)
-    metrics = attrs.get(_METRICS)
-    seed, retry = attrs.get(_SEED), attrs.get(_RETRY_OF)
-    status = _STATUS_OF[trial.state.name]
-    return TrialRecord(
-        number=trial.number,
-        status=status,
-        values=tuple(trial.values) if trial.values and status is TrialStatus.COMPLETE else None,
-        params=dict(params) if isinstance(params, dict) else dict(trial.params),
-        sampled=dict(trial.params),
-        distributions=dict(trial.distributions),
-        metrics={str(k): float(v) for k, v in (metrics or {}).items() if _number(v)},
-        curves=dict(attrs.get(_CURVES) or {}),
-        intermediate=dict(trial.intermediate_values),
-        reason=_text(attrs.get(_REASON)),
-        seed=int(seed) if isinstance(seed, int) else None,
-        checkpoint=_text(attrs.get(_CHECKPOINT)),
-        mlflow_run_id=_text(attrs.get(_RUN_ID)),
-        owner=_text(attrs.get(_OWNER)),
-        retry_of=int(retry) if isinstance(retry, int) else None,
-        epoch_checkpoint=_text(attrs.get(_EPOCH_CHECKPOINT)),
-        resume_from=_text(attrs.get(_RESUME_FROM)),
-        heartbeat=float(beat) if isinstance(beat := attrs.get(_HEARTBEAT), int | float) else None,
-        first_trial=bool(attrs.get(_FIRST_TRIAL)),
-        started=trial.datetime_start,
-        completed=trial.datetime_complete,
-    )
-
-
 def _quiet(optuna: ModuleType) -> None:
     """Optuna logs each study opened and each failed trial; our progress line and summary say
     what matters (failures with their reason)."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _text(value: object) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def _objective_names(
-    stored: object, spec: Mapping[str, object], kind: str | None, count: int
-) -> tuple[str, ...]:
-    """The stored names; for studies written before they were stored: ``--objectives``, else the
-    task kind's default, else ``objective N``."""
-    from automl_rnn.search.objectives import default_objective
-
-    for names in (stored, spec.get("objectives")):
-        if isinstance(names, list) and len(names) == count:
-            return tuple(str(n) for n in names)
-    if count == 1 and kind:
-        return (default_objective(kind),)
-    return tuple(f"objective {i + 1}" for i in range(count))
-
-
-def _classical(stored: object) -> dict[str, dict[str, float | str]]:
-    scores = stored.get("scores") if isinstance(stored, dict) else None
-    if not isinstance(scores, dict):
-        return {}
-    return {
-        str(key): {str(k): v for k, v in value.items() if isinstance(v, (int, float, str))}
-        for key, value in scores.items()
-        if isinstance(value, dict)
-    }
