@@ -56,7 +56,8 @@ def unusable(uri: str, err: BaseException) -> str:
 
 def probe_tracking_server(uri: str) -> None:
     """Refuse an http(s) tracking URI nobody answers at within 5 s (MLflow itself retries for
-    minutes), or any other URI MLflow cannot use; one line, before the study exists."""
+    minutes), a server that refuses the credentials (its ``/health`` answers anyone), or any other
+    URI MLflow cannot use; one line, before the study or its workspace exists."""
     import ssl
     from urllib.error import HTTPError, URLError
     from urllib.parse import urlsplit
@@ -66,9 +67,9 @@ def probe_tracking_server(uri: str) -> None:
     if scheme in ("http", "https"):
         try:
             with urlopen(uri.rstrip("/") + "/health", timeout=5):  # http(s) only: checked above
-                return
+                pass
         except HTTPError:
-            return  # something answers (a proxy's 401, an old server without /health)
+            pass  # something answers (a proxy's 401, an old server without /health)
         except (URLError, OSError, ValueError) as err:
             reason = getattr(err, "reason", err)
             if isinstance(reason, ssl.SSLError) or isinstance(err, ssl.SSLError):

@@ -293,6 +293,8 @@ def test_search_logs_to_the_team_server_with_postgres_and_basic_auth(tmp_path: P
             assert len(lines) == 1 and "MLFLOW_TRACKING_USERNAME" in lines[0], refused.stderr
             assert "401" in lines[0]
             assert study_names(tmp_path / "ws-anonymous") == []  # refused before it existed
+            anonymous = tmp_path / "ws-anonymous"
+            assert not anonymous.exists() or not any(anonymous.iterdir())  # no empty journal
 
             signed_in = {
                 **bare,
