@@ -1,6 +1,17 @@
-"""TPE + Hyperband against random search without pruning: compute to reach random's best.
+"""TPE + Hyperband against random search without pruning, as a user feels it: how good each is
+after a quarter, a half and all of random search's compute.
 
     python bench/search_efficiency.py [--trials 48] [--seeds 0 1 2] [--task sine_mix]
+    python bench/search_efficiency.py --task bench/panel/sunspots.yaml --space forecast
+    python bench/search_efficiency.py --task digits --space classification --epochs 15
+
+The anytime view (issue 19): per seed, the best validation objective each method has reached when
+25 %, 50 % and 100 % of random search's total trial compute is spent (trials in the order they
+were numbered), and the compute each needs to come within 1 % of random's final best. Last line:
+``RESULT at50_vs_random_final=<ours' best at 50 % / random's final best, median over seeds>
+at25_vs_random_final=... compute_to_1pct_ratio=<ours / random> compute_ratio=... best_ratio=...``
+(minimising objectives: lower is better; the goal is ``at50_vs_random_final <= 1``). The older
+figures follow:
 
 Same task, same space, same number of trials, three seeds. For each seed: the summed trial
 seconds each method needs to first reach random search's final best objective (random: up to
@@ -76,6 +87,7 @@ def search(
             "max_epochs": epochs,
             "workspace": workspace,
             "patience": None,
+            "classical_baselines": False,  # what is compared here is the search alone
         },
         progress=False,
     )
@@ -87,7 +99,8 @@ def load(task: str, workspace: str) -> optuna.Study:
 
     from automl_rnn.search.storage import open_storage
 
-    return optuna.load_study(study_name=task, storage=open_storage(Path(workspace)))
+    # A task file's study is named after the file (bench/panel/sunspots.yaml: sunspots).
+    return optuna.load_study(study_name=Path(task).stem, storage=open_storage(Path(workspace)))
 
 
 def run_pair(
@@ -115,6 +128,18 @@ def compute_to_reach(study: optuna.Study, target: float) -> tuple[float, float]:
             if reached is None and trial.value <= target:
                 reached = spent
     return (reached if reached is not None else spent), best
+
+
+def best_within(study: optuna.Study, budget: float) -> float:
+    """The best completed value among the trials done within ``budget`` summed trial seconds."""
+    spent, best = 0.0, math.inf
+    for trial in sorted(study.trials, key=lambda t: t.number):
+        spent += trial_seconds(trial)
+        if spent > budget:
+            break
+        if trial.state == optuna.trial.TrialState.COMPLETE and trial.value is not None:
+            best = min(best, trial.value)
+    return best
 
 
 def shared_prefix(a: optuna.Study, b: optuna.Study) -> int:
@@ -156,7 +181,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     random_space = args.space if args.random_first_trials else without_first_trials(args.space)
-    compute_ratios, best_ratios = [], []
+    compute_ratios, best_ratios, at25, at50, to_1pct = [], [], [], [], []
     for seed in args.seeds:
         common = (args.trials, seed)
         rand_ws, ours_ws = run_pair(
@@ -170,6 +195,23 @@ def main() -> None:
         ours_compute, ours_best = compute_to_reach(ours, target)
         compute_ratios.append(ours_compute / rand_compute)
         best_ratios.append(ours_best / rand_best)
+        if rand.direction != optuna.study.StudyDirection.MINIMIZE:
+            raise SystemExit("the anytime view here assumes a minimised objective")
+        total = sum(map(trial_seconds, rand.trials))
+        anytime = {
+            share: (best_within(ours, share * total), best_within(rand, share * total))
+            for share in (0.25, 0.5, 1.0)
+        }
+        at25.append(anytime[0.25][0] / rand_best)
+        at50.append(anytime[0.5][0] / rand_best)
+        near = rand_best + 0.01 * abs(rand_best)
+        to_1pct.append(compute_to_reach(ours, near)[0] / compute_to_reach(rand, near)[0])
+        print(
+            f"seed={seed} anytime (ours / random, share of random's {total:.0f}s): "
+            + ", ".join(f"{int(s * 100)}%: {o:.4f} / {r:.4f}" for s, (o, r) in anytime.items())
+            + f"; compute to within 1% of random's best: ours/random={to_1pct[-1]:.2f}",
+            flush=True,
+        )
         print(
             f"seed={seed} random: best={rand_best:.4f} compute_to_best={rand_compute:.1f}s "
             f"total={sum(map(trial_seconds, rand.trials)):.1f}s | tpe+hyperband: best={ours_best:.4f} "
@@ -185,7 +227,10 @@ def main() -> None:
             flush=True,
         )
     print(
-        f"RESULT compute_ratio={statistics.median(compute_ratios):.3f} "
+        f"RESULT at50_vs_random_final={statistics.median(at50):.3f} "
+        f"at25_vs_random_final={statistics.median(at25):.3f} "
+        f"compute_to_1pct_ratio={statistics.median(to_1pct):.3f} "
+        f"compute_ratio={statistics.median(compute_ratios):.3f} "
         f"best_ratio={statistics.median(best_ratios):.3f}"
     )
 
