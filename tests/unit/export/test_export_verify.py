@@ -79,3 +79,34 @@ def test_verify_refuses_a_saved_program_off_on_the_first_batch(tmp_path: Path) -
     shifted = [reference[0] + 1e-2, *reference[1:]]
     with pytest.raises(VerificationError):
         torchscript.verify(path, inputs, shifted, float_out=True)
+
+
+def test_the_report_names_its_reference_rows_bound_and_verdict() -> None:
+    batches = [np.zeros((3, 4), np.float32), np.zeros((2, 4), np.float32)]
+    reference = [np.ones((3, 2)), np.ones((2, 2))]
+    exact = compare("onnx", lambda x: np.ones((len(x), 2), np.float32), batches, reference, True)
+    assert exact == {
+        "reference": "pytorch eager",
+        "rows": 5,
+        "batches": [[3, 4], [2, 4]],
+        "max_abs_diff": 0.0,
+        "bound": FLOAT_BOUND,
+        "passed": True,
+    }
+    at_bound = compare(
+        "onnx", lambda x: np.ones((len(x), 2)) + FLOAT_BOUND, batches, reference, True
+    )
+    assert at_bound["passed"] is True  # the bound itself is allowed
+
+
+def test_token_outputs_compare_the_token_picked_at_every_position() -> None:
+    """[N, L, V] logits: the same largest logit per position on the last axis passes, although
+    the logits differ; the same argmax over positions (axis 1) is not enough."""
+    logits = np.array([[[0.1, 0.9, 0.0], [0.8, 0.1, 0.1]]])  # positions pick tokens 1, 0
+    close = logits * 1.5
+    report = compare("torchscript", lambda x: close, [np.zeros((1, 2))], [logits], False)
+    assert report["tokens_identical"] is True and report["passed"] is True
+    swapped = np.array([[[0.5, 0.4, 0.0], [0.8, 0.1, 0.1]]])  # position 0 now picks token 0
+    assert np.array_equal(swapped.argmax(axis=1), logits.argmax(axis=1))  # axis 1 cannot tell
+    with pytest.raises(VerificationError, match="classes/tokens differ"):
+        compare("torchscript", lambda x: swapped, [np.zeros((1, 2))], [logits], False)
