@@ -130,6 +130,33 @@ def summarise(rows: list[Row], series: list[str]) -> str:
             f"runs={len(arima_ratios)}")  # fmt: skip
 
 
+def table(rows: list[Row], series: list[str]) -> str:
+    """Markdown: per series and system, test MAE and rel_mae by seed, wall and CPU seconds."""
+    lines = [
+        "| series | system | seeds | test MAE (by seed) | rel_mae (by seed) | wall s | CPU s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    order = ["automl-rnn", "AutoLSTM", "auto_arima", "auto_ets", "seasonal_naive"]
+    for name in series:
+        for system in order:
+            mine = sorted(
+                (r for r in rows if r["series"] == name and r["system"] == system),
+                key=lambda r: r["seed"],
+            )
+            if system in ("auto_arima", "auto_ets", "seasonal_naive"):
+                mine = mine[:1]  # the same on every seed (deterministic fits)
+            if not mine:
+                continue
+            label = mine[0].get("model", system)
+            seeds = ",".join(str(r["seed"]) for r in mine) if len(mine) > 1 else "-"
+            maes = " / ".join(f"{r['mae']:.4g}" for r in mine)
+            rels = " / ".join(f"{r['rel_mae']:.3f}" for r in mine)
+            wall = " / ".join(f"{r['wall_s']:.0f}" for r in mine if "wall_s" in r) or "-"
+            cpu = " / ".join(f"{r['cpu_s']:.0f}" for r in mine if "cpu_s" in r) or "-"
+            lines.append(f"| {name} | {label} | {seeds} | {maes} | {rels} | {wall} | {cpu} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--series", default="held_back", help="tuning, held_back, all or a,b")
@@ -137,11 +164,16 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--systems", default="ours,autolstm", help="ours, autolstm")
     parser.add_argument("--out", default=str(HERE / "results" / "peers.jsonl"))
+    parser.add_argument("--table", action="store_true", help="print the rows so far; run nothing")
     args = parser.parse_args()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows: list[Row] = [json.loads(x) for x in out.read_text().splitlines()] if out.exists() else []
     series, seeds = panel(args.series), [int(s) for s in args.seeds.split(",")]
+    if args.table:
+        print(table(rows, series))
+        print(summarise(rows, series))
+        return
     systems = args.systems.split(",")
     for name in series:
         facts = inspect(name)
