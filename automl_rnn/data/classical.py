@@ -114,20 +114,35 @@ def cache_dir() -> Path:
     return Path(base) / "automl-rnn"
 
 
-def cached_score(data: ForecastData, folder: Path | None = None) -> dict[str, Scores]:
-    """:func:`score`, read from the cache when this data was scored before (same library)."""
+def cache_path(data: ForecastData, folder: Path | None = None) -> Path | None:
+    """Where this data's scores are cached (None: statsforecast is not installed)."""
     try:
         from importlib.metadata import version
 
         library = version("statsforecast")
     except Exception:
-        return score(data)
+        return None
     key = f"{data.fingerprint[:24]}-s{data.season or 1}-sf{library}-v{CODE_VERSION}"
-    path = (folder or cache_dir()) / "classical" / f"{key}.json"
+    return (folder or cache_dir()) / "classical" / f"{key}.json"
+
+
+def read_cached(data: ForecastData, folder: Path | None = None) -> dict[str, Scores] | None:
+    """The cached scores of this data, if any (a corrupt or unreadable file: None)."""
+    path = cache_path(data, folder)
     try:
-        return dict(json.loads(path.read_text()))
+        return None if path is None else dict(json.loads(path.read_text()))
     except (OSError, ValueError):
-        pass
+        return None
+
+
+def cached_score(data: ForecastData, folder: Path | None = None) -> dict[str, Scores]:
+    """:func:`score`, read from the cache when this data was scored before (same library)."""
+    path = cache_path(data, folder)
+    if path is None:
+        return score(data)
+    cached = read_cached(data, folder)
+    if cached is not None:
+        return cached
     result = score(data)
     if any("error" not in s for s in result.values()):
         try:  # written whole or not at all; an unwritable cache only costs the refit

@@ -36,6 +36,12 @@ class ClassicalJob:
             return None
         if ledger.classical_fingerprint() == data.fingerprint:
             return None
+        from automl_rnn.data import classical
+
+        cached = classical.read_cached(data)
+        if cached is not None:  # scored before on this data: no process, no fit
+            ledger.store_classical(data.fingerprint, cached)
+            return None
         folder = Path(tempfile.mkdtemp(prefix="automl-rnn-classical-"))
         command = [sys.executable, "-m", "automl_rnn.data.classical",
                    json.dumps(spec.data_args()), str(folder / "scores.json")]  # fmt: skip
