@@ -276,11 +276,13 @@ Ledger.create(Path(sys.argv[3]), "race", ["minimize"], sys.argv[1])
 def test_workers_creating_the_schema_at_the_same_instant_do_not_crash(
     postgres: Cluster, tmp_path: Path
 ) -> None:
-    """Optuna's schema created by eight processes at once on an empty database (optuna #1092:
-    they race on ``CREATE TYPE``): one creates it under the schema lock, the others load it."""
+    """Optuna's schema created by ten processes at once on an empty database (optuna #1092:
+    they race on ``CREATE TYPE``): one creates it under the schema lock, the others load it.
+    Each imports first and then waits for the same instant (12 s ahead: ten imports on two
+    cores take that long)."""
     url = postgres.new_database()
-    at = str(time.time() + 8)
-    runs = [start_python(_CREATE_AT, url, at, str(tmp_path / f"m{i}")) for i in range(8)]
+    at = str(time.time() + 12)
+    runs = [start_python(_CREATE_AT, url, at, str(tmp_path / f"m{i}")) for i in range(10)]
     for run in runs:
         _, err = run.communicate(timeout=120)
         assert run.returncode == 0, err[-2000:]
