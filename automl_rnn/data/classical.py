@@ -18,8 +18,10 @@ they depend on the data and the library version only, and a rerun on the same da
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -155,9 +157,25 @@ def cached_score(data: ForecastData, folder: Path | None = None) -> dict[str, Sc
     return result
 
 
+def die_with(parent: int) -> None:
+    """Linux: have this process get SIGTERM when ``parent`` (the search) dies, even by SIGKILL;
+    exit at once if it is already gone. Asked from here, not from a ``preexec_fn`` (unsafe when
+    the search process runs threads, as Ray's driver does)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        sys.exit(143)
+
+
 def main(argv: list[str]) -> int:
-    """``python -m automl_rnn.data.classical DATA_ARGS_JSON OUT``: prepare the data as the search
-    did, score the baselines (through the cache) and write them to ``OUT`` whole."""
+    """``python -m automl_rnn.data.classical DATA_ARGS_JSON OUT [PARENT_PID]``: prepare the data as
+    the search did, score the baselines (through the cache) and write them to ``OUT`` whole."""
+    if len(argv) > 2:
+        die_with(int(argv[2]))
     from automl_rnn.data import prepare
     from automl_rnn.data.forecast import ForecastData
     from automl_rnn.data.source import DataSource
@@ -173,7 +191,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    import sys
     import warnings
 
     warnings.filterwarnings("ignore")

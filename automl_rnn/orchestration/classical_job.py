@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import signal
+import os
 import subprocess
 import sys
 import tempfile
@@ -20,6 +20,9 @@ from automl_rnn.search.ledger import Ledger
 from automl_rnn.search.plan import SearchPlan
 
 _log = logging.getLogger("automl_rnn")
+
+WAIT_S = 600
+"""Longest wait for the scores once the trials are done; past it the search ends without them."""
 
 
 class ClassicalJob:
@@ -43,13 +46,11 @@ class ClassicalJob:
             ledger.store_classical(data.fingerprint, cached)
             return None
         folder = Path(tempfile.mkdtemp(prefix="automl-rnn-classical-"))
-        command = [sys.executable, "-m", "automl_rnn.data.classical",
-                   json.dumps(spec.data_args()), str(folder / "scores.json")]  # fmt: skip
+        command = [sys.executable, "-m", "automl_rnn.data.classical", json.dumps(spec.data_args()),
+                   str(folder / "scores.json"), str(os.getpid())]  # fmt: skip
         try:
             with (folder / "stderr.txt").open("wb") as errors:
-                process = subprocess.Popen(
-                    command, stdout=subprocess.DEVNULL, stderr=errors, preexec_fn=_die_with_driver
-                )
+                process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
         except OSError as err:
             _log.warning("the classical baselines were not started (%s)", err)
             return None
@@ -58,7 +59,11 @@ class ClassicalJob:
     def finish(self) -> None:
         """Wait for the scores and keep them in the study (a failure warns and keeps nothing)."""
         try:
-            code = self.process.wait()
+            try:
+                code = self.process.wait(timeout=WAIT_S)
+            except subprocess.TimeoutExpired:
+                _log.warning("the classical baselines were not scored within %d s", WAIT_S)
+                return
             scores = self.folder / "scores.json"
             if code == 0 and scores.is_file():
                 payload = json.loads(scores.read_text())
@@ -86,12 +91,3 @@ class ClassicalJob:
             path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             self.folder.rmdir()
-
-
-def _die_with_driver() -> None:
-    """Linux: SIGTERM this process when the search process dies, even by SIGKILL."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
