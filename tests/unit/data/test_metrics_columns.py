@@ -45,3 +45,13 @@ def test_char_accuracy_over_a_single_character() -> None:
     y = np.array([[5, 0]])  # one real token, then padding (PAD is 0)
     exact, chars = metrics.token_scores(y, np.array([[5, 0]]))
     assert (exact, chars) == (1.0, 1.0)
+
+
+def test_smape_is_symmetric_percent_and_counts_both_zero_as_zero() -> None:
+    """2|y-p| / (|y|+|p|) per point, in percent: (20/210 + 2 + 0 + 0.5/0.75) / 4 * 100.
+    Points below 1 matter (the denominator is not thresholded at 1)."""
+    y = np.array([100.0, 1.0, 0.0, 0.5])
+    p = np.array([110.0, -1.0, 0.0, 0.25])
+    expected = (20 / 210 + 2.0 + 0.0 + 0.25 * 2 / 0.75) / 4 * 100
+    assert metrics.smape(y, p) == pytest.approx(expected)
+    assert metrics.smape(p, y) == pytest.approx(expected)

@@ -74,3 +74,30 @@ def test_fmt_keeps_four_significant_digits_and_names_non_finite_values() -> None
     assert fmt(3.14159) == "3.142"
     assert fmt(float("inf")) == "inf"
     assert fmt(7) == "7"
+
+
+def test_best_of_two_objectives_lists_the_front_and_its_verdict_uses_the_classical_scores() -> None:
+    front = StudySnapshot(
+        StudyInfo(
+            "m",
+            ("minimize", "minimize"),
+            ("val_mae", "params"),
+            kind="forecast",
+            classical={"auto_ets": {"model": "AutoETS", "val_mae": 1.0, "test_mae": 0.5}},
+        ),
+        (
+            TrialRecord(
+                number=0, status=TrialStatus.COMPLETE, values=(1.0, 9.0), params={"a": 1},
+                metrics={"test_rel_mae": 0.5, "test_mae": 1.0, "test_snaive_mae": 2.0},
+            ),
+            TrialRecord(number=1, status=TrialStatus.COMPLETE, values=(2.0, 3.0), params={"a": 2}),
+        ),
+    )  # fmt: skip
+    record = best(front)
+    assert record["study"] == "m"
+    assert record["pareto_front"] == [
+        {"trial": 0, "values": [1.0, 9.0], "params": {"a": 1}},
+        {"trial": 1, "values": [2.0, 3.0], "params": {"a": 2}},
+    ]
+    assert record["baseline"]["does_not_beat"] == ["AutoETS"]
+    assert status(front)["best"]["values"] == [1.0, 9.0]
