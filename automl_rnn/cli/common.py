@@ -134,6 +134,8 @@ def print_classical(baseline: dict[str, Any]) -> None:
     if "classical_verdict" not in baseline:
         return
     typer.echo(f"  classical baselines: {baseline['classical_verdict']}")
+    from automl_rnn.search.verdict import RECURRENT
+
     chosen = baseline.get("best_on_validation")
-    if chosen and chosen != "the recurrent model":
+    if chosen and chosen != RECURRENT:
         typer.echo(f"  best on validation: {chosen} (a classical model may serve this series)")

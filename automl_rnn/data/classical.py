@@ -72,13 +72,23 @@ def _models(season: int) -> dict[str, tuple[str, Callable[[], _Model]]]:
 
 def forecasts(data: ForecastData, make: Callable[[], _Model], split: str) -> np.ndarray:
     """One model's forecasts ``[N, L, D]`` of a split's windows, fitted on the training part."""
-    h, starts = data.horizon or 1, data.starts(split, data.min_seq_len)
-    out = np.empty((len(starts), h, data.d))
+    return forecasts_of(data, make, (split,))[split]
+
+
+def forecasts_of(
+    data: ForecastData, make: Callable[[], _Model], splits: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """One model's forecasts ``[N, L, D]`` of each split's windows: one fit per target column on
+    the training part, then a forecast from the history before each window."""
+    h = data.horizon or 1
+    starts = {split: data.starts(split, data.min_seq_len) for split in splits}
+    out = {split: np.empty((len(s), h, data.d)) for split, s in starts.items()}
     for col in range(data.d):
         history = np.asarray(data.targets[:, col], dtype=np.float64)
         fitted = make().fit(history[max(0, data.train_end - MAX_FIT_POINTS) : data.train_end])
-        for row, start in enumerate(starts):
-            out[row, :, col] = fitted.forward(y=history[:start], h=h)["mean"]
+        for split, split_starts in starts.items():
+            for row, start in enumerate(split_starts):
+                out[split][row, :, col] = fitted.forward(y=history[:start], h=h)["mean"]
     return out
 
 
@@ -97,8 +107,8 @@ def score(data: ForecastData) -> dict[str, Scores]:
     for key, (name, make) in models.items():
         started, scores = time.perf_counter(), Scores(model=name)
         try:
-            for split in ("val", "test"):
-                metrics = data.score(split, forecasts(data, make, split))
+            for split, predicted in forecasts_of(data, make, ("val", "test")).items():
+                metrics = data.score(split, predicted)
                 for metric in ("mae", "rmse", "smape", "mase", "rel_mae"):
                     scores[f"{split}_{metric}"] = round(metrics[f"{split}_{metric}"], 6)
         except Exception as err:  # a baseline that cannot be fitted never stops a search
