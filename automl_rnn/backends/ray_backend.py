@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from automl_rnn.errors import ConfigError
 from automl_rnn.search.ledger import Ledger
 
 if TYPE_CHECKING:
+    import psutil
     from ray.tune import Tuner
     from ray.tune.schedulers import TrialScheduler
 
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 
 #: Ray retries a trial whose process or node was lost this many times before failing it.
 MAX_FAILURES = 2
+#: Seconds a local Ray's processes get to end after ``ray.shutdown`` before they are killed.
+RAY_EXIT_GRACE_S = 10.0
 #: Storage schemes every node of a cluster can reach.
 _SHARED_SCHEMES = ("s3://", "gs://", "gcs://", "abfs://", "hdfs://")
 
@@ -233,7 +237,51 @@ def ray_cluster(address: str | None) -> Iterator[int]:
         yield sum(1 for node in ray.nodes() if node.get("Alive"))
     finally:
         if started:
+            processes = local_ray_processes() if address is None else []
             ray.shutdown()
+            end_processes(processes, RAY_EXIT_GRACE_S)
+
+
+def local_ray_processes() -> list[psutil.Process]:
+    """The local Ray this process started: its children that run Ray's code (GCS, raylet,
+    Ray's Python helpers, found by a command line naming Ray's package folder) and all their
+    descendants (the workers)."""
+    import psutil
+    import ray
+
+    package = os.path.dirname(ray.__file__)
+    found: list[psutil.Process] = []
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            if any(package in part for part in child.cmdline()):
+                found += [child, *child.children(recursive=True)]
+    return found
+
+
+def end_processes(processes: list[psutil.Process], grace_s: float) -> None:
+    """Wait up to ``grace_s`` for ``processes`` to end (a zombie counts as ended: its reaper
+    may be a container's init that never reaps), then SIGKILL the rest: a command that started
+    Ray returns with none of Ray's processes left behind, even on a loaded machine where a
+    worker takes seconds to notice that its raylet is gone."""
+    import psutil
+
+    def alive() -> list[psutil.Process]:
+        running = []
+        for process in processes:
+            with contextlib.suppress(psutil.Error):
+                if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                    running.append(process)
+        return running
+
+    deadline = time.monotonic() + grace_s
+    while (left := alive()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for process in left:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    deadline = time.monotonic() + 5
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 BACKEND = RayBackend()

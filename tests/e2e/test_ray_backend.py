@@ -98,7 +98,7 @@ def cli_search(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             out = process.communicate(timeout=300)[0]
             err.seek(0)
             stderr = err.read()
-        left = wait_gone(env[MARK], 10) | wait_gone(killed_env[MARK], 30)
+        left = wait_gone(env[MARK], 2) | wait_gone(killed_env[MARK], 30)
     assert process.returncode == 0, stderr[-3000:]
     assert "Traceback" not in stderr, stderr[-3000:]
     return {
@@ -215,8 +215,9 @@ def test_ray_search_logs_one_child_run_per_trial_with_each_epoch_once(
 
 @pytest.mark.slow
 def test_ray_search_stops_the_ray_it_started(cli_search: dict[str, Any]) -> None:
-    """The CLI started a local Ray (its processes seen while it ran) and none of them outlives
-    the command by more than a few seconds; the killed driver's end within 30 s of that."""
+    """The CLI started a local Ray (its processes seen while it ran) and the command returns
+    with none of them left (2 s allowed for the last exits to be seen); the killed driver's end
+    within 30 s of that."""
     assert not cli_search["before"]
     assert cli_search["seen"], "no Ray process of the command was seen while it ran"
     assert not cli_search["left"], described(cli_search["left"])
