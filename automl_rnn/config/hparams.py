@@ -50,6 +50,10 @@ class Hyperparams(BaseModel):
     """Forecast tasks: 'global' (train-split statistics) or 'window' (each input window's own)."""
     loss: LossName = "mse"
     """Training loss for float targets (class targets always use cross-entropy)."""
+    ema_decay: float | None = Field(None, gt=0.0, lt=1.0)
+    """Keep an exponential moving average of the weights with this decay per optimiser step
+    (e.g. 0.99): validation scores the average, and the best epoch's average is the model kept
+    and exported. None: the weights of the best epoch, as they are."""
 
     @model_validator(mode="after")
     def _bidirectional_needs_full_bptt(self) -> Hyperparams:

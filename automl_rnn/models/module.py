@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from automl_rnn import metric_names as M
 from automl_rnn.data.contract import IGNORE_INDEX, DataShape
+from automl_rnn.models.averaging import WeightAverage
 from automl_rnn.models.guard import GUARD_EVERY, DivergedError, StepGuard, Totals
 from automl_rnn.models.topologies import Batch, Chunk, Seq2Seq
 
@@ -61,6 +62,9 @@ class TrainConfig:
     loss: str = "mse"  # float targets: mse | mae | huber
     max_grad_norm: float = 1e5
     """Divergence bound: a pre-clip gradient norm above it stops the fit."""
+    ema_decay: float | None = None
+    """Keep an exponential moving average of the weights (per optimiser step): validation
+    scores it and it is the model kept (:mod:`automl_rnn.models.averaging`). None: off."""
 
 
 EpochListener = Callable[["RecurrentModule", dict[str, float]], None]
@@ -107,6 +111,10 @@ class RecurrentModule(pl.LightningModule):
         """The training loader's shuffling generator (saved with a fit's epoch snapshots)."""
         self.resume_states: tuple[dict[str, Any], dict[str, Any] | None] | None = None
         """Optimiser and schedule states to continue from (a resumed fit), loaded at train start."""
+        self.average: WeightAverage | None = None
+        """The weights' moving average (``config.ema_decay``), built at train start."""
+        self.resume_average: tuple[dict[str, Tensor], int] | None = None
+        """A resumed fit's average and its step count, taken up at train start."""
 
     def __setattr__(self, name: str, value: object) -> None:
         if name in _PLAIN_ATTRIBUTES:
@@ -175,6 +183,10 @@ class RecurrentModule(pl.LightningModule):
         self._optimizer = raw
         if self.resume_states is not None:
             self._load_resume_states(raw)
+        if self.config.ema_decay is not None:
+            state, steps = self.resume_average or (None, 0)
+            self.average = WeightAverage(self.net, self.config.ema_decay, state, steps)
+            self.resume_average = None
         # 32-bit on one device: Lightning's backward and step wrappers add only hooks (unused
         # here) and step counters (no max_steps), so the step calls torch directly. Otherwise
         # (mixed precision's loss scaling, several devices) it goes through them.
@@ -220,6 +232,8 @@ class RecurrentModule(pl.LightningModule):
             else:
                 guard.flush()  # raises before a bad step
             self._step()
+            if self.average is not None:
+                self.average.update()
             if len(guard.pending) >= GUARD_EVERY:
                 guard.flush()
         self._samples += rows
@@ -293,6 +307,8 @@ class RecurrentModule(pl.LightningModule):
     def on_validation_epoch_start(self) -> None:
         if not self.trainer.sanity_checking:
             self._flush_guard()  # a diverged epoch stops before its validation
+            if self.average is not None:
+                self.average.swap()  # validation scores the average (swapped back at the end)
         self._val = Totals()
         self._val_pending.clear()
 
@@ -300,6 +316,8 @@ class RecurrentModule(pl.LightningModule):
         if self.trainer.sanity_checking:
             self._val_pending.clear()
             return
+        if self.average is not None:
+            self.average.swap()
         self._sum_validation()
         self._val_metrics = {
             name: self._val.mean(name)
@@ -329,6 +347,14 @@ class RecurrentModule(pl.LightningModule):
         self._step_schedule(metrics)
         for listener in self.listeners:
             listener(self, metrics)
+
+    def kept_state(self) -> dict[str, Tensor]:
+        """A detached CPU copy of the model this epoch stands for: the weights' average when
+        ``ema_decay`` is set (what validation scored), else the network's weights."""
+        state = {k: v.detach().to("cpu", copy=True) for k, v in self.net.state_dict().items()}
+        if self.average is not None:
+            state.update(self.average.state())
+        return state
 
     def _step_schedule(self, metrics: dict[str, float]) -> None:
         scheduler = self.lr_schedulers()

@@ -80,6 +80,7 @@ def train_config(hp: Hyperparams, schedule_epochs: int | None = None) -> TrainCo
         tbptt_steps=hp.tbptt_steps,
         teacher_forcing=hp.teacher_forcing,
         loss=hp.loss,
+        ema_decay=hp.ema_decay,
     )
 
 
@@ -190,4 +191,6 @@ def fit(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit_interruptibly(trainer, module, EpochLoader(train, experiment.epoch_samples), val)
+    if val is None and module.average is not None:  # a refit keeps the average, as its trial
+        module.net.load_state_dict(module.kept_state())
     return Fitted(module, loaders)

@@ -38,6 +38,10 @@ class EpochSnapshot:
     best_epoch: int = -1
     """0-based index of the best epoch so far (-1: none had a finite objective)."""
     best_state: dict[str, Tensor] | None = None
+    average: dict[str, Tensor] | None = None
+    """The weights' moving average (``ema_decay`` set), by parameter name."""
+    average_steps: int = 0
+    """Optimiser steps folded into ``average``."""
     version: int = field(default=VERSION)
 
     @property
@@ -63,6 +67,8 @@ def take(
         rng=rng_state(module.shuffle),
         best_epoch=best_epoch,
         best_state=best_state,
+        average=None if module.average is None else module.average.state(),
+        average_steps=0 if module.average is None else module.average.steps,
     )
 
 
@@ -87,6 +93,8 @@ def continue_from(snapshot: EpochSnapshot, module: RecurrentModule) -> None:
     module.net.load_state_dict(snapshot.net)
     module.history = [dict(epoch) for epoch in snapshot.history]
     module.resume_states = (snapshot.optimizer, snapshot.scheduler)
+    if snapshot.average is not None:
+        module.resume_average = (snapshot.average, snapshot.average_steps)
     restore_rng(snapshot.rng, module.shuffle)
 
 

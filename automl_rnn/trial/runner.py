@@ -24,7 +24,7 @@ from automl_rnn.errors import UserError, storage_problem
 from automl_rnn.models.factory import count_parameters
 from automl_rnn.models.guard import DivergedError
 from automl_rnn.models.module import RecurrentModule
-from automl_rnn.training.recipe import Fitted, cpu_state, fit, resolve_params
+from automl_rnn.training.recipe import Fitted, fit, resolve_params
 from automl_rnn.training.resources import ResourceMeter
 from automl_rnn.training.snapshot import EpochSnapshot, take
 from automl_rnn.trial.evaluate import inference_latency_ms, score
@@ -92,7 +92,7 @@ class _EpochWatch:
         signed = self.objective.signed(metrics.get(self.objective.metric, math.nan))
         if math.isfinite(signed) and signed < self.best_value:
             self.best_value, self.best_epoch = signed, epoch
-            self.best_state = cpu_state(module.net)
+            self.best_state = module.kept_state()
         sink = self.context.epoch_checkpoints
         if sink is not None:
             sink.save_epoch(self.context.number, take(module, self.best_epoch, self.best_state))
