@@ -11,7 +11,11 @@ its whole process tree are measured the same way for both.
     .venv/bin/python bench/peers.py --series held_back --seeds 0,1,2 --trials 10
 
 Rows are appended to ``--out`` (JSON lines) as they finish; a rerun skips rows already there,
-so a long comparison can be stopped and continued. The last line:
+so a long comparison can be stopped and continued. ``--space FILE --label NAME`` runs automl-rnn
+with another space under another name (a candidate default). ``--backtest`` drops each series'
+test part first: the search then tests on the last ``test_size`` steps of the original
+validation part, so candidate defaults are compared without ever reading a test month. The
+last line:
 ``RESULT mae_ratio=... time_ratio=... arima_ratio=... worst_rel_mae=...`` over the chosen
 series (medians over series and seeds; ``worst_rel_mae`` over air_passengers' seeds, when run).
 """
@@ -49,6 +53,27 @@ def task_arg(name: str) -> str:
     return str(path) if path.is_file() else name
 
 
+def backtest_task(name: str, folder: Path) -> str:
+    """A copy of ``name``'s task with its last ``test_size`` rows dropped (written in ``folder``):
+    its test part lies inside the original validation part."""
+    import yaml
+
+    found = PANEL / f"{name}.yaml"
+    task_file = found if found.is_file() else ROOT / "tasks" / f"{name}.yaml"
+    spec = yaml.safe_load(task_file.read_text())
+    csv = next(
+        place / spec["file"]
+        for place in (task_file.parent, task_file.parent / "data")
+        if (place / spec["file"]).is_file()
+    )
+    lines = csv.read_text().splitlines()
+    kept = lines[: len(lines) - int(spec["test_size"])]
+    (folder / f"{name}.csv").write_text("\n".join(kept) + "\n")
+    spec.update(name=f"{name}_backtest", file=f"{name}.csv", size=len(kept) - 1)
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return str(folder / f"{name}.yaml")
+
+
 def measured(cmd: list[str]) -> tuple[subprocess.CompletedProcess[str], float, float]:
     """Run ``cmd``; its wall seconds and the CPU seconds of its process tree."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -66,18 +91,25 @@ def inspect(name: str) -> dict[str, Any]:
     return dict(json.loads(done.stdout))
 
 
-def ours(name: str, seed: int, trials: int) -> list[Row]:
-    """automl-rnn's defaults; the classical baselines come from the same search's windows."""
+def ours(
+    name: str, seed: int, trials: int, space: str | None = None, backtest: bool = False
+) -> list[Row]:
+    """automl-rnn's defaults (or ``space``); the classical baselines come from the same
+    search's windows."""
     with tempfile.TemporaryDirectory() as workspace:
-        cmd = [sys.executable, "-m", "automl_rnn.cli", "search", "--task", task_arg(name),
+        task = backtest_task(name, Path(workspace)) if backtest else task_arg(name)
+        cmd = [sys.executable, "-m", "automl_rnn.cli", "search", "--task", task,
                "--trials", str(trials), "--seed", str(seed), "--workspace", workspace,
                "--no-tracking", "--quiet", "--json"]  # fmt: skip
+        if space is not None:
+            cmd += ["--space", space]
         done, wall, cpu = measured(cmd)
     if done.returncode != 0:
         raise RuntimeError(f"automl-rnn on {name}: {done.stderr[-2000:]}")
     summary = json.loads(done.stdout)
     metrics = summary["best"]["metrics"]
     row = {k: metrics[f"test_{k}"] for k in ("mae", "smape", "mase", "rel_mae")}
+    row["val_mae"] = metrics.get("val_mae", float("nan"))
     rows = [{"system": "automl-rnn", "wall_s": wall, "cpu_s": cpu, **row}]
     for key, table in summary["baseline"].get("classical", {}).items():
         if "error" not in table:
@@ -102,7 +134,7 @@ def snaive(facts: dict[str, Any]) -> Row:
             **{k: base[f"test_snaive_{k}"] for k in ("mae", "smape", "mase")}}  # fmt: skip
 
 
-def summarise(rows: list[Row], series: list[str]) -> str:
+def summarise(rows: list[Row], series: list[str], ours: str = "automl-rnn") -> str:
     def pick(system: str, name: str, seed: int | None = None) -> Row | None:
         return next(
             (r for r in rows if r["system"] == system and r["series"] == name
@@ -111,7 +143,7 @@ def summarise(rows: list[Row], series: list[str]) -> str:
 
     mae_ratios, time_ratios, arima_ratios, ap_rel = [], [], [], []
     for r in rows:
-        if r["system"] != "automl-rnn" or r["series"] not in series:
+        if r["system"] != ours or r["series"] not in series:
             continue
         if peer := pick("AutoLSTM", r["series"], r["seed"]):
             mae_ratios.append(r["mae"] / peer["mae"])
@@ -130,13 +162,13 @@ def summarise(rows: list[Row], series: list[str]) -> str:
             f"runs={len(arima_ratios)}")  # fmt: skip
 
 
-def table(rows: list[Row], series: list[str]) -> str:
+def table(rows: list[Row], series: list[str], ours: str = "automl-rnn") -> str:
     """Markdown: per series and system, test MAE and rel_mae by seed, wall and CPU seconds."""
     lines = [
         "| series | system | seeds | test MAE (by seed) | rel_mae (by seed) | wall s | CPU s |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    order = ["automl-rnn", "AutoLSTM", "auto_arima", "auto_ets", "seasonal_naive"]
+    order = [ours, "AutoLSTM", "auto_arima", "auto_ets", "seasonal_naive"]
     for name in series:
         for system in order:
             mine = sorted(
@@ -165,31 +197,36 @@ def main() -> None:
     parser.add_argument("--systems", default="ours,autolstm", help="ours, autolstm")
     parser.add_argument("--out", default=str(HERE / "results" / "peers.jsonl"))
     parser.add_argument("--table", action="store_true", help="print the rows so far; run nothing")
+    parser.add_argument("--space", help="automl-rnn's space file (default: its own)")
+    parser.add_argument("--label", default="automl-rnn", help="automl-rnn's system name")
+    parser.add_argument("--backtest", action="store_true", help="drop each test part first")
     args = parser.parse_args()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows: list[Row] = [json.loads(x) for x in out.read_text().splitlines()] if out.exists() else []
     series, seeds = panel(args.series), [int(s) for s in args.seeds.split(",")]
     if args.table:
-        print(table(rows, series))
-        print(summarise(rows, series))
+        print(table(rows, series, args.label))
+        print(summarise(rows, series, args.label))
         return
     systems = args.systems.split(",")
     for name in series:
         facts = inspect(name)
         for seed in seeds:
             for system in systems:
-                label = "automl-rnn" if system == "ours" else "AutoLSTM"
+                label = args.label if system == "ours" else "AutoLSTM"
                 done = any(r["series"] == name and r["seed"] == seed and r["system"] == label
                            and r.get("trials") == args.trials for r in rows)  # fmt: skip
                 if done:
                     continue
                 made = (
-                    ours(name, seed, args.trials)
+                    ours(name, seed, args.trials, args.space, args.backtest)
                     if system == "ours"
                     else [autolstm(name, seed, args.trials)]
                 )
-                if system == "ours" and seed == seeds[0]:
+                if system == "ours":
+                    made[0]["system"] = args.label
+                if system == "ours" and seed == seeds[0] and not args.backtest:
                     made.append(snaive(facts))
                 with out.open("a") as sink:
                     for row in made:
@@ -197,7 +234,7 @@ def main() -> None:
                         rows.append(row)
                         sink.write(json.dumps(row) + "\n")
                         print(json.dumps(row), flush=True)
-    print(summarise(rows, series))
+    print(summarise(rows, series, args.label))
 
 
 if __name__ == "__main__":
