@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from automl_rnn.data.forecast import SCALE_FLOOR, ForecastData
+from automl_rnn.data.seasonality import MIN_TRAIN_WINDOWS
 from automl_rnn.data.series import RawSeries
 from automl_rnn.errors import ConfigError, DataError
 
@@ -170,3 +171,64 @@ def test_the_summary_counts_the_windows_of_each_split() -> None:
     assert (summary["targets"], summary["covariates"]) == (["y"], ["x"])
     assert summary["rows"] == N and summary["seq_len_max"] == TRAIN_END - H
     assert seq_len in summary["seq_len_candidates"]
+
+
+def test_the_shortest_window_is_one_season_when_the_season_is_shorter_than_the_horizon() -> None:
+    d = ForecastData("toy", series(), horizon=6, season=4, val_size=VAL, test_size=TEST)
+    assert d.min_seq_len == 4
+    assert min(d.seq_len_candidates()) >= 4
+
+
+def test_candidate_windows_leave_enough_training_windows_and_the_default_covers_two_horizons() -> (
+    None
+):
+    # The largest window that leaves MIN_TRAIN_WINDOWS training windows is exactly 16 here,
+    # one of the candidates wanted for short horizons (8, 16, 32).
+    n = 16 + H + MIN_TRAIN_WINDOWS - 1 + VAL + TEST
+    d = ForecastData("toy", series(n), horizon=H, season=SEASON, val_size=VAL, test_size=TEST)
+    candidates = d.seq_len_candidates()
+    assert max(candidates) == 16
+    assert d.default_seq_len == min(c for c in candidates if c >= max(2 * H, SEASON))
+
+
+def test_a_constant_covariate_is_scaled_by_one_not_by_zero() -> None:
+    raw = series()
+    raw.values[:, 1] = 7.0
+    d = ForecastData("toy", raw, horizon=H, season=SEASON, val_size=VAL, test_size=TEST)
+    assert d.sd[1] == 1.0 and d.sd[0] == pytest.approx(raw.values[:TRAIN_END, 0].std())
+    assert np.isfinite(d.windows("train", 8, "global")["x"]).all()
+
+
+def test_the_fingerprint_changes_with_values_names_and_splits() -> None:
+    base = data().fingerprint
+    assert data().fingerprint == base
+    renamed = series()
+    renamed.columns = ("y", "price")  # type: ignore[misc]
+    others = [
+        ForecastData("toy", renamed, horizon=H, season=SEASON, val_size=VAL, test_size=TEST),
+        ForecastData("toy", series(), horizon=H + 1, season=SEASON, val_size=VAL, test_size=TEST),
+        ForecastData("toy", series(), horizon=H, season=SEASON, val_size=VAL + 1, test_size=TEST),
+        ForecastData("toy", series(), horizon=H, season=SEASON, val_size=VAL, test_size=TEST + 1),
+    ]
+    shifted = series()
+    shifted.values[0, 0] += 1
+    others.append(
+        ForecastData("toy", shifted, horizon=H, season=SEASON, val_size=VAL, test_size=TEST)
+    )
+    assert len({base, *(o.fingerprint for o in others)}) == 6
+
+
+def test_the_summary_says_what_inspect_prints() -> None:
+    d = data()
+    summary = d.summary()
+    assert summary["name"] == "toy" and summary["kind"] == "forecast"
+    assert summary["source"] == "toy.csv" and summary["time_span"] is None
+    assert (summary["horizon"], summary["season"], summary["metric"]) == (H, SEASON, "mae")
+    assert summary["topologies"] == ["seq2vec", "encoder_decoder", "seq2seq"]
+    assert summary["seq_len_candidates"] == d.seq_len_candidates()
+    assert summary["baselines"] == d.baselines() and summary["notes"] == []
+    assert summary["fingerprint"] == d.fingerprint
+    timed = series()
+    timed.times = np.array(["t0", *[f"t{i}" for i in range(1, N)]])  # type: ignore[misc]
+    span = ForecastData("toy", timed, horizon=H, season=SEASON, val_size=VAL, test_size=TEST)
+    assert span.summary()["time_span"] == f"t0 .. t{N - 1}"
