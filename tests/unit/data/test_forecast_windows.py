@@ -232,3 +232,49 @@ def test_the_summary_says_what_inspect_prints() -> None:
     timed.times = np.array(["t0", *[f"t{i}" for i in range(1, N)]])  # type: ignore[misc]
     span = ForecastData("toy", timed, horizon=H, season=SEASON, val_size=VAL, test_size=TEST)
     assert span.summary()["time_span"] == f"t0 .. t{N - 1}"
+
+
+def test_a_column_with_a_spread_below_one_keeps_its_own_scale() -> None:
+    raw = series()
+    raw.values[:, 1] = 0.01 * np.arange(N)
+    d = ForecastData("toy", raw, horizon=H, season=SEASON, val_size=VAL, test_size=TEST)
+    assert d.sd[1] == pytest.approx(raw.values[:TRAIN_END, 1].std())
+
+
+def test_without_a_season_mase_is_scaled_by_the_one_step_naive_error() -> None:
+    raw = series()
+    d = ForecastData("toy", raw, horizon=H, season=None, val_size=VAL, test_size=TEST)
+    train = raw.values[:TRAIN_END, 0]
+    assert d.mase_scale[0] == pytest.approx(np.abs(np.diff(train)).mean())
+    # A declared season (5: no autocorrelation peak of this period-4 series) is a candidate.
+    five = ForecastData("toy", raw, horizon=H, season=5, val_size=VAL, test_size=TEST)
+    assert 5 in five.seq_len_candidates() and 5 not in d.seq_len_candidates()
+
+
+def test_mase_averages_each_target_columns_own_scaled_error() -> None:
+    index = np.arange(N, dtype=float)
+    small, large = index % SEASON, 100 * ((index * 7) % 5)  # different seasonal errors
+    raw = RawSeries("toy.csv", ("a", "b"), 2, np.stack([small, large], axis=1), index + 2)
+    d = ForecastData("toy", raw, horizon=H, season=SEASON, val_size=VAL, test_size=TEST)
+    y = d.targets_of("test")
+    p = y + np.array([1.0, 10.0])  # errors 1 on a, 10 on b
+    expected = (1.0 / d.mase_scale[0] + 10.0 / d.mase_scale[1]) / 2
+    assert d.mase_scale[0] != d.mase_scale[1]
+    assert d.score("test", p)["test_mase"] == pytest.approx(expected)
+
+
+def test_baselines_are_rounded_to_four_decimals() -> None:
+    d = data()
+    raw_scores = d.score("test", d.baseline_forecasts("test")["naive"])
+    assert d.baselines()["test_naive_smape"] == round(raw_scores["test_smape"], 4)
+    assert raw_scores["test_smape"] != round(raw_scores["test_smape"], 5)
+
+
+def test_windows_and_batches_are_float32_and_the_day_order_is_kept() -> None:
+    raw = series()
+    raw.dayfirst = True  # type: ignore[misc]
+    d = ForecastData("toy", raw, horizon=H, season=SEASON, val_size=VAL, test_size=TEST)
+    assert d.dayfirst is True
+    w = d.windows("val", 8, "window")
+    assert {w[k].dtype for k in ("x", "y", "loc", "scale")} == {np.dtype(np.float32)}
+    assert d._values32.dtype == np.float32
