@@ -107,8 +107,12 @@ def main(root: Path) -> dict[str, Any]:
         time.sleep(0.3)
     thread.join(timeout=300)
     out["alive_after"] = thread.is_alive()
+    from automl_rnn.backends.ray_backend import end_processes, local_ray_processes
+
+    processes = local_ray_processes()  # the cluster's nodes and their workers
     ray.shutdown()  # the driver leaves the head before the cluster goes
     cluster.shutdown()
+    end_processes(processes, 10)  # as the product does: none outlives the scenario
     return out
 
 
