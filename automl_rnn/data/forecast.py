@@ -34,6 +34,9 @@ SCALE_FLOOR = 0.1
 class ForecastData(PreparedData):
     """A (multivariate) series ready to window; see the module docstring for the layout."""
 
+    horizon: int
+    """Steps forecast by each window (at least 1; validated where tasks and flags are read)."""
+
     def __init__(
         self,
         name: str,
@@ -103,11 +106,11 @@ class ForecastData(PreparedData):
     def shape(self, topology: str) -> DataShape:
         """Input F = targets + covariates; output D targets over L = horizon steps."""
         self.check_topology(topology)
-        return DataShape("forecast", self.values.shape[1], self.d, self.horizon or 1)
+        return DataShape("forecast", self.values.shape[1], self.d, self.horizon)
 
     def starts(self, split: str, seq_len: int) -> np.ndarray:
         """Index of each window's first target, in loader order."""
-        h = self.horizon or 1
+        h = self.horizon
         first, end = {
             "train": (seq_len, self.train_end),
             "val": (self.train_end, self.val_end),
@@ -118,7 +121,7 @@ class ForecastData(PreparedData):
     def check_seq_len(self, seq_len: int) -> None:
         """Refuse a window the training part cannot hold, saying the minimum length needed."""
         if not 1 <= seq_len <= self.max_seq_len:
-            need = seq_len + (self.horizon or 1) + self.val_size + self.test_size
+            need = seq_len + (self.horizon) + self.val_size + self.test_size
             raise DataError(
                 f"{self.label}: series too short for seq_len {seq_len}: needs at least {need} "
                 f"points (seq_len + horizon + validation + test), has {self.n}; "
@@ -128,7 +131,7 @@ class ForecastData(PreparedData):
     def windows(self, split: str, seq_len: int, scaling: str) -> dict[str, np.ndarray]:
         """Scaled windows of one split: x ``[N, T, F]``, y ``[N, L, D]``, loc/scale ``[N, 1, D]``,
         start ``[N]``. Views over the cached series; cost grows with N * T only."""
-        h, d = self.horizon or 1, self.d
+        h, d = self.horizon, self.d
         start = self.starts(split, seq_len)
         x = sliding_window_view(self._values32, seq_len, axis=0)[start - seq_len]  # [N, F, T]
         x = x.transpose(0, 2, 1)  # [N, T, F]
@@ -170,7 +173,7 @@ class ForecastData(PreparedData):
             }
             if topology == "seq2seq":
                 del tensors["y"]
-                datasets[split] = SeqForecastBatches(tensors, targets, seq_len, self.horizon or 1)
+                datasets[split] = SeqForecastBatches(tensors, targets, seq_len, self.horizon)
             else:
                 del tensors["start"]
                 datasets[split] = TensorBatches(tensors)
@@ -179,11 +182,11 @@ class ForecastData(PreparedData):
     def targets_of(self, split: str) -> np.ndarray:
         """Original-unit targets ``[N, L, D]`` of a split's windows, in loader order."""
         start = self.starts(split, self.min_seq_len)
-        return self.targets[start[:, None] + np.arange(self.horizon or 1)]
+        return self.targets[start[:, None] + np.arange(self.horizon)]
 
     def baseline_forecasts(self, split: str) -> dict[str, np.ndarray]:
         """Naive (last value) and seasonal-naive forecasts ``[N, L, D]`` of a split's windows."""
-        start, h = self.starts(split, self.min_seq_len), self.horizon or 1
+        start, h = self.starts(split, self.min_seq_len), self.horizon
         return {
             "naive": self.targets[metrics.seasonal_lag_index(start, h, 1)],
             "snaive": self.targets[metrics.seasonal_lag_index(start, h, self.season or 1)],

@@ -246,6 +246,8 @@ def test_without_a_season_mase_is_scaled_by_the_one_step_naive_error() -> None:
     d = ForecastData("toy", raw, horizon=H, season=None, val_size=VAL, test_size=TEST)
     train = raw.values[:TRAIN_END, 0]
     assert d.mase_scale[0] == pytest.approx(np.abs(np.diff(train)).mean())
+    base = d.baseline_forecasts("test")
+    assert np.array_equal(base["snaive"], base["naive"])  # no season: the last value
     # A declared season (5: no autocorrelation peak of this period-4 series) is a candidate.
     five = ForecastData("toy", raw, horizon=H, season=5, val_size=VAL, test_size=TEST)
     assert 5 in five.seq_len_candidates() and 5 not in d.seq_len_candidates()
@@ -278,3 +280,26 @@ def test_windows_and_batches_are_float32_and_the_day_order_is_kept() -> None:
     w = d.windows("val", 8, "window")
     assert {w[k].dtype for k in ("x", "y", "loc", "scale")} == {np.dtype(np.float32)}
     assert d._values32.dtype == np.float32
+
+
+def test_one_step_less_training_data_drops_the_window_at_the_bound() -> None:
+    n = 15 + H + MIN_TRAIN_WINDOWS - 1 + VAL + TEST  # the bound is 15: 16 no longer fits
+    d = ForecastData("toy", series(n), horizon=H, season=SEASON, val_size=VAL, test_size=TEST)
+    assert max(d.seq_len_candidates()) <= 15
+
+
+def test_when_no_candidate_covers_two_horizons_the_default_is_the_longest() -> None:
+    n = 10 + H + MIN_TRAIN_WINDOWS - 1 + VAL + TEST  # windows of at most 10 steps
+    d = ForecastData("toy", series(n), horizon=H, season=12, val_size=VAL, test_size=TEST)
+    candidates = d.seq_len_candidates()
+    assert max(candidates) < 12 and d.default_seq_len == candidates[-1]
+
+
+def test_the_autocorrelation_peak_is_sought_within_four_seasons() -> None:
+    """A period-20 series declared with season 4: its peak at lag 20 lies beyond 4 seasons and
+    is not a candidate (nor 40); the candidates are the horizon's, the season's and 8/16/32."""
+    n = 200
+    wave = 10 * np.sin(2 * np.pi * np.arange(n) / 20)
+    raw = RawSeries("toy.csv", ("y",), 1, wave[:, None], np.arange(n) + 2)
+    d = ForecastData("toy", raw, horizon=H, season=SEASON, val_size=VAL, test_size=TEST)
+    assert d.seq_len_candidates() == [3, 4, 6, 8, 9, 12, 16, 32]
