@@ -311,12 +311,12 @@ class TrialHandle:
         return keys.text(trial.user_attrs.get(keys.RESUME_FROM))
 
     def fail(self, reason: str) -> None:
-        self._set(keys.STATE, TrialStatus.FAILED.value)
+        """Why the trial failed (its state is Optuna's, told by the caller)."""
         self._set(keys.REASON, reason)
 
     def record(self, result: TrialResult) -> None:
-        """Store the trial runner's result (read back as a :class:`TrialRecord`)."""
-        self._set(keys.STATE, result.state.value)
+        """Store the trial runner's result (read back as a :class:`TrialRecord`; its state is
+        Optuna's, told by the backend)."""
         self._set(keys.PARAMS, result.params)
         self._set(keys.METRICS, {k: v for k, v in result.metrics.items() if math.isfinite(v)})
         if result.reason:

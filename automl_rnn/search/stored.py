@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 # ---- storage keys (trial user attributes) ------------------------------------------------------
-STATE, REASON, PARAMS, METRICS, CURVES = "state", "reason", "params", "metrics", "curves"
+REASON, PARAMS, METRICS, CURVES = "reason", "params", "metrics", "curves"
 SEED, CHECKPOINT, RUN_ID, OWNER = "seed", "checkpoint", "mlflow_run_id", "owner"
 RETRY_OF, FIRST_TRIAL = "retry_of", "first_trial"
 EPOCH_CHECKPOINT, RESUME_FROM, HEARTBEAT = "epoch_checkpoint", "resume_from", "heartbeat"

@@ -4,6 +4,7 @@ read back by a fresh ``Ledger.open`` (a new reader of the file, as another comma
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import optuna
@@ -13,8 +14,9 @@ from optuna.trial import TrialState as OptunaState
 
 from automl_rnn.errors import UserError
 from automl_rnn.search.ledger import INTERRUPTED, WORKER_DIED, Ledger
-from automl_rnn.search.records import TrialStatus
-from automl_rnn.search.stored import objective_names
+from automl_rnn.search.records import OWNER_GRACE_S, TrialStatus
+from automl_rnn.search.storage import CLAIMS
+from automl_rnn.search.stored import EPOCH_CHECKPOINT, objective_names
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 SPACE = {"cell": CategoricalDistribution(["gru", "lstm"]), "hidden_size": IntDistribution(8, 16)}
@@ -141,3 +143,46 @@ def test_a_deleted_study_is_gone_and_finding_it_creates_nothing(tmp_path: Path) 
     with pytest.raises(UserError, match="no study 's'"):
         Ledger.open(tmp_path, "s")
     assert Ledger.find(tmp_path, "other") is None
+
+
+def test_opening_a_study_that_is_not_there_says_what_the_workspace_holds(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"^no studies in workspace .* \(run `automl-rnn search`"):
+        Ledger.open(tmp_path, "s")
+    Ledger.create(tmp_path, "kept", ["minimize"])
+    with pytest.raises(UserError, match=r"^no study 's' in this workspace"):
+        Ledger.open(tmp_path, "s")
+
+
+def test_trial_claims_are_locked_in_the_studys_own_workspace(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    ledger = Ledger.create(workspace, "s", ["minimize"])
+    assert ledger.workspace == workspace and ledger.url is None
+    with ledger.claims():
+        assert (workspace / CLAIMS).is_file()
+
+
+def test_recovery_requeues_every_dead_trial_from_its_last_epoch_checkpoint(tmp_path: Path) -> None:
+    """Two RUNNING trials whose owner never wrote, past the grace period, each with an epoch
+    checkpoint noted: both are failed as WORKER_DIED and queued to continue from there."""
+    ledger = Ledger.create(tmp_path, "s", ["minimize"])
+    started = datetime.now() - timedelta(seconds=OWNER_GRACE_S + 30)
+    for number, hidden in enumerate((9, 12)):
+        trial = optuna.trial.create_trial(
+            state=OptunaState.RUNNING,
+            params={"cell": "gru", "hidden_size": hidden},
+            distributions=SPACE,
+            user_attrs={EPOCH_CHECKPOINT: f"/snap/trial-{number}/epoch-2.pt"},
+        )
+        trial.datetime_start = started
+        ledger.study.add_trial(trial)
+    assert ledger.recover_stale() == [0, 1]
+    study = reopened(tmp_path).snapshot()
+    for number in (0, 1):
+        assert (study.trials[number].status, study.trials[number].reason) == (
+            TrialStatus.FAILED,
+            WORKER_DIED,
+        )
+        (retry,) = [t for t in study.trials if t.retry_of == number]
+        assert retry.status is TrialStatus.WAITING
+        assert retry.resume_from == f"/snap/trial-{number}/epoch-2.pt"
+    assert reopened(tmp_path).recover_stale() == []
