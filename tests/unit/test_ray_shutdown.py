@@ -83,9 +83,9 @@ print(" ".join(f"{p.pid}:{p.create_time()}" for p in found))
     for pid, created in (entry.split(":") for entry in pids.split()):
         try:
             process = psutil.Process(int(pid))
-            if process.create_time() == float(created):  # not a new process with a reused pid
-                if process.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(pid)
+            same = process.create_time() == float(created)  # not a new process, a reused pid
+            if same and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
         except psutil.NoSuchProcess:
             continue
     assert not alive
