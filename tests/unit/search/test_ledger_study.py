@@ -140,7 +140,7 @@ def test_failures_since_a_moment_are_picked_by_reason_and_time(tmp_path: Path) -
 def test_a_deleted_study_is_gone_and_finding_it_creates_nothing(tmp_path: Path) -> None:
     Ledger.create(tmp_path, "s", ["minimize"]).delete()
     assert Ledger.find(tmp_path, "s") is None
-    with pytest.raises(UserError, match="no study 's'"):
+    with pytest.raises(UserError, match=r"no study 's' in this workspace \(studies: none yet\)"):
         Ledger.open(tmp_path, "s")
     assert Ledger.find(tmp_path, "other") is None
 
@@ -149,7 +149,10 @@ def test_opening_a_study_that_is_not_there_says_what_the_workspace_holds(tmp_pat
     with pytest.raises(UserError, match=r"^no studies in workspace .* \(run `automl-rnn search`"):
         Ledger.open(tmp_path, "s")
     Ledger.create(tmp_path, "kept", ["minimize"])
-    with pytest.raises(UserError, match=r"^no study 's' in this workspace"):
+    Ledger.create(tmp_path, "also", ["minimize"])
+    with pytest.raises(
+        UserError, match=r"^no study 's' in this workspace \(studies: also, kept\)$"
+    ):
         Ledger.open(tmp_path, "s")
 
 
