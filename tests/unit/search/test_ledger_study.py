@@ -16,7 +16,7 @@ from automl_rnn.errors import UserError
 from automl_rnn.search.ledger import INTERRUPTED, WORKER_DIED, Ledger
 from automl_rnn.search.records import OWNER_GRACE_S, TrialStatus
 from automl_rnn.search.storage import CLAIMS
-from automl_rnn.search.stored import EPOCH_CHECKPOINT, objective_names
+from automl_rnn.search.stored import EPOCH_CHECKPOINT, EXPERIMENT, KIND, objective_names
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 SPACE = {"cell": CategoricalDistribution(["gru", "lstm"]), "hidden_size": IntDistribution(8, 16)}
@@ -189,3 +189,23 @@ def test_recovery_requeues_every_dead_trial_from_its_last_epoch_checkpoint(tmp_p
         assert retry.status is TrialStatus.WAITING
         assert retry.resume_from == f"/snap/trial-{number}/epoch-2.pt"
     assert reopened(tmp_path).recover_stale() == []
+
+
+def test_a_reopened_study_locks_its_claims_in_its_workspace(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    Ledger.create(workspace, "s", ["minimize"])
+    again = Ledger.open(workspace, "s")
+    assert again.workspace == workspace
+    with again.claims():
+        assert (workspace / CLAIMS).is_file()
+
+
+def test_a_study_stored_before_objective_names_were_kept_takes_its_kinds_default(
+    tmp_path: Path,
+) -> None:
+    """An older study: an experiment naming its data file and the task kind, no objectives."""
+    ledger = Ledger.create(tmp_path, "s", ["minimize"])
+    ledger.study.set_user_attr(EXPERIMENT, {"data": "sales.csv"})
+    ledger.study.set_user_attr(KIND, "forecast")
+    info = reopened(tmp_path).info()
+    assert (info.task, info.kind, info.objective_names) == ("sales.csv", "forecast", ("val_mae",))
