@@ -80,7 +80,7 @@ def forecasts_of(
 ) -> dict[str, np.ndarray]:
     """One model's forecasts ``[N, L, D]`` of each split's windows: one fit per target column on
     the training part, then a forecast from the history before each window."""
-    h = data.horizon or 1
+    h = data.horizon
     starts = {split: data.starts(split, data.min_seq_len) for split in splits}
     out = {split: np.empty((len(s), h, data.d)) for split, s in starts.items()}
     for col in range(data.d):
@@ -140,7 +140,10 @@ def cache_path(data: ForecastData, folder: Path | None = None) -> Path | None:
 
 def read_cached(data: ForecastData, folder: Path | None = None) -> dict[str, Scores] | None:
     """The cached scores of this data, if any (a corrupt or unreadable file: None)."""
-    path = cache_path(data, folder)
+    return _read(cache_path(data, folder))
+
+
+def _read(path: Path | None) -> dict[str, Scores] | None:
     try:
         return None if path is None else dict(json.loads(path.read_text()))
     except (OSError, ValueError):
@@ -152,7 +155,7 @@ def cached_score(data: ForecastData, folder: Path | None = None) -> dict[str, Sc
     path = cache_path(data, folder)
     if path is None:
         return score(data)
-    cached = read_cached(data, folder)
+    cached = _read(path)
     if cached is not None:
         return cached
     result = score(data)

@@ -9,8 +9,15 @@ validation scores it, the best epoch keeps it, and export ships it as an ordinar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import Tensor, nn
+
+
+def cpu_copy(weights: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """Detached CPU copies of named weights (unchanged by further training)."""
+    return {name: value.detach().to("cpu", copy=True) for name, value in weights.items()}
 
 
 class WeightAverage:
@@ -24,34 +31,33 @@ class WeightAverage:
         state: dict[str, Tensor] | None = None,
         steps: int = 0,
     ) -> None:
-        self.net = net
         self.decay = decay
         self.steps = steps
-        self.names = [name for name, _ in net.named_parameters()]
-        live = [p.detach() for p in net.parameters()]
+        named = list(net.named_parameters())
+        self.names = [name for name, _ in named]
+        self.live = [param.detach() for _, param in named]
+        """The network's parameters (views sharing their storage: optimiser steps show here)."""
         if state is None:
-            self.averaged = [p.clone() for p in live]
+            self.averaged = [p.clone() for p in self.live]
         else:  # a resumed fit: the average saved with its epoch snapshot
-            self.averaged = [state[n].to(p.device, p.dtype) for n, p in zip(self.names, live)]
+            self.averaged = [
+                state[n].to(p.device, p.dtype) for n, p in zip(self.names, self.live, strict=True)
+            ]
 
     def update(self) -> None:
         """Fold the network's current weights into the average (after an optimiser step)."""
         self.steps += 1
         decay = min(self.decay, (1 + self.steps) / (10 + self.steps))
-        live = [p.detach() for p in self.net.parameters()]
-        torch._foreach_lerp_(self.averaged, live, 1.0 - decay)
+        torch._foreach_lerp_(self.averaged, self.live, 1.0 - decay)
 
     @torch.no_grad()
     def swap(self) -> None:
         """Exchange the network's weights and the average in place (twice: as before)."""
-        for param, averaged in zip(self.net.parameters(), self.averaged, strict=True):
-            live = param.detach().clone()
+        for param, averaged in zip(self.live, self.averaged, strict=True):
+            live = param.clone()
             param.copy_(averaged)
             averaged.copy_(live)
 
     def state(self) -> dict[str, Tensor]:
         """The average by parameter name (detached CPU copies)."""
-        return {
-            name: tensor.detach().to("cpu", copy=True)
-            for name, tensor in zip(self.names, self.averaged, strict=True)
-        }
+        return cpu_copy(dict(zip(self.names, self.averaged, strict=True)))

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from automl_rnn import metric_names as M
 from automl_rnn.data.contract import IGNORE_INDEX, DataShape
-from automl_rnn.models.averaging import WeightAverage
+from automl_rnn.models.averaging import WeightAverage, cpu_copy
 from automl_rnn.models.guard import GUARD_EVERY, DivergedError, StepGuard, Totals
 from automl_rnn.models.topologies import Batch, Chunk, Seq2Seq
 
@@ -351,7 +351,7 @@ class RecurrentModule(pl.LightningModule):
     def kept_state(self) -> dict[str, Tensor]:
         """A detached CPU copy of the model this epoch stands for: the weights' average when
         ``ema_decay`` is set (what validation scored), else the network's weights."""
-        state = {k: v.detach().to("cpu", copy=True) for k, v in self.net.state_dict().items()}
+        state = cpu_copy(self.net.state_dict())
         if self.average is not None:
             state.update(self.average.state())
         return state

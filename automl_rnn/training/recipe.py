@@ -23,6 +23,7 @@ from automl_rnn.config.experiment import ExperimentSpec
 from automl_rnn.config.hparams import Hyperparams
 from automl_rnn.data.contract import DataShape
 from automl_rnn.data.prepared import Loaders, PreparedData
+from automl_rnn.models.averaging import cpu_copy
 from automl_rnn.models.factory import ArchConfig, build_network
 from automl_rnn.models.module import EpochListener, RecurrentModule, TrainConfig
 from automl_rnn.models.topologies import Batch
@@ -127,7 +128,7 @@ def fit_interruptibly(
 
 def cpu_state(net: nn.Module) -> dict[str, Tensor]:
     """A detached CPU copy of ``net``'s weights (unchanged by further training)."""
-    return {k: v.detach().to("cpu", copy=True) for k, v in net.state_dict().items()}
+    return cpu_copy(net.state_dict())
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from automl_rnn.models.averaging import cpu_copy
 from automl_rnn.models.module import RecurrentModule
 
 #: Format version written with every snapshot; a snapshot of another version is not resumed.
@@ -60,7 +61,7 @@ def take(
     optimizer = getattr(wrapped, "optimizer", wrapped)
     scheduler = module.lr_schedulers()
     return EpochSnapshot(
-        net={k: v.detach().to("cpu", copy=True) for k, v in module.net.state_dict().items()},
+        net=cpu_copy(module.net.state_dict()),
         optimizer=_on_cpu(optimizer.state_dict()),  # type: ignore[union-attr]
         scheduler=None if scheduler is None else dict(scheduler.state_dict()),  # type: ignore[union-attr]
         history=[dict(epoch) for epoch in module.history],
