@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +61,15 @@ def private_ray_env() -> Iterator[dict[str, str]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def ray_processes(mark: str) -> set[int]:
-    """Ray's processes (GCS, raylets, ``ray::`` workers, Ray's Python helpers) whose environment
-    holds ``MARK=mark``: the ones a command started with that mark, and their children."""
+def ray_processes(env: Mapping[str, str]) -> set[int]:
+    """Ray's processes (GCS, raylets, ``ray::`` workers and agents, Ray's Python helpers) that a
+    command run with ``env`` (a :func:`private_ray_env`) started, and their children: those
+    whose environment holds its mark, or with a file open in its Ray temp folder (Ray's agents
+    write their titles over their environment; their logs stay open in the folder)."""
     listing = subprocess.run(
         ["ps", "-eo", "pid=,comm=,args="], capture_output=True, text=True, check=True
     ).stdout
-    needle = f"{MARK}={mark}".encode()
+    needle, folder = f"{MARK}={env[MARK]}".encode(), env["RAY_TMPDIR"] + "/"
     found = set()
     for line in listing.splitlines():
         fields = line.split(None, 2)
@@ -75,22 +77,29 @@ def ray_processes(mark: str) -> set[int]:
             continue
         pid, comm, args = int(fields[0]), fields[1], fields[2] if len(fields) == 3 else ""
         if comm in ("raylet", "gcs_server") or args.startswith("ray::") or "/ray/" in args:
-            try:
+            with contextlib.suppress(OSError):  # ended meanwhile, or not ours to read
                 environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-            except OSError:  # ended meanwhile, or not ours to read
-                continue
-            if needle in environ:
-                found.add(pid)
+                if needle in environ or any(p.startswith(folder) for p in open_files(pid)):
+                    found.add(pid)
     return found
 
 
-def wait_gone(mark: str, seconds: float) -> set[int]:
-    """The marked Ray processes still alive after up to ``seconds``."""
+def open_files(pid: int) -> Iterator[str]:
+    """The paths a process has open (its files, sockets and pipes as the kernel names them)."""
+    folder = Path(f"/proc/{pid}/fd")
+    for fd in os.listdir(folder):
+        with contextlib.suppress(OSError):
+            yield os.readlink(folder / fd)
+
+
+def wait_gone(env: Mapping[str, str], seconds: float) -> set[int]:
+    """The Ray processes of ``env`` (see :func:`ray_processes`) still alive after up to
+    ``seconds``."""
     deadline = time.monotonic() + seconds
-    left = ray_processes(mark)
+    left = ray_processes(env)
     while left and time.monotonic() < deadline:
         time.sleep(0.5)
-        left = ray_processes(mark)
+        left = ray_processes(env)
     return left
 
 

@@ -25,7 +25,6 @@ import pytest
 
 from automl_rnn.search.records import TrialStatus
 from tests.e2e.ray_support import (
-    MARK,
     PRUNED_AT,
     described,
     epoch_steps,
@@ -203,7 +202,7 @@ def cluster_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
             timeout=480,
             env=env,
         )
-        left = wait_gone(env[MARK], 15)
+        left = wait_gone(env, 15)
     assert done.returncode == 0, done.stderr[-3000:]
     assert not left, described(left)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
