@@ -39,6 +39,20 @@ TextColOpt = Annotated[
     str | None,
     typer.Option("--text-col", help="Text column read character by character (classification)."),
 ]
+IdColOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--id-col",
+        help="Long format: the column naming each row's sequence (labelled sequences, one "
+        "--target per id, --features at each step).",
+    ),
+]
+KindOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kind", help="With --id-col: classification or regression (default: from the target)."
+    ),
+]
 
 #: The data-source flags of every command that reads data, in their order in ``--help``:
 #: parameter name (the data layer's ``DataSource`` field) -> its declaration.
@@ -52,6 +66,8 @@ DATA_FLAGS: dict[str, object] = {
     "season": SeasonOpt,
     "missing": MissingOpt,
     "text_col": TextColOpt,
+    "id_col": IdColOpt,
+    "kind": KindOpt,
 }
 
 StudyOpt = Annotated[str, typer.Option("--study", help="Study name.")]

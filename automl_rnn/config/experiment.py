@@ -52,6 +52,8 @@ DATA_KEYS = (
     "season",
     "missing",
     "text_col",
+    "id_col",
+    "kind",
     "task_params",
 )
 
@@ -71,6 +73,8 @@ class ExperimentSpec(BaseModel):
     season: int | None = Field(None, ge=1)
     missing: str | None = None
     text_col: str | None = None
+    id_col: str | None = None
+    kind: str | None = None
     task_params: dict[str, Any] = Field(default_factory=dict)
     # --- what to search ---
     topology: str = "auto"

@@ -13,6 +13,7 @@ from automl_rnn.data.lengths import check_length, held_out_points
 from automl_rnn.data.missing import DEFAULT_MAX_GAP, handle_missing
 from automl_rnn.data.prepared import PreparedData
 from automl_rnn.data.seasonality import acf_season
+from automl_rnn.data.sequences import SequenceColumns, read_sequences
 from automl_rnn.data.series import RawSeries, read_series
 from automl_rnn.data.source import DataSource
 from automl_rnn.data.spec import TaskSpec
@@ -29,6 +30,11 @@ def build(source: DataSource) -> PreparedData:
     assert source.data is not None
     if source.text_col is not None:
         return read_text_task(source.data, source.text_col, _one_target(source))
+    if source.id_col is not None:
+        columns = SequenceColumns(
+            source.id_col, source.features, source.target[0], source.time_col, source.kind
+        )
+        return read_sequences(source.data, columns)
     return _csv_series(source)
 
 
@@ -94,6 +100,11 @@ def _task(source: DataSource) -> PreparedData:
         return ForecastData(
             spec.name, raw, horizon, season, val, test, spec.topologies, spec.metric
         )  # fmt: skip
+    if spec.builder == "sequences":
+        assert spec.id_col is not None and spec.target is not None
+        columns = SequenceColumns(spec.id_col, spec.features, spec.target, spec.time_col, spec.kind)
+        path = data_file(spec, task_file)
+        return read_sequences(path, columns, spec.split_seed, spec.name, spec.metric)
     if source.horizon is not None or source.season is not None or source.missing is not None:
         raise ConfigError(
             f"--horizon, --season and --missing apply to forecast tasks, not '{spec.name}'"

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from automl_rnn.errors import ConfigError, closest
 
 MissingMode = Literal["interpolate", "drop", "error"]
+SequenceKind = Literal["classification", "regression"]
 
 
 def _split_names(value: Any) -> Any:
@@ -27,7 +28,9 @@ class DataSource(BaseModel):
     """The data flags of one search: exactly one of ``task`` (built-in name or task YAML) or ``data``.
 
     ``data`` is a CSV: a forecast series (``target`` [, ``time_col``, ``features``, ``horizon``,
-    ``season``, ``missing``]) or, with ``text_col``, text classification (``target`` = label column).
+    ``season``, ``missing``]); with ``text_col``, text classification (``target`` = label column);
+    with ``id_col``, labelled sequences in long format (``features`` at each step, one ``target``
+    per id [, ``time_col``, ``kind``]).
     ``task_params`` overrides a generator task's parameters (e.g. ``{"length": 200}`` for ``adding``).
     """
 
@@ -47,6 +50,10 @@ class DataSource(BaseModel):
     max_gap: int | None = Field(None, ge=0)
     """Longest run of missing values ``interpolate`` fills (default 3; task files may raise it)."""
     text_col: str | None = None
+    id_col: str | None = None
+    """Long format: the column naming the sequence each row (time step) belongs to."""
+    kind: SequenceKind | None = None
+    """Labelled sequences: classification or regression (default: from the target's values)."""
     task_params: dict[str, int | float | str] = Field(default_factory=dict)
 
     @field_validator("target", "features", mode="before")
@@ -68,7 +75,9 @@ class DataSource(BaseModel):
             raise ValueError("give exactly one of --task NAME or --data FILE.csv")
         if self.task is not None:
             csv_only = [
-                n for n in ("target", "time_col", "features", "text_col") if getattr(self, n)
+                n
+                for n in ("target", "time_col", "features", "text_col", "id_col", "kind")
+                if getattr(self, n)
             ]
             if csv_only:
                 flag = "--" + csv_only[0].replace("_", "-")
@@ -84,7 +93,29 @@ class DataSource(BaseModel):
                     "--text-col makes a classification task: drop --time-col, --features, "
                     "--horizon and --season"
                 )
+            self._check_sequences()
         return self
+
+    def _check_sequences(self) -> None:
+        if self.id_col is None:
+            if self.kind is not None:
+                raise ValueError("--kind applies to labelled sequences: give --id-col too")
+            return
+        if self.text_col or self.horizon or self.season or self.missing or self.max_gap:
+            raise ValueError(
+                "--id-col makes labelled sequences (one label per id): drop --text-col, "
+                "--horizon, --season, --missing and --max-gap"
+            )
+        if not self.features:
+            raise ValueError("--id-col needs --features COL,... (the inputs at each step)")
+        if len(self.target) != 1:
+            raise ValueError("--id-col takes one --target column (the label of each id)")
+        clash = {self.id_col, self.time_col} & {*self.features, *self.target}
+        if clash:
+            raise ValueError(
+                f"column '{sorted(n for n in clash if n)[0]}' is both an id or time column and "
+                "a feature or target; name each column in one role"
+            )
 
     @classmethod
     def from_args(cls, args: dict[str, Any]) -> DataSource:

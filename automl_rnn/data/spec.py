@@ -16,12 +16,13 @@ from automl_rnn.kinds import TaskKind, TopologyName
 from automl_rnn.yamlio import load_yaml
 
 Builder = Literal[
-    "series", "sine_mix", "adding", "copy_memory", "digits", "digits_caption", "dates"
+    "series", "sequences", "sine_mix", "adding", "copy_memory", "digits", "digits_caption", "dates"
 ]
 
 #: What each builder makes: its kind, the topologies it can feed, and its parameters' defaults.
 BUILDERS: dict[str, tuple[str, frozenset[str], dict[str, int | float | str]]] = {
     "series": ("forecast", frozenset({"seq2vec", "encoder_decoder", "seq2seq"}), {}),
+    "sequences": ("classification", frozenset({"seq2vec"}), {}),  # or regression
     "sine_mix": (
         "forecast",
         frozenset({"seq2vec", "encoder_decoder", "seq2seq"}),
@@ -67,6 +68,10 @@ class TaskSpec(BaseModel):
     """CSV in ``tasks/data/`` (or beside a user's task file)."""
     target: str | None = None
     time_col: str | None = None
+    id_col: str | None = None
+    """``sequences``: the column naming each row's sequence (long format)."""
+    features: tuple[str, ...] = ()
+    """``sequences``: the input columns at each step."""
     params: dict[str, int | float | str] = Field(default_factory=dict)
     horizon: int | None = Field(None, ge=1)
     season: int | None = Field(None, ge=1)
@@ -85,6 +90,8 @@ class TaskSpec(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> TaskSpec:
         kind, fits, defaults = BUILDERS[self.builder]
+        if self.builder == "sequences" and self.kind == "regression":
+            kind = "regression"
         if self.kind != kind:
             raise ValueError(f"builder '{self.builder}' makes a {kind} task, not {self.kind}")
         bad = [t for t in self.topologies if t not in fits]
@@ -102,10 +109,12 @@ class TaskSpec(BaseModel):
             )
         if kind == "forecast" and self.horizon is None:
             raise ValueError("a forecast task needs horizon")
-        if self.builder in ("series", "digits", "digits_caption") and self.file is None:
+        if self.builder in ("series", "sequences", "digits", "digits_caption") and not self.file:
             raise ValueError(f"builder '{self.builder}' needs file")
-        if self.builder == "series" and self.target is None:
-            raise ValueError("builder 'series' needs target (the column to forecast)")
+        if self.builder in ("series", "sequences") and self.target is None:
+            raise ValueError(f"builder '{self.builder}' needs target (the column to predict)")
+        if self.builder == "sequences" and not (self.id_col and self.features):
+            raise ValueError("builder 'sequences' needs id_col and features")
         return self
 
     def merged_params(self, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from automl_rnn.config.hparams import Hyperparams
 from automl_rnn.data.arrays import ArrayData, View
 from automl_rnn.data.forecast import SCALE_FLOOR, ForecastData
 from automl_rnn.data.prepared import PreparedData
+from automl_rnn.data.sequences import SequenceData
 from automl_rnn.errors import ConfigError
 from automl_rnn.export import runtime
 
@@ -34,7 +35,7 @@ _UNSEEN = "\ufffd"
 def builder(spec: ExperimentSpec) -> str:
     """How the data were built: a task file's builder, ``series`` (a CSV series) or ``text``."""
     if spec.data is not None:
-        return "text" if spec.text_col else "series"
+        return "text" if spec.text_col else "sequences" if spec.id_col else "series"
     from automl_rnn.data.catalog import load_task
 
     assert spec.task is not None
@@ -76,6 +77,16 @@ def describe(spec: ExperimentSpec, prepared: PreparedData, hp: Hyperparams) -> d
         inputs = {"type": "tokens", "column": "sequence", "vocab": vocab}
     elif made_by == "adding":
         inputs = {"type": "float_steps", "columns": ["value", "marker"]}
+    elif made_by == "sequences":
+        assert isinstance(prepared, SequenceData)
+        inputs = {
+            "type": "long",
+            "id_col": prepared.columns.id_col,
+            "time_col": prepared.columns.time_col,
+            "columns": list(prepared.columns.features),
+            "mu": [float(v) for v in prepared.feature_mu],
+            "sd": [float(v) for v in prepared.feature_sd],
+        }
     else:
         raise ConfigError(f"export does not know how to read inputs of task builder '{made_by}'")
     if inputs["type"] in ("chars", "tokens"):
@@ -94,7 +105,10 @@ def _array_output(prepared: ArrayData, topology: str, view: View) -> dict[str, A
             positions = [int(i) for i in np.flatnonzero((view.y >= 0).any(axis=0))]
         return {"type": "tokens", "vocab": list(prepared.vocab), "positions": positions}
     shape = prepared.shape(topology)
-    return {"type": "values", "output_len": shape.output_len, "output_size": shape.output_size}
+    values = {"type": "values", "output_len": shape.output_len, "output_size": shape.output_size}
+    if isinstance(prepared, SequenceData) and prepared.kind == "regression":
+        values.update(loc=prepared.target_loc, scale=prepared.target_scale)
+    return values
 
 
 def _forecast(
@@ -155,9 +169,14 @@ def history_frame(spec: dict[str, Any], prepared: ForecastData, end: int) -> pd.
     return pd.DataFrame(table)
 
 
-def row_frame(spec: dict[str, Any], view: View, rows: np.ndarray) -> pd.DataFrame:
-    """Rows of an array task's view written as the table ``predict`` reads."""
+def row_frame(
+    spec: dict[str, Any], view: View, rows: np.ndarray, ids: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Rows of an array task's view written as the table ``predict`` reads (``ids``: the
+    sequences' ids, for a long table)."""
     kind = spec["type"]
+    if kind == "long":
+        return _long_frame(spec, view, rows, ids)
     if kind == "pixels":
         values = np.rint(view.x[rows].reshape(len(rows), -1) * spec["max"]).astype(np.float64)
         return pd.DataFrame(values, columns=spec["columns"])
@@ -178,6 +197,21 @@ def row_frame(spec: dict[str, Any], view: View, rows: np.ndarray) -> pd.DataFram
     return pd.DataFrame({spec["column"]: texts})
 
 
+def _long_frame(
+    spec: dict[str, Any], view: View, rows: np.ndarray, ids: tuple[str, ...]
+) -> pd.DataFrame:
+    """Sequences ``rows`` as a long table (one row per step, features in their own units)."""
+    assert view.lengths is not None
+    lengths = view.lengths[rows]
+    steps = np.concatenate([view.x[r, : view.lengths[r]] for r in rows]).astype(np.float64)
+    table: dict[str, Any] = {spec["id_col"]: np.repeat([ids[r] for r in rows], lengths)}
+    if spec.get("time_col"):
+        table[spec["time_col"]] = np.concatenate([np.arange(n) for n in lengths])
+    values = steps * np.asarray(spec["sd"]) + np.asarray(spec["mu"])
+    table.update({name: values[:, j] for j, name in enumerate(spec["columns"])})
+    return pd.DataFrame(table)
+
+
 def samples(pre: dict[str, Any], prepared: PreparedData, hp: Hyperparams) -> list[np.ndarray]:
     """Graph inputs to verify the export on: validation data (forecast: validation and test
     windows), grouped by length, plus a one-row batch. The runtime's encoders must reproduce the
@@ -193,7 +227,7 @@ def samples(pre: dict[str, Any], prepared: PreparedData, hp: Hyperparams) -> lis
     assert isinstance(prepared, ArrayData)  # every task but a forecast
     view = prepared.views[str(hp.topology)]
     rows = prepared.split["val"][:SAMPLE_ROWS]
-    frame = row_frame(spec, view, rows)
+    frame = row_frame(spec, view, rows, _ids(prepared))
     groups = runtime.encode_rows(spec, frame, "validation sample", "row")
     _check_rows(spec, view, rows, frame, groups)
     xs = [x for _, x in groups]
@@ -229,6 +263,8 @@ def _check_rows(
         return
     for index, x in groups:
         expected = view.x[rows[index]]
+        if view.lengths is not None:  # a group of one length: the padding is not encoded
+            expected = expected[:, : x.shape[1]]
         if not np.allclose(x, expected.reshape(x.shape), atol=1e-6):
             raise RuntimeError("export: the runtime's input encoding differs from training's")
 
@@ -241,4 +277,8 @@ def input_example(pre: dict[str, Any], prepared: PreparedData, hp: Hyperparams) 
         return history_frame(spec, prepared, int(prepared.n))
     assert isinstance(prepared, ArrayData)  # every task but a forecast
     view = prepared.views[str(hp.topology)]
-    return row_frame(spec, view, prepared.split["val"][:EXAMPLE_ROWS])
+    return row_frame(spec, view, prepared.split["val"][:EXAMPLE_ROWS], _ids(prepared))
+
+
+def _ids(prepared: ArrayData) -> tuple[str, ...]:
+    return prepared.ids if isinstance(prepared, SequenceData) else ()

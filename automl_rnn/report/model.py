@@ -100,6 +100,8 @@ def task_kind(snapshot: StudySnapshot) -> str | None:
         except Exception:  # a task file moved or renamed since: labels only
             return None
     if spec.get("data"):
+        if spec.get("id_col"):
+            return str(spec.get("kind") or "") or None  # inferred from the data: not stored
         return "classification" if spec.get("text_col") else "forecast"
     return None
 

@@ -22,6 +22,7 @@ BUILTIN = {
     "digits",
     "digits_caption",
     "dates",
+    "japanese_vowels",  # issue 18: labelled sequences from a long table
 }
 CASES = [(path.stem, topology) for path in task_files() for topology in load_spec(path).topologies]
 

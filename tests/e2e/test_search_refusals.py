@@ -39,6 +39,17 @@ main()
 MONTHLY = "month,sales\n" + "".join(
     f"{2000 + i // 12}-{i % 12 + 1:02d},{100 + 10 * (i % 12) + i:.1f}\n" for i in range(96)
 )
+
+
+def long_table(rows: list[tuple[str, int, str, str]] | None = None) -> str:
+    """Labelled sequences in long format: 30 ids (classes a, b, c) of 5 steps, or ``rows``."""
+    if rows is None:
+        rows = [(f"r{i}", t, f"{(i * t) % 7 / 7:.3f}", "abc"[i % 3]) for i in range(30) for t in range(5)]  # fmt: skip
+    return "id,t,x,label\n" + "".join(f"{i},{t},{x},{label}\n" for i, t, x, label in rows)
+
+
+LONG = [line.split(",") for line in long_table().splitlines()[1:]]
+LONG_ROWS = [(i, int(t), x, label) for i, t, x, label in LONG]
 FILES = {
     "empty.csv": "",
     "series.csv": MONTHLY,
@@ -46,7 +57,15 @@ FILES = {
     "broken.yaml": "task: [co2\ntrials: 3\n",
     "typo.yaml": "task: co2\ntrails: 3\n",
     "bad_space.yaml": "params:\n  hidden_size: {low: 64, high: 8}\n",
+    # line 2 + k is row k: row 13 is r2 at t=3, row 25 (r5 at t=0) is r5's only row below
+    "label_changes.csv": long_table([*LONG_ROWS[:13], ("r2", 3, "0.5", "z"), *LONG_ROWS[14:]]),
+    "one_row.csv": long_table([r for r in LONG_ROWS if r[0] != "r5" or r[1] == 0]),
+    "rare_class.csv": long_table([r for r in LONG_ROWS if r[3] != "c" or r[0] in ("r2", "r5")]),
+    "one_class.csv": long_table([(i, t, x, "a") for i, t, x, _ in LONG_ROWS]),
+    "twice.csv": long_table([*LONG_ROWS[:8], ("r1", 2, "0.1", "b"), *LONG_ROWS[8:]]),
+    "text_feature.csv": long_table([*LONG_ROWS[:30], ("r6", 0, "high", "a"), *LONG_ROWS[31:]]),
 }
+SEQUENCES = ["--id-col", "id", "--time-col", "t", "--features", "x", "--target", "label"]
 
 # (case, search arguments, text the error line must contain)
 CASES: list[tuple[str, list[str], list[str]]] = [
@@ -86,6 +105,46 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("topology_misfit", ["--task", "sine_mix", "--topology", "vec2seq"], ["vec2seq", "sine_mix"]),
     ("unknown_objective", ["--task", "sine_mix", "--objectives", "val_los"], ["'val_los'"]),
     ("resume_without_study", ["--study", "nosuch"], ["no study 'nosuch'"]),
+    (
+        "label_changes_within_an_id",
+        ["--data", "label_changes.csv", *SEQUENCES],
+        ["label_changes.csv", "'label' changes within one id at line 15", "'c' -> 'z'"],
+    ),
+    (
+        "an_id_with_one_row",
+        ["--data", "one_row.csv", *SEQUENCES],
+        ["one_row.csv", "id 'r5'", "has one row"],
+    ),
+    (
+        "a_class_smaller_than_the_splits",
+        ["--data", "rare_class.csv", *SEQUENCES],
+        ["rare_class.csv", "class 'c'", "2 sequence(s)", "needs >= 3"],
+    ),
+    (
+        "a_target_of_one_value",
+        ["--data", "one_class.csv", *SEQUENCES],
+        ["one_class.csv", "one value ('a')", "at least two classes"],
+    ),
+    (
+        "an_id_and_time_twice",
+        ["--data", "twice.csv", *SEQUENCES],
+        ["twice.csv", "id 'r1' has time '2' twice (line 9 and line 10)"],
+    ),
+    (
+        "a_text_feature",
+        ["--data", "text_feature.csv", *SEQUENCES],
+        ["text_feature.csv", "column 'x'", "'high' at line 32"],
+    ),
+    (
+        "kind_without_id_col",
+        ["--data", "series.csv", "--target", "sales", "--kind", "regression"],
+        ["--kind", "--id-col"],
+    ),
+    (
+        "id_col_without_features",
+        ["--data", "label_changes.csv", "--id-col", "id", "--target", "label"],
+        ["--id-col needs --features"],
+    ),
 ]
 
 

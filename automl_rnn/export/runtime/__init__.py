@@ -15,7 +15,7 @@ Engines: ``onnx`` (onnxruntime), ``torchscript``, ``eager``; ``auto`` takes the 
 onnxruntime is installed, else the TorchScript one, else the eager network.
 
 Modules: :mod:`.manifest` (file names, manifest, checksums), :mod:`.engines`, :mod:`.columns`
-(reading the caller's columns), :mod:`.history` (forecast inputs), :mod:`.rows` (row inputs),
+(reading the caller's columns), :mod:`.history` (forecast inputs), :mod:`.rows` (row inputs, long tables of sequences),
 :mod:`.outputs` (decoding).
 """
 
@@ -45,7 +45,7 @@ from .manifest import (
     verify_files,
 )
 from .outputs import decode_rows, forecast_frame, future_times, infer_freq, time_text, token_text
-from .rows import encode_rows, float_steps, pixels, token_ids
+from .rows import by_length, encode_rows, float_steps, long_sequences, pixels, token_ids
 
 __all__ = [
     "CHUNK_ROWS",
@@ -64,6 +64,7 @@ __all__ = [
     "History",
     "OnnxEngine",
     "TorchScriptEngine",
+    "by_length",
     "decode_rows",
     "encode_rows",
     "float_steps",
@@ -71,6 +72,7 @@ __all__ = [
     "future_times",
     "infer_freq",
     "load_bundle",
+    "long_sequences",
     "pixels",
     "read_history",
     "read_json",
@@ -117,9 +119,14 @@ class Bundle:
             raise BundleError(f"{source}: expected a table (DataFrame), got {type(frame).__name__}")
         if self.kind == "forecast":
             return self._forecast(frame, source, row)
-        groups = encode_rows(self.pre["input"], frame, source, row)
+        spec = self.pre["input"]
+        if spec["type"] == "long":  # one answer per id
+            ids, steps = long_sequences(spec, frame, source, row)
+            frame, groups = pd.DataFrame({str(spec["id_col"]): ids}), by_length(steps)
+        else:
+            groups = encode_rows(spec, frame, source, row)
         outputs: list[tuple[np.ndarray, np.ndarray]] = [(index, self.run(x)) for index, x in groups]
-        return decode_rows(self.pre["input"], self.pre["output"], frame, outputs)
+        return decode_rows(spec, self.pre["output"], frame, outputs)
 
     def _forecast(self, frame: pd.DataFrame, source: str, row: str) -> pd.DataFrame:
         spec = self.pre["input"]

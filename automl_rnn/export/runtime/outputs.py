@@ -101,6 +101,8 @@ def decode_rows(
     if spec["type"] in ("chars", "tokens"):
         name = str(spec["column"])
         table[name] = stripped(frame)[name].astype(str).tolist()
+    elif spec["type"] == "long":  # one row per sequence, keyed by its id
+        table[str(spec["id_col"])] = frame[str(spec["id_col"])].tolist()
     kind = out["type"]
     if kind == "classes":
         classes = list(out["classes"])
@@ -127,6 +129,8 @@ def decode_rows(
         values = np.zeros((n, width), dtype=np.float32)
         for index, y in outputs:
             values[index] = y.reshape(len(index), -1)
+        if "scale" in out:  # a standardized regression target, back in its units
+            values = values * np.float32(out["scale"]) + np.float32(out["loc"])
         names = ["prediction"] if width == 1 else [f"prediction_{k}" for k in range(width)]
         table.update({name: values[:, k] for k, name in enumerate(names)})
     return pd.DataFrame(table)

@@ -118,8 +118,15 @@ def encode_rows(
         steps = [table[ids] for ids in token_ids(spec, frame, source, row)]
     elif kind == "float_steps":
         steps = float_steps(spec, frame, source, row)
+    elif kind == "long":
+        steps = long_sequences(spec, frame, source, row)[1]
     else:
         raise BundleError(f"unknown input type '{kind}' in {PREPROCESS}; export the model again")
+    return by_length(steps)
+
+
+def by_length(steps: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(positions, x)`` for each group of inputs of one length (shortest first)."""
     by_length: dict[int, list[int]] = {}
     for i, item in enumerate(steps):
         by_length.setdefault(len(item), []).append(i)
@@ -127,3 +134,49 @@ def encode_rows(
         (np.asarray(rows), np.stack([steps[i] for i in rows]).astype(np.float32))
         for _, rows in sorted(by_length.items())
     ]
+
+
+def long_sequences(
+    spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str
+) -> tuple[list[str], list[np.ndarray]]:
+    """A long table (one row per step) -> (the ids in order of first appearance, each id's
+    standardized ``[T, F]`` float32 steps, ordered by the time column when the model has one,
+    else in table order)."""
+    frame = stripped(frame)
+    ids = cells(frame, str(spec["id_col"]), source, row).astype(str)
+    values = np.stack(
+        [parse_numbers(cells(frame, c, source, row), c, source, row) for c in spec["columns"]],
+        axis=1,
+    )
+    codes, names = pd.factorize(ids, sort=False)
+    time_col = spec.get("time_col")
+    if time_col:
+        when = _step_times(cells(frame, str(time_col), source, row), str(time_col), source, row)
+        order = np.lexsort((when, codes))
+        same = (np.diff(codes[order]) == 0) & (np.diff(when[order]) == 0)
+        if same.any():
+            label = frame.index[int(order[int(np.argmax(same)) + 1])]
+            raise BundleError(
+                f"{source}: id '{ids.iloc[int(order[int(np.argmax(same))])]}' has the same "
+                f"'{time_col}' twice (again at {where(row, label)}); each (id, time) must be one row"
+            )
+    else:
+        order = np.argsort(codes, kind="stable")
+    scaled = ((values - np.asarray(spec["mu"])) / np.asarray(spec["sd"])).astype(np.float32)
+    counts = np.bincount(codes, minlength=len(names))
+    return [str(n) for n in names], np.split(scaled[order], np.cumsum(counts)[:-1])
+
+
+def _step_times(column: pd.Series, name: str, source: str, row: str) -> np.ndarray:
+    """A time column as sortable float64: numbers as they are, else parsed dates."""
+    numbers = pd.to_numeric(column.astype(str).str.strip(), errors="coerce")
+    if numbers.notna().all():
+        return numbers.to_numpy(dtype=np.float64)
+    times = pd.to_datetime(column.astype(str).str.strip(), errors="coerce", format="mixed")
+    if times.isna().any():
+        i = int(np.argmax(times.isna().to_numpy()))
+        raise BundleError(
+            f"{source}: column '{name}' has {column.iloc[i]!r} at "
+            f"{where(row, column.index[i])}, which is not a time or a step number"
+        )
+    return times.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)

@@ -1,0 +1,282 @@
+"""Labelled sequences from a long table (one row per time step): ``--id-col`` groups the rows into
+sequences, ``--features`` are the inputs at each step, ``--target`` is one label (or value) per id.
+
+The sequence → vector shape: sensor recordings to classify, utterances to attribute, runs to score.
+Rows are grouped by id (an id's rows may be anywhere in the file) and ordered by ``--time-col``
+within it (by file order without one). Variable lengths are kept (the batches carry ``lengths``,
+so padding never enters the recurrence). The split is by id, stratified by class, seeded: no
+sequence is ever split across parts. Features are standardized per column with statistics of the
+training sequences only; a regression target likewise (predictions come back in its units).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from automl_rnn.data.arrays import ArrayData, View, seeded_split
+from automl_rnn.data.csvread import Table, read_table, read_times
+from automl_rnn.errors import DataError
+
+if TYPE_CHECKING:
+    from automl_rnn.data.batching import TensorBatches
+
+#: Sequences needed to train, validate and test (and no fewer per class: one in each part).
+MIN_SEQUENCES = 20
+MIN_PER_CLASS = 3
+#: An integer target with at most this many distinct values is a class label.
+MAX_INTEGER_CLASSES = 20
+VAL_FRACTION = TEST_FRACTION = 0.15
+SCALE_FLOOR = 1e-8
+
+
+@dataclass(frozen=True)
+class SequenceColumns:
+    """The columns of a long table that make labelled sequences."""
+
+    id_col: str
+    features: tuple[str, ...]
+    target: str
+    time_col: str | None = None
+    kind: str | None = None
+    """``classification`` or ``regression``; None infers it from the target's values."""
+
+
+def read_sequences(
+    path: str | Path,
+    columns: SequenceColumns,
+    seed: int = 0,
+    name: str | None = None,
+    metric: str | None = None,
+) -> SequenceData:
+    """The labelled sequences of the long table at ``path`` (see the module docstring); ``name``
+    and ``metric`` default to the file's stem and the kind's usual metric."""
+    table = read_table(path)
+    ids = _filled(table, columns.id_col, "--id-col")
+    order, codes, names = _grouped(table, ids, columns)
+    values = np.stack([table.numeric(c, "--features") for c in columns.features], axis=1)
+    for j, feature in enumerate(columns.features):
+        missing = np.isnan(values[:, j])
+        if missing.any():
+            raise DataError(
+                f"{table.path}: column '{feature}' is empty at {table.where(int(np.argmax(missing)))}"
+                "; every step needs every feature (fill or drop those rows)"
+            )
+    label = _filled(table, columns.target, "--target").to_numpy(dtype=str)
+    firsts = _constant_within_id(table, columns.target, label[order], codes, order)
+    lengths = np.bincount(codes, minlength=len(names)).astype(np.int64)
+    short = np.flatnonzero(lengths < 2)
+    if short.size:
+        raise DataError(
+            f"{table.path}: id '{names[short[0]]}' (column '{columns.id_col}') has one row; a "
+            "sequence needs at least two steps (drop it, or check the id column)"
+        )
+    if len(names) < MIN_SEQUENCES:
+        raise DataError(
+            f"{table.path}: {len(names)} sequences (ids in '{columns.id_col}') are too few to "
+            f"train, validate and test; needs >= {MIN_SEQUENCES}"
+        )
+    kind = columns.kind or _infer_kind(label[order][firsts])
+    targets = label[order][firsts]
+    if kind == "classification":
+        y, classes = _classes(table, columns.target, targets)
+        split = stratified_split(y, len(classes), seed)
+    else:
+        y, classes = _numbers(table, columns.target, targets), ()
+        split = seeded_split(len(names), VAL_FRACTION, TEST_FRACTION, seed)
+    positions = np.arange(len(codes)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    steps = values[order]
+    train_steps = np.isin(codes, split["train"])
+    mu = steps[train_steps].mean(axis=0)
+    sd = np.maximum(steps[train_steps].std(axis=0), SCALE_FLOOR)
+    x = np.zeros((len(names), int(lengths.max()), len(columns.features)), dtype=np.float32)
+    x[codes, positions] = ((steps - mu) / sd).astype(np.float32)
+    metric = metric or ("accuracy" if kind == "classification" else "mae")
+    return SequenceData(
+        name or Path(path).stem, kind, {"seq2vec": View(x, y, lengths=lengths)}, split, metric,
+        str(path), classes=classes, notes=_notes(columns, names, lengths, table),
+        ids=tuple(str(n) for n in names), columns=columns, feature_mu=mu, feature_sd=sd,
+    )  # fmt: skip
+
+
+class SequenceData(ArrayData):
+    """:class:`ArrayData` that remembers its ids and the features' scaling (for export), and
+    trains a regression target in standardized units."""
+
+    def __init__(
+        self,
+        *args: object,
+        ids: tuple[str, ...],
+        columns: SequenceColumns,
+        feature_mu: np.ndarray,
+        feature_sd: np.ndarray,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.ids, self.columns = ids, columns
+        self.feature_mu, self.feature_sd = feature_mu, feature_sd
+        if self.kind == "regression":
+            train = self.views["seq2vec"].y[self.split["train"]].astype(np.float64)
+            self.target_loc = float(train.mean())
+            self.target_scale = max(float(train.std()), SCALE_FLOOR)
+
+    def _datasets(
+        self, topology: str, seq_len: int | None, scaling: str
+    ) -> dict[str, TensorBatches]:
+        """:meth:`ArrayData._datasets`; a regression target standardized, with the ``loc`` and
+        ``scale`` that bring the network's output back to the target's units."""
+        import torch
+
+        datasets = super()._datasets(topology, seq_len, scaling)
+        if self.kind != "regression":
+            return datasets
+        for batches in datasets.values():
+            rows = batches.tensors["y"].shape[0]
+            batches.tensors["y"] = (batches.tensors["y"] - self.target_loc) / self.target_scale
+            batches.tensors["loc"] = torch.full((rows, 1, 1), self.target_loc)
+            batches.tensors["scale"] = torch.full((rows, 1, 1), self.target_scale)
+        return datasets
+
+    def summary(self) -> dict[str, Any]:
+        lengths = self.views["seq2vec"].lengths
+        assert lengths is not None
+        out = super().summary()
+        out["sequences"] = len(self.ids)
+        out["lengths"] = {
+            "min": int(lengths.min()),
+            "median": float(np.median(lengths)),
+            "max": int(lengths.max()),
+        }
+        return out
+
+
+def _filled(table: Table, name: str, role: str) -> pd.Series:
+    column = table.column(name, role)
+    empty = column.isna().to_numpy()
+    if empty.any():
+        raise DataError(
+            f"{table.path}: column '{name}' is empty at {table.where(int(np.argmax(empty)))}; "
+            "every row needs it"
+        )
+    return column
+
+
+def _grouped(
+    table: Table, ids: pd.Series, columns: SequenceColumns
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row order: by id, then time or file order; each ordered row's id code; the ids in order
+    of first appearance)."""
+    codes, names = pd.factorize(ids, sort=False)
+    if columns.time_col is None:
+        order = np.argsort(codes, kind="stable")
+        return order, codes[order], np.asarray(names)
+    times, _ = read_times(table, columns.time_col)
+    when = (np.asarray(times.asi8 if isinstance(times, pd.DatetimeIndex) else times)).astype(
+        np.float64
+    )
+    order = np.lexsort((np.arange(len(codes)), when, codes))
+    same = (np.diff(codes[order]) == 0) & (np.diff(when[order]) == 0)
+    if same.any():
+        i = int(np.argmax(same))
+        first, second = sorted((int(order[i]), int(order[i + 1])))
+        raise DataError(
+            f"{table.path}: id '{names[codes[first]]}' has time "
+            f"'{table.column(columns.time_col, '--time-col').iloc[first]}' twice ("
+            f"{table.where(first)} and {table.where(second)}); each (id, time) must be one row"
+        )
+    return order, codes[order], np.asarray(names)
+
+
+def _constant_within_id(
+    table: Table, target: str, labels: np.ndarray, codes: np.ndarray, order: np.ndarray
+) -> np.ndarray:
+    """Positions (in the ordered rows) of each id's first row; the label must not change within
+    an id."""
+    starts = np.flatnonzero(np.r_[True, np.diff(codes) != 0])
+    changed = np.flatnonzero((labels[1:] != labels[:-1]) & (np.diff(codes) == 0))
+    if changed.size:
+        i = int(changed[0])
+        raise DataError(
+            f"{table.path}: column '{target}' changes within one id at "
+            f"{table.where(int(order[i + 1]))} ({str(labels[i])!r} -> {str(labels[i + 1])!r}); a labelled "
+            "sequence has one label per id (per-step targets are not supported yet)"
+        )
+    return starts
+
+
+def _infer_kind(targets: np.ndarray) -> str:
+    """Text, or integers with few distinct values: classification; other numbers: regression."""
+    numbers = pd.to_numeric(pd.Series(targets), errors="coerce").to_numpy(dtype=np.float64)
+    if np.isnan(numbers).any():
+        return "classification"
+    integral = bool(np.all(numbers == np.round(numbers)))
+    if integral and len(np.unique(numbers)) <= MAX_INTEGER_CLASSES:
+        return "classification"
+    return "regression"
+
+
+def _classes(table: Table, target: str, targets: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    names, counts = np.unique(targets, return_counts=True)
+    if len(names) < 2:
+        raise DataError(
+            f"{table.path}: column '{target}' has one value ('{names[0]}') for every id; a "
+            "classifier needs at least two classes"
+        )
+    if counts.min() < MIN_PER_CLASS:
+        rare = names[int(np.argmin(counts))]
+        raise DataError(
+            f"{table.path}: class '{rare}' of column '{target}' has {counts.min()} sequence(s); "
+            f"each class needs >= {MIN_PER_CLASS} (one each to train, validate and test): add "
+            "sequences or merge the class"
+        )
+    numeric = pd.to_numeric(pd.Series(names), errors="coerce")
+    if numeric.notna().all():  # 2 before 10
+        names = names[np.argsort(numeric.to_numpy(), kind="stable")]
+    index = {name: i for i, name in enumerate(names)}
+    return np.asarray([index[t] for t in targets], dtype=np.int64), tuple(str(n) for n in names)
+
+
+def _numbers(table: Table, target: str, targets: np.ndarray) -> np.ndarray:
+    values = pd.to_numeric(pd.Series(targets), errors="coerce").to_numpy(dtype=np.float64)
+    if np.isnan(values).any():
+        bad = str(targets[int(np.argmax(np.isnan(values)))])
+        raise DataError(
+            f"{table.path}: column '{target}' has {bad!r}, not a number; a regression target "
+            "needs numbers (or give --kind classification)"
+        )
+    if np.ptp(values) == 0:
+        raise DataError(
+            f"{table.path}: column '{target}' is {values[0]:g} for every id; there is nothing "
+            "to learn"
+        )
+    return values.astype(np.float32).reshape(-1, 1, 1)
+
+
+def stratified_split(y: np.ndarray, classes: int, seed: int) -> dict[str, np.ndarray]:
+    """Train/val/test indices, each class split in the same proportions (one at least in each
+    part), seeded; each part sorted."""
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
+    for k in range(classes):
+        members = rng.permutation(np.flatnonzero(y == k))
+        n_val = max(1, round(len(members) * VAL_FRACTION))
+        n_test = max(1, round(len(members) * TEST_FRACTION))
+        parts["val"].append(members[:n_val])
+        parts["test"].append(members[n_val : n_val + n_test])
+        parts["train"].append(members[n_val + n_test :])
+    return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
+
+
+def _notes(
+    columns: SequenceColumns, names: np.ndarray, lengths: np.ndarray, table: Table
+) -> list[str]:
+    order = f"by '{columns.time_col}'" if columns.time_col else "in file order"
+    return [
+        f"{len(names)} sequences (ids in '{columns.id_col}'), {len(table.frame)} rows; steps "
+        f"ordered {order} within each id; lengths {int(lengths.min())}-{int(lengths.max())} "
+        f"(median {float(np.median(lengths)):g})"
+    ]

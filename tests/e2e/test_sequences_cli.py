@@ -1,0 +1,127 @@
+"""Labelled sequences from the user's own long table, end to end through the CLI: ``inspect``,
+``search``, ``best``, ``export``, and ``predict`` in a fresh process on a new table whose rows come
+in any order; one answer per id, equal to the search's own model on the test sequences."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.e2e.test_export_predict import Exported, cli, in_memory
+
+pytestmark = pytest.mark.slow
+
+
+def activity_table(regression: bool = False, ids: int = 45, seed: int = 0) -> pd.DataFrame:
+    """Recordings of 6..18 steps of three channels; the label (or value) is the oscillation's
+    frequency, so the model must read the whole sequence."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i in range(ids):
+        n, freq = int(rng.integers(6, 19)), (0.2, 0.9, 2.0)[i % 3]
+        if regression:
+            freq = float(rng.uniform(0.2, 2.0))
+        steps = np.arange(n)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "recording": f"rec-{i}",
+                    "t": steps,
+                    "ax": np.sin(freq * steps) + rng.normal(0, 0.1, n),
+                    "ay": np.cos(freq * steps),
+                    "az": rng.normal(0, 1, n),
+                    "target": 100 * freq if regression else ("sit", "walk", "run")[i % 3],
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True).round(4)
+
+
+FLAGS = ["--id-col", "recording", "--time-col", "t", "--features", "ax,ay,az", "--target", "target"]
+
+
+def searched(root: Path, regression: bool) -> Exported:
+    data = root / "recordings.csv"
+    activity_table(regression).sample(frac=1.0, random_state=1).to_csv(data, index=False)
+    workspace = root / "ws"
+    budget = ["--space", "tiny", "--trials", "2", "--max-epochs", "3", "--seed", "0"]
+    done = cli("search", "--data", str(data), *FLAGS, *budget, "--workspace", str(workspace),
+               "--quiet", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    study = json.loads(done.stdout)["study"]
+    best = cli("best", "--study", study, "--workspace", str(workspace), "--json")
+    assert best.returncode == 0, best.stderr[-3000:]
+    out = root / "model"
+    exported = cli("export", "--study", study, "--workspace", str(workspace), "--out", str(out),
+                   "--format", "onnx,torchscript", "--json")  # fmt: skip
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    source = {"data": str(data), "id_col": "recording", "time_col": "t",
+              "features": "ax,ay,az", "target": "target"}  # fmt: skip
+    return Exported(workspace, study, source, json.loads(best.stdout), json.loads(exported.stdout))
+
+
+@pytest.fixture(scope="module")
+def classified(tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    return searched(tmp_path_factory.mktemp("seq-classification"), regression=False)
+
+
+@pytest.fixture(scope="module")
+def regressed(tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    return searched(tmp_path_factory.mktemp("seq-regression"), regression=True)
+
+
+def test_inspect_describes_the_sequences(tmp_path: Path) -> None:
+    data = tmp_path / "recordings.csv"
+    activity_table().to_csv(data, index=False)
+    done = cli("inspect", "--data", str(data), *FLAGS, "--json")
+    assert done.returncode == 0, done.stderr
+    found: dict[str, Any] = json.loads(done.stdout)
+    assert found["kind"] == "classification" and found["topologies"] == ["seq2vec"]
+    assert found["sequences"] == 45 and found["classes"] == {"run": 15, "sit": 15, "walk": 15}
+    lengths = activity_table().groupby("recording").size()
+    assert found["lengths"] == {
+        "min": int(lengths.min()), "median": float(lengths.median()), "max": int(lengths.max())
+    }  # fmt: skip
+    assert found["split_rows"] == {"train": 33, "val": 6, "test": 6}
+
+
+def predicted(exported: Exported, tmp_path: Path) -> tuple[Any, np.ndarray, pd.DataFrame]:
+    """(prepared data, the in-memory model's test predictions, ``predict``'s table for the test
+    sequences, given shuffled and without their labels, in a fresh process per engine)."""
+    prepared, expected = in_memory(exported)
+    test_ids = [prepared.ids[k] for k in prepared.split["test"]]
+    table = pd.read_csv(exported.source["data"])
+    new = table[table["recording"].isin(test_ids)].drop(columns="target")
+    new.sample(frac=1.0, random_state=7).to_csv(tmp_path / "new.csv", index=False)
+    frames = []
+    for engine in ("onnx", "torchscript"):
+        done = cli("predict", "--model", str(exported.folder), "--data",
+                   str(tmp_path / "new.csv"), "--engine", engine, cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        frames.append(pd.read_csv(io.StringIO(done.stdout), dtype={"recording": str}))
+    assert frames[0]["recording"].tolist() == frames[1]["recording"].tolist()
+    by_id = frames[0].set_index("recording").loc[test_ids]
+    return prepared, expected, by_id
+
+
+def test_classification_predicts_one_class_per_id_as_the_search_model_does(
+    classified: Exported, tmp_path: Path
+) -> None:
+    prepared, expected, by_id = predicted(classified, tmp_path)
+    assert by_id["prediction"].tolist() == prepared.decode(expected)
+    assert by_id["probability"].between(0, 1).all()
+
+
+def test_regression_predicts_one_value_per_id_in_the_targets_units(
+    regressed: Exported, tmp_path: Path
+) -> None:
+    prepared, expected, by_id = predicted(regressed, tmp_path)
+    assert prepared.kind == "regression"
+    assert np.allclose(by_id["prediction"].to_numpy(), expected.reshape(-1), rtol=1e-4, atol=1e-3)
+    assert abs(float(np.median(by_id["prediction"])) - 110) < 90  # in hundreds, not standardized

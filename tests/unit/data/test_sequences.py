@@ -1,0 +1,172 @@
+"""Labelled sequences from a long table (``--id-col``): grouping, order, padding, the split by
+id, scaling from training sequences only, the kind of target, and the runtime's reading of the
+same table at prediction time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_rnn.data.sequences import SequenceColumns, SequenceData, read_sequences
+from automl_rnn.export import runtime
+
+COLUMNS = SequenceColumns("rec", ("a", "b"), "label", "t")
+
+
+def long_frame(ids: int = 30, seed: int = 0, labels: str = "abc") -> pd.DataFrame:
+    """``ids`` recordings of 4..12 steps (two features), labels cycling through ``labels``."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i in range(ids):
+        n = int(rng.integers(4, 13))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "rec": f"r{i:02d}",
+                    "t": np.arange(n) * 10,
+                    "a": rng.normal(i, 1.0, n).round(4),
+                    "b": rng.normal(-i, 2.0, n).round(4),
+                    "label": labels[i % len(labels)],
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def read(frame: pd.DataFrame, path: Path, columns: SequenceColumns = COLUMNS) -> SequenceData:
+    frame.to_csv(path, index=False)
+    return read_sequences(path, columns)
+
+
+def raw_steps(data: SequenceData, k: int) -> np.ndarray:
+    """Sequence ``k``'s steps back in the file's units."""
+    view = data.views["seq2vec"]
+    assert view.lengths is not None
+    steps = view.x[k, : view.lengths[k]].astype(np.float64)
+    return steps * data.feature_sd + data.feature_mu  # type: ignore[no-any-return]
+
+
+def test_shuffled_rows_make_each_ids_steps_in_time_order(tmp_path: Path) -> None:
+    """Rows in any order (ids interleaved, times shuffled) give each id its own rows, sorted by
+    the time column, and the same tensors as the tidy file."""
+    frame = long_frame()
+    tidy = read(frame, tmp_path / "tidy.csv")
+    shuffled = read(frame.sample(frac=1.0, random_state=3), tmp_path / "shuffled.csv")
+    for k, name in enumerate(shuffled.ids):
+        rows = frame[frame["rec"] == name].sort_values("t")
+        assert np.allclose(raw_steps(shuffled, k), rows[["a", "b"]].to_numpy(), atol=1e-4)
+    order = [shuffled.ids.index(name) for name in tidy.ids]
+    assert np.array_equal(
+        shuffled.views["seq2vec"].lengths[order], tidy.views["seq2vec"].lengths
+    )  # fmt: skip
+
+
+def test_without_a_time_column_steps_keep_the_files_order_within_each_id(tmp_path: Path) -> None:
+    frame = long_frame().iloc[::-1]  # each id's steps backwards in the file
+    data = read(frame, tmp_path / "d.csv", SequenceColumns("rec", ("a", "b"), "label"))
+    first = data.ids[0]
+    expected = frame[frame["rec"] == first][["a", "b"]].to_numpy()
+    assert np.allclose(raw_steps(data, 0), expected, atol=1e-4)
+
+
+def test_lengths_are_kept_and_padding_is_zero(tmp_path: Path) -> None:
+    frame = long_frame()
+    data = read(frame, tmp_path / "d.csv")
+    view = data.views["seq2vec"]
+    assert view.lengths is not None
+    counts = frame.groupby("rec").size()
+    assert view.lengths.tolist() == [int(counts[name]) for name in data.ids]
+    assert view.x.shape[1] == counts.max()
+    for k, length in enumerate(view.lengths):
+        assert not view.x[k, length:].any()
+    assert data.shape("seq2vec").variable_length
+
+
+def test_the_split_is_by_id_stratified_and_seeded(tmp_path: Path) -> None:
+    data = read(long_frame(ids=60), tmp_path / "d.csv")
+    y = data.views["seq2vec"].y
+    parts = [set(data.split[p].tolist()) for p in ("train", "val", "test")]
+    assert set().union(*parts) == set(range(60)) and sum(map(len, parts)) == 60
+    for part in ("val", "test"):
+        assert np.bincount(y[data.split[part]], minlength=3).tolist() == [3, 3, 3]
+    again = read(long_frame(ids=60), tmp_path / "again.csv")
+    assert all(np.array_equal(data.split[p], again.split[p]) for p in data.split)
+    other = read_sequences(tmp_path / "d.csv", COLUMNS, seed=1)
+    assert not np.array_equal(data.split["val"], other.split["val"])
+
+
+def test_scaling_statistics_come_from_the_training_sequences_only(tmp_path: Path) -> None:
+    """Poisoning the validation and test sequences' features changes no training input."""
+    frame = long_frame()
+    clean = read(frame, tmp_path / "clean.csv")
+    held_out = {clean.ids[k] for p in ("val", "test") for k in clean.split[p]}
+    poisoned = frame.copy()
+    rows = poisoned["rec"].isin(held_out)
+    poisoned.loc[rows, ["a", "b"]] = poisoned.loc[rows, ["a", "b"]] * 1000 + 5000
+    dirty = read(poisoned, tmp_path / "dirty.csv")
+    train = clean.split["train"]
+    assert np.array_equal(dirty.split["train"], train)
+    assert np.array_equal(dirty.views["seq2vec"].x[train], clean.views["seq2vec"].x[train])
+    assert np.allclose(dirty.feature_mu, clean.feature_mu)
+
+
+@pytest.mark.parametrize(
+    ("labels", "kind"),
+    [
+        (["x", "y"], "classification"),
+        ([1, 2, 3], "classification"),
+        ([0.5, 1.7, 2.25], "regression"),
+    ],
+)
+def test_the_kind_follows_the_targets_values(
+    tmp_path: Path, labels: list[object], kind: str
+) -> None:
+    frame = long_frame()
+    frame["label"] = [labels[int(r[1:]) % len(labels)] for r in frame["rec"]]
+    assert read(frame, tmp_path / "d.csv").kind == kind
+
+
+def test_many_distinct_integers_are_a_regression_and_kind_overrides(tmp_path: Path) -> None:
+    frame = long_frame()
+    frame["label"] = [int(r[1:]) * 7 for r in frame["rec"]]  # 30 distinct integers
+    assert read(frame, tmp_path / "d.csv").kind == "regression"
+    frame["label"] = [int(r[1:]) % 3 for r in frame["rec"]]
+    forced = SequenceColumns("rec", ("a", "b"), "label", "t", "regression")
+    assert read(frame, tmp_path / "e.csv", forced).kind == "regression"
+
+
+def test_a_regression_target_trains_standardized_and_scores_in_its_units(tmp_path: Path) -> None:
+    frame = long_frame()
+    frame["label"] = [1000.0 + 37.5 * int(r[1:]) for r in frame["rec"]]
+    data = read(frame, tmp_path / "d.csv")
+    train_y = data.views["seq2vec"].y[data.split["train"]]
+    assert data.target_loc == pytest.approx(float(train_y.mean()), rel=1e-6)
+    batch = next(iter(data.loaders("seq2vec", None, batch_size=64).val))
+    assert abs(float(batch["y"].mean())) < 3  # standardized, not ~1000
+    original = batch["y"] * batch["scale"] + batch["loc"]
+    expected = data.views["seq2vec"].y[data.split["val"]]
+    assert np.allclose(original.numpy(), expected, atol=1e-3)
+    assert data.score("val", expected)["val_mae"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_runtime_reads_a_shuffled_table_into_the_training_tensors(tmp_path: Path) -> None:
+    """What ``predict`` builds from a long table (any row order) equals the training input."""
+    frame = long_frame()
+    data = read(frame, tmp_path / "d.csv")
+    spec = {
+        "type": "long", "id_col": "rec", "time_col": "t", "columns": ["a", "b"],
+        "mu": data.feature_mu.tolist(), "sd": data.feature_sd.tolist(),
+    }  # fmt: skip
+    shuffled = frame.drop(columns="label").sample(frac=1.0, random_state=5)
+    ids, steps = runtime.long_sequences(spec, shuffled, "new.csv", "row")
+    view = data.views["seq2vec"]
+    assert sorted(ids) == sorted(data.ids)
+    for name, x in zip(ids, steps):
+        k = data.ids.index(name)
+        assert np.allclose(x, view.x[k, : view.lengths[k]], atol=1e-5)  # type: ignore[index]
+    twice = pd.concat([shuffled, shuffled.head(1)])
+    with pytest.raises(runtime.BundleError, match="has the same 't' twice"):
+        runtime.long_sequences(spec, twice, "new.csv", "row")
