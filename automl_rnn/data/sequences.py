@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from automl_rnn.data.arrays import ArrayData, View, seeded_split
-from automl_rnn.data.csvread import Table, read_table, read_times
+from automl_rnn.data.csvread import Table, read_table, read_times, read_typed
 from automl_rnn.errors import DataError
 
 if TYPE_CHECKING:
@@ -54,8 +54,24 @@ def read_sequences(
     metric: str | None = None,
 ) -> SequenceData:
     """The labelled sequences of the long table at ``path`` (see the module docstring); ``name``
-    and ``metric`` default to the file's stem and the kind's usual metric."""
-    table = read_table(path)
+    and ``metric`` default to the file's stem and the kind's usual metric.
+
+    A large file is read typed first (:func:`read_typed`, seconds for millions of rows); any
+    problem found that way is found again on the exact read, whose refusal names the line."""
+    text = (columns.id_col, columns.target)
+    typed = read_typed(path, text, columns.features, columns.time_col)
+    if typed is not None:
+        try:
+            return _sequences(typed, columns, seed, name, metric)
+        except DataError:
+            pass
+    return _sequences(read_table(path), columns, seed, name, metric)
+
+
+def _sequences(
+    table: Table, columns: SequenceColumns, seed: int, name: str | None, metric: str | None
+) -> SequenceData:
+    path = table.path
     ids = _filled(table, columns.id_col, "--id-col")
     order, codes, names = _grouped(table, ids, columns)
     values = np.stack([table.numeric(c, "--features") for c in columns.features], axis=1)
@@ -66,8 +82,10 @@ def read_sequences(
                 f"{table.path}: column '{feature}' is empty at {table.where(int(np.argmax(missing)))}"
                 "; every step needs every feature (fill or drop those rows)"
             )
-    label = _filled(table, columns.target, "--target").to_numpy(dtype=str)
-    firsts = _constant_within_id(table, columns.target, label[order], codes, order)
+    label_codes, label_names = pd.factorize(_filled(table, columns.target, "--target"))
+    labels = np.asarray(label_names, dtype=str)
+    ordered = label_codes[order]
+    firsts = _constant_within_id(table, columns.target, ordered, labels, codes, order)
     lengths = np.bincount(codes, minlength=len(names)).astype(np.int64)
     short = np.flatnonzero(lengths < 2)
     if short.size:
@@ -80,8 +98,8 @@ def read_sequences(
             f"{table.path}: {len(names)} sequences (ids in '{columns.id_col}') are too few to "
             f"train, validate and test; needs >= {MIN_SEQUENCES}"
         )
-    kind = columns.kind or _infer_kind(label[order][firsts])
-    targets = label[order][firsts]
+    targets = labels[ordered[firsts]]
+    kind = columns.kind or _infer_kind(targets)
     if kind == "classification":
         y, classes = _classes(table, columns.target, targets)
         split = stratified_split(y, len(classes), seed)
@@ -174,10 +192,14 @@ def _grouped(
     if columns.time_col is None:
         order = np.argsort(codes, kind="stable")
         return order, codes[order], np.asarray(names)
-    times, _ = read_times(table, columns.time_col)
-    when = (np.asarray(times.asi8 if isinstance(times, pd.DatetimeIndex) else times)).astype(
-        np.float64
-    )
+    given = table.frame[columns.time_col]
+    if pd.api.types.is_numeric_dtype(given) and not given.isna().any():  # read typed
+        when = given.to_numpy(dtype=np.float64)
+    else:
+        times, _ = read_times(table, columns.time_col)
+        when = (np.asarray(times.asi8 if isinstance(times, pd.DatetimeIndex) else times)).astype(
+            np.float64
+        )
     order = np.lexsort((np.arange(len(codes)), when, codes))
     same = (np.diff(codes[order]) == 0) & (np.diff(when[order]) == 0)
     if same.any():
@@ -192,17 +214,23 @@ def _grouped(
 
 
 def _constant_within_id(
-    table: Table, target: str, labels: np.ndarray, codes: np.ndarray, order: np.ndarray
+    table: Table,
+    target: str,
+    label_codes: np.ndarray,
+    labels: np.ndarray,
+    codes: np.ndarray,
+    order: np.ndarray,
 ) -> np.ndarray:
-    """Positions (in the ordered rows) of each id's first row; the label must not change within
-    an id."""
+    """Positions (in the ordered rows) of each id's first row; the label (``labels`` coded as
+    ``label_codes``, in row order) must not change within an id."""
     starts = np.flatnonzero(np.r_[True, np.diff(codes) != 0])
-    changed = np.flatnonzero((labels[1:] != labels[:-1]) & (np.diff(codes) == 0))
+    changed = np.flatnonzero((np.diff(label_codes) != 0) & (np.diff(codes) == 0))
     if changed.size:
         i = int(changed[0])
+        before, after = labels[label_codes[i]], labels[label_codes[i + 1]]
         raise DataError(
             f"{table.path}: column '{target}' changes within one id at "
-            f"{table.where(int(order[i + 1]))} ({str(labels[i])!r} -> {str(labels[i + 1])!r}); a labelled "
+            f"{table.where(int(order[i + 1]))} ({str(before)!r} -> {str(after)!r}); a labelled "
             "sequence has one label per id (per-step targets are not supported yet)"
         )
     return starts

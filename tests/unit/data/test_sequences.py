@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from automl_rnn.data.sequences import SequenceColumns, SequenceData, read_sequences
+from automl_rnn.errors import DataError
 from automl_rnn.export import runtime
 
 COLUMNS = SequenceColumns("rec", ("a", "b"), "label", "t")
@@ -170,3 +171,29 @@ def test_the_runtime_reads_a_shuffled_table_into_the_training_tensors(tmp_path: 
     twice = pd.concat([shuffled, shuffled.head(1)])
     with pytest.raises(runtime.BundleError, match="has the same 't' twice"):
         runtime.long_sequences(spec, twice, "new.csv", "row")
+
+
+def test_the_typed_read_and_the_exact_read_give_the_same_sequences(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large files are read typed (pandas' C reader); what the search sees is what the exact,
+    line-counting read gives."""
+    from automl_rnn.data import sequences
+
+    frame = long_frame().sample(frac=1.0, random_state=2)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    assert sequences.read_typed(tmp_path / "d.csv", ("rec", "label"), ("a", "b"), "t") is not None
+    typed = read_sequences(tmp_path / "d.csv", COLUMNS)
+    monkeypatch.setattr(sequences, "read_typed", lambda *args: None)
+    exact = read_sequences(tmp_path / "d.csv", COLUMNS)
+    assert typed.ids == exact.ids and typed.classes == exact.classes
+    assert typed.fingerprint == exact.fingerprint  # tensors, targets and split
+    assert np.array_equal(typed.views["seq2vec"].lengths, exact.views["seq2vec"].lengths)  # type: ignore[arg-type]
+
+
+def test_a_problem_found_on_the_typed_read_is_refused_with_the_exact_line(tmp_path: Path) -> None:
+    frame = long_frame()
+    frame.loc[17, "label"] = "zz"  # a label change inside an id, at file line 19
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    with pytest.raises(DataError, match="changes within one id at line 19"):
+        read_sequences(tmp_path / "d.csv", COLUMNS)
