@@ -98,10 +98,14 @@ def unknown_name(kind: str, name: str, choices: Iterable[str]) -> str:
     return f"unknown {kind} '{name}'{closest(name, valid)}; valid: {', '.join(valid)}"
 
 
-def read_file(path: Path, what: str, error: type[UserError]) -> bytes:
-    """The bytes of a file the user named; a missing, folder or unreadable one is an ``error`` of
-    one line naming the file and ``what`` it is (``"data file"``, ``"task file"``, ...)."""
+def read_file(path: Path, what: str, error: type[UserError], limit: int | None = None) -> bytes:
+    """The bytes of a file the user named (its first ``limit`` bytes when given); a missing,
+    folder or unreadable one is an ``error`` of one line naming the file and ``what`` it is
+    (``"data file"``, ``"task file"``, ...)."""
     try:
+        if limit is not None:
+            with path.open("rb") as handle:
+                return handle.read(limit)
         return path.read_bytes()
     except FileNotFoundError:
         raise error(f"{path}: {what} not found") from None

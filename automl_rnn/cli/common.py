@@ -20,7 +20,9 @@ import typer
 from automl_rnn.errors import Terminated
 
 TaskOpt = Annotated[str | None, typer.Option("--task", help="Built-in task name (see `tasks`).")]
-DataOpt = Annotated[str | None, typer.Option("--data", help="Your own CSV file.")]
+DataOpt = Annotated[
+    str | None, typer.Option("--data", help="Your own CSV file (or Parquet, with --id-col).")
+]
 TargetOpt = Annotated[
     str | None, typer.Option("--target", help="Target column (forecast) or label column (text).")
 ]

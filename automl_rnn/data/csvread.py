@@ -16,6 +16,7 @@ import pandas as pd
 
 from automl_rnn.errors import DataError, closest, read_file
 
+PARQUET_MAGIC = b"PAR1"
 NA_TOKENS = ["", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "?"]
 _COMMA_DECIMAL = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*,\d+$|^[+-]?\d+,\d+$")
 _DOT_DECIMAL = re.compile(r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$")
@@ -33,6 +34,8 @@ class Table:
     decimal: str
     repeated: frozenset[str] = frozenset()
     """Header names that occur more than once (pandas renames the copies ``name.1``, ...)."""
+    row_name: str = "line"
+    """What ``lines`` count: file lines (CSV), or rows from 1 (Parquet)."""
 
     def column(self, name: str, role: str) -> pd.Series:
         """The column ``name`` (``role`` says which flag asked for it, e.g. ``--target``)."""
@@ -68,14 +71,19 @@ class Table:
         return values
 
     def where(self, i: int) -> str:
-        """``line N`` of row ``i``."""
-        return f"line {self.lines[i]}"
+        """``line N`` (or ``row N``) of row ``i``."""
+        return f"{self.row_name} {self.lines[i]}"
 
 
 def read_table(path: str | Path) -> Table:
     """Read ``path`` as a table of strings, detecting the delimiter and the decimal mark."""
     path = Path(path)
     raw = read_file(path, "data file", DataError)
+    if raw.startswith(PARQUET_MAGIC):
+        raise DataError(
+            f"{path} is a Parquet file; Parquet is read for long tables of sequences (--id-col) "
+            "so far: write this one as CSV"
+        )
     if not raw.strip():
         raise DataError(f"{path} is empty; give a CSV with a header row and data rows")
     head = raw[:8192]

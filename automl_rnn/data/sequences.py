@@ -20,6 +20,7 @@ import pandas as pd
 
 from automl_rnn.data.arrays import ArrayData, View, seeded_split
 from automl_rnn.data.csvread import Table, read_table, read_times, read_typed
+from automl_rnn.data.parquet import is_parquet, read_parquet_table
 from automl_rnn.errors import DataError
 
 if TYPE_CHECKING:
@@ -59,6 +60,9 @@ def read_sequences(
     A large file is read typed first (:func:`read_typed`, seconds for millions of rows); any
     problem found that way is found again on the exact read, whose refusal names the line."""
     text = (columns.id_col, columns.target)
+    if is_parquet(path):  # read typed, rows counted exactly: no second read
+        table = read_parquet_table(path, text, columns.features, columns.time_col)
+        return _sequences(table, columns, seed, name, metric)
     typed = read_typed(path, text, columns.features, columns.time_col)
     if typed is not None:
         try:
@@ -193,7 +197,9 @@ def _grouped(
         order = np.argsort(codes, kind="stable")
         return order, codes[order], np.asarray(names)
     given = table.frame[columns.time_col]
-    if pd.api.types.is_numeric_dtype(given) and not given.isna().any():  # read typed
+    if pd.api.types.is_datetime64_any_dtype(given) and not given.isna().any():  # Parquet
+        when = pd.DatetimeIndex(given).asi8.astype(np.float64)
+    elif pd.api.types.is_numeric_dtype(given) and not given.isna().any():  # read typed
         when = given.to_numpy(dtype=np.float64)
     else:
         times, _ = read_times(table, columns.time_col)

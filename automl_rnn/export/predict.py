@@ -89,11 +89,15 @@ def _bundle_path(model_dir: Path) -> Path | None:
     return path if path.is_relative_to(model_dir.resolve()) else None
 
 
-def _read(data: str, bundle: runtime.Bundle) -> pd.DataFrame:
-    """The CSV as a table indexed by file line: read (delimiter, decimal comma) and, for a
-    forecast, its time column parsed exactly as the training data's was."""
+def _read(data: str, bundle: runtime.Bundle) -> tuple[pd.DataFrame, str]:
+    """The CSV as a table indexed by file line (a Parquet file of a long-table model: by row
+    from 1), and what its index counts: read (delimiter, decimal comma) and, for a forecast, its
+    time column parsed exactly as the training data's was."""
     from automl_rnn.data.csvread import parse_times, read_table
+    from automl_rnn.data.parquet import is_parquet
 
+    if bundle.pre["input"]["type"] == "long" and is_parquet(data):
+        return _read_parquet(Path(data)), "row"
     table = read_table(data)
     frame = table.frame.copy()
     frame.index = table.lines
@@ -107,6 +111,20 @@ def _read(data: str, bundle: runtime.Bundle) -> pd.DataFrame:
     time_col = spec.get("time_col") if spec["type"] == "series" else None
     if time_col and time_col in frame.columns:
         frame[time_col] = list(parse_times(table, time_col, spec.get("dayfirst")))
+    return frame, "line"
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    from automl_rnn.data.parquet import check_parquet
+
+    check_parquet(path)
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as err:
+        raise DataError(f"{path}: unreadable Parquet ({str(err).strip()[:200]})") from None
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
     return frame
 
 
@@ -135,8 +153,8 @@ def predict(
     with model_folder(model, folder) as path:
         try:
             bundle = runtime.load_bundle(path, engine)
-            frame = _read(data, bundle)
-            result = bundle.predict(frame, source=str(data), row="line")
+            frame, row = _read(data, bundle)
+            result = bundle.predict(frame, source=str(data), row=row)
         except runtime.BundleError as err:
             raise DataError(str(err)) from None
         text = result.to_csv(index=False, lineterminator="\n")

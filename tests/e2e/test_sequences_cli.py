@@ -125,3 +125,15 @@ def test_regression_predicts_one_value_per_id_in_the_targets_units(
     assert prepared.kind == "regression"
     assert np.allclose(by_id["prediction"].to_numpy(), expected.reshape(-1), rtol=1e-4, atol=1e-3)
     assert abs(float(np.median(by_id["prediction"])) - 110) < 90  # in hundreds, not standardized
+
+
+def test_predict_reads_the_same_table_from_parquet(classified: Exported, tmp_path: Path) -> None:
+    table = pd.read_csv(classified.source["data"]).drop(columns="target").head(200)
+    table.to_csv(tmp_path / "new.csv", index=False)
+    table.to_parquet(tmp_path / "new.parquet")
+    answers = []
+    for name in ("new.csv", "new.parquet"):
+        done = cli("predict", "--model", str(classified.folder), "--data", str(tmp_path / name))
+        assert done.returncode == 0, done.stderr
+        answers.append(done.stdout)
+    assert answers[0] == answers[1] and len(answers[0].splitlines()) > 2

@@ -197,3 +197,40 @@ def test_a_problem_found_on_the_typed_read_is_refused_with_the_exact_line(tmp_pa
     frame.to_csv(tmp_path / "d.csv", index=False)
     with pytest.raises(DataError, match="changes within one id at line 19"):
         read_sequences(tmp_path / "d.csv", COLUMNS)
+
+
+def test_a_parquet_file_gives_the_same_sequences_as_the_csv(tmp_path: Path) -> None:
+    frame = long_frame().sample(frac=1.0, random_state=4)
+    from_csv = read(frame, tmp_path / "d.csv")
+    frame.to_parquet(tmp_path / "d.parquet")
+    from_parquet = read_sequences(tmp_path / "d.parquet", COLUMNS)
+    assert from_parquet.ids == from_csv.ids and from_parquet.classes == from_csv.classes
+    assert from_parquet.fingerprint == from_csv.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("not_parquet", "is not a Parquet file"),
+        ("text_feature", "column 'b' is stored as"),
+        ("missing_column", "no column 'a'"),
+        ("label_changes", "changes within one id at row 6"),
+    ],
+)
+def test_parquet_refusals_name_the_file_column_and_row(
+    tmp_path: Path, case: str, expected: str
+) -> None:
+    frame, path = long_frame(), tmp_path / "d.parquet"
+    if case == "not_parquet":
+        path.write_text(frame.to_csv(index=False))
+    else:
+        if case == "text_feature":
+            frame["b"] = frame["b"].astype(str)
+        elif case == "missing_column":
+            frame = frame.drop(columns="a")
+        else:
+            frame.loc[5, "label"] = "zz"  # row 6 counted from 1, inside r00 (4+ steps)
+        frame.to_parquet(path)
+    with pytest.raises(DataError, match=expected) as refused:
+        read_sequences(path, COLUMNS)
+    assert str(path) in str(refused.value) and "\n" not in str(refused.value)
