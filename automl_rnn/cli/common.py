@@ -55,6 +55,13 @@ KindOpt = Annotated[
         "--kind", help="With --id-col: classification or regression (default: from the target)."
     ),
 ]
+PerStepOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--per-step",
+        help="With --id-col: the target labels every step (sequence labelling), not each id.",
+    ),
+]
 
 #: The data-source flags of every command that reads data, in their order in ``--help``:
 #: parameter name (the data layer's ``DataSource`` field) -> its declaration.
@@ -70,6 +77,7 @@ DATA_FLAGS: dict[str, object] = {
     "text_col": TextColOpt,
     "id_col": IdColOpt,
     "kind": KindOpt,
+    "per_step": PerStepOpt,
 }
 
 StudyOpt = Annotated[str, typer.Option("--study", help="Study name.")]

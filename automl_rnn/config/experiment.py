@@ -54,6 +54,7 @@ DATA_KEYS = (
     "text_col",
     "id_col",
     "kind",
+    "per_step",
     "task_params",
 )
 
@@ -75,6 +76,7 @@ class ExperimentSpec(BaseModel):
     text_col: str | None = None
     id_col: str | None = None
     kind: str | None = None
+    per_step: bool | None = None
     task_params: dict[str, Any] = Field(default_factory=dict)
     # --- what to search ---
     topology: str = "auto"

@@ -25,6 +25,9 @@ class TensorBatches(Dataset[dict[str, torch.Tensor]]):
     batch is trimmed to its longest row.
     """
 
+    #: Per-step targets ``y [N, T]`` are cut with ``x`` to the batch's longest row.
+    trim_targets = False
+
     def __init__(self, tensors: dict[str, torch.Tensor], one_hot: int = 0) -> None:
         self.tensors = tensors
         self.one_hot = one_hot
@@ -45,6 +48,8 @@ class TensorBatches(Dataset[dict[str, torch.Tensor]]):
         if "lengths" in batch:
             longest = int(batch["lengths"].max())
             batch["x"] = batch["x"][:, :longest].contiguous()
+            if self.trim_targets:
+                batch["y"] = batch["y"][:, :longest].contiguous()
         if self.table is not None:
             ids = batch["x"]  # [B, T]
             flat = self.table.index_select(0, ids.reshape(-1))  # [B * T, V]

@@ -32,7 +32,12 @@ def build(source: DataSource) -> PreparedData:
         return read_text_task(source.data, source.text_col, _one_target(source))
     if source.id_col is not None:
         columns = SequenceColumns(
-            source.id_col, source.features, source.target[0], source.time_col, source.kind
+            source.id_col,
+            source.features,
+            source.target[0],
+            source.time_col,
+            source.kind,
+            bool(source.per_step),
         )
         return read_sequences(source.data, columns)
     return _csv_series(source)

@@ -19,11 +19,15 @@ import numpy as np
 import pandas as pd
 
 from automl_rnn.data.arrays import ArrayData, View, seeded_split
+from automl_rnn.data.contract import PAD_TOKEN
 from automl_rnn.data.csvread import Table, read_table, read_times, read_typed
 from automl_rnn.data.parquet import is_parquet, read_parquet_table
+from automl_rnn.data.step_labels import class_order, step_labels
 from automl_rnn.errors import DataError
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
+
     from automl_rnn.data.batching import TensorBatches
 
 #: Sequences needed to train, validate and test (and no fewer per class: one in each part).
@@ -33,6 +37,10 @@ MIN_PER_CLASS = 3
 MAX_INTEGER_CLASSES = 20
 VAL_FRACTION = TEST_FRACTION = 0.15
 SCALE_FLOOR = 1e-8
+#: The topology that fits each kind of target: one answer per id, or one per step.
+TOPOLOGY = {"classification": "seq2vec", "regression": "seq2vec", "tokens": "seq2seq"}
+#: The metric a search optimises when the caller names none, per kind.
+DEFAULT_METRIC = {"classification": "accuracy", "regression": "mae", "tokens": "char_accuracy"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,8 @@ class SequenceColumns:
     time_col: str | None = None
     kind: str | None = None
     """``classification`` or ``regression``; None infers it from the target's values."""
+    per_step: bool = False
+    """The target labels every step (sequence labelling, sequence -> sequence), not each id."""
 
 
 def read_sequences(
@@ -89,7 +99,10 @@ def _sequences(
     label_codes, label_names = pd.factorize(_filled(table, columns.target, "--target"))
     labels = np.asarray(label_names, dtype=str)
     ordered = label_codes[order]
-    firsts = _constant_within_id(table, columns.target, ordered, labels, codes, order)
+    if columns.per_step:
+        firsts = np.flatnonzero(np.r_[True, np.diff(codes) != 0])
+    else:
+        firsts = _constant_within_id(table, columns.target, ordered, labels, codes, order)
     lengths = np.bincount(codes, minlength=len(names)).astype(np.int64)
     short = np.flatnonzero(lengths < 2)
     if short.size:
@@ -102,32 +115,40 @@ def _sequences(
             f"{table.path}: {len(names)} sequences (ids in '{columns.id_col}') are too few to "
             f"train, validate and test; needs >= {MIN_SEQUENCES}"
         )
+    positions = np.arange(len(codes)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     targets = labels[ordered[firsts]]
-    kind = columns.kind or _infer_kind(targets)
-    if kind == "classification":
+    vocab: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    kind = "tokens" if columns.per_step else columns.kind or _infer_kind(targets)
+    if kind == "tokens":  # a class at every step
+        y, vocab = step_labels(
+            table, columns.target, labels, ordered, (codes, positions), len(names)
+        )
+        split = seeded_split(len(names), VAL_FRACTION, TEST_FRACTION, seed)
+    elif kind == "classification":
         y, classes = _classes(table, columns.target, targets)
         split = stratified_split(y, len(classes), seed)
     else:
-        y, classes = _numbers(table, columns.target, targets), ()
+        y = _numbers(table, columns.target, targets)
         split = seeded_split(len(names), VAL_FRACTION, TEST_FRACTION, seed)
-    positions = np.arange(len(codes)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     steps = values[order]
     train_steps = np.isin(codes, split["train"])
     mu = steps[train_steps].mean(axis=0)
     sd = np.maximum(steps[train_steps].std(axis=0), SCALE_FLOOR)
     x = np.zeros((len(names), int(lengths.max()), len(columns.features)), dtype=np.float32)
     x[codes, positions] = ((steps - mu) / sd).astype(np.float32)
-    metric = metric or ("accuracy" if kind == "classification" else "mae")
+    metric = metric or DEFAULT_METRIC[kind]
     return SequenceData(
-        name or Path(path).stem, kind, {"seq2vec": View(x, y, lengths=lengths)}, split, metric,
-        str(path), classes=classes, notes=_notes(columns, names, lengths, table),
+        name or Path(path).stem, kind, {TOPOLOGY[kind]: View(x, y, lengths=lengths)}, split, metric,
+        str(path), classes=classes, vocab=vocab, notes=_notes(columns, names, lengths, table),
         ids=tuple(str(n) for n in names), columns=columns, feature_mu=mu, feature_sd=sd,
     )  # fmt: skip
 
 
 class SequenceData(ArrayData):
-    """:class:`ArrayData` that remembers its ids and the features' scaling (for export), and
-    trains a regression target in standardized units."""
+    """:class:`ArrayData` that remembers its ids and the features' scaling (for export), trains
+    a regression target in standardized units, and per-step targets (``tokens``) with each
+    batch cut to its longest sequence."""
 
     def __init__(
         self,
@@ -142,7 +163,7 @@ class SequenceData(ArrayData):
         self.ids, self.columns = ids, columns
         self.feature_mu, self.feature_sd = feature_mu, feature_sd
         if self.kind == "regression":
-            train = self.views["seq2vec"].y[self.split["train"]].astype(np.float64)
+            train = self.views[self.topologies[0]].y[self.split["train"]].astype(np.float64)
             self.target_loc = float(train.mean())
             self.target_scale = max(float(train.std()), SCALE_FLOOR)
 
@@ -154,6 +175,9 @@ class SequenceData(ArrayData):
         import torch
 
         datasets = super()._datasets(topology, seq_len, scaling)
+        if self.kind == "tokens":  # per-step targets: cut with the batch's inputs
+            for batches in datasets.values():
+                batches.trim_targets = True
         if self.kind != "regression":
             return datasets
         for batches in datasets.values():
@@ -163,8 +187,17 @@ class SequenceData(ArrayData):
             batches.tensors["scale"] = torch.full((rows, 1, 1), self.target_scale)
         return datasets
 
+    def score(self, split: str, predictions: npt.ArrayLike) -> dict[str, float]:
+        """:meth:`ArrayData.score`; per-step predictions narrower than the longest sequence
+        (each batch is cut to its own longest) are padded to its width first."""
+        p = np.asarray(predictions)
+        if self.kind == "tokens":
+            width = self.views[self.topologies[0]].y.shape[1]
+            p = np.pad(p, ((0, 0), (0, width - p.shape[1])), constant_values=PAD_TOKEN)
+        return super().score(split, p)
+
     def summary(self) -> dict[str, Any]:
-        lengths = self.views["seq2vec"].lengths
+        lengths = self.views[self.topologies[0]].lengths
         assert lengths is not None
         out = super().summary()
         out["sequences"] = len(self.ids)
@@ -237,7 +270,7 @@ def _constant_within_id(
         raise DataError(
             f"{table.path}: column '{target}' changes within one id at "
             f"{table.where(int(order[i + 1]))} ({str(before)!r} -> {str(after)!r}); a labelled "
-            "sequence has one label per id (per-step targets are not supported yet)"
+            "sequence has one label per id (give --per-step if the target labels each step)"
         )
     return starts
 
@@ -267,9 +300,7 @@ def _classes(table: Table, target: str, targets: np.ndarray) -> tuple[np.ndarray
             f"each class needs >= {MIN_PER_CLASS} (one each to train, validate and test): add "
             "sequences or merge the class"
         )
-    numeric = pd.to_numeric(pd.Series(names), errors="coerce")
-    if numeric.notna().all():  # 2 before 10
-        names = names[np.argsort(numeric.to_numpy(), kind="stable")]
+    names = class_order(names)
     index = {name: i for i, name in enumerate(names)}
     return np.asarray([index[t] for t in targets], dtype=np.int64), tuple(str(n) for n in names)
 

@@ -54,6 +54,8 @@ class DataSource(BaseModel):
     """Long format: the column naming the sequence each row (time step) belongs to."""
     kind: SequenceKind | None = None
     """Labelled sequences: classification or regression (default: from the target's values)."""
+    per_step: bool | None = None
+    """Long format: the target labels each step (sequence labelling), not each id."""
     task_params: dict[str, int | float | str] = Field(default_factory=dict)
 
     @field_validator("target", "features", mode="before")
@@ -76,7 +78,15 @@ class DataSource(BaseModel):
         if self.task is not None:
             csv_only = [
                 n
-                for n in ("target", "time_col", "features", "text_col", "id_col", "kind")
+                for n in (
+                    "target",
+                    "time_col",
+                    "features",
+                    "text_col",
+                    "id_col",
+                    "kind",
+                    "per_step",
+                )
                 if getattr(self, n)
             ]
             if csv_only:
@@ -98,9 +108,15 @@ class DataSource(BaseModel):
 
     def _check_sequences(self) -> None:
         if self.id_col is None:
-            if self.kind is not None:
-                raise ValueError("--kind applies to labelled sequences: give --id-col too")
+            if self.kind is not None or self.per_step:
+                flag = "--kind" if self.kind is not None else "--per-step"
+                raise ValueError(f"{flag} applies to labelled sequences: give --id-col too")
             return
+        if self.per_step and self.kind == "regression":
+            raise ValueError(
+                "--per-step targets are classes so far (sequence labelling); per-step "
+                "regression is not supported: drop --kind regression"
+            )
         if self.text_col or self.horizon or self.season or self.missing or self.max_gap:
             raise ValueError(
                 "--id-col makes labelled sequences (one label per id): drop --text-col, "

@@ -97,6 +97,8 @@ def describe(spec: ExperimentSpec, prepared: PreparedData, hp: Hyperparams) -> d
 
 
 def _array_output(prepared: ArrayData, topology: str, view: View) -> dict[str, Any]:
+    if isinstance(prepared, SequenceData) and prepared.kind == "tokens":  # a class per step
+        return {"type": "step_classes", "classes": list(prepared.vocab[1:])}
     if prepared.kind == "classification":
         return {"type": "classes", "classes": list(prepared.classes)}
     if prepared.kind == "tokens":

@@ -46,12 +46,38 @@ def activity_table(regression: bool = False, ids: int = 45, seed: int = 0) -> pd
 FLAGS = ["--id-col", "recording", "--time-col", "t", "--features", "ax,ay,az", "--target", "target"]
 
 
-def searched(root: Path, regression: bool) -> Exported:
+def step_table(ids: int = 40, seed: int = 0) -> pd.DataFrame:
+    """Recordings of 10..24 steps, ``target`` labelling each step: 'still' (small noise) until a
+    random step, 'move' (an oscillation) from it."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i in range(ids):
+        n = int(rng.integers(10, 25))
+        moving = np.arange(n) >= int(rng.integers(2, n - 2))
+        amplitude = np.where(moving, 1.0, 0.05)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "recording": f"rec-{i}",
+                    "t": np.arange(n),
+                    "ax": amplitude * np.sin(1.3 * np.arange(n)),
+                    "ay": amplitude * rng.normal(0, 1, n),
+                    "az": rng.normal(0, 0.1, n),
+                    "target": np.where(moving, "move", "still"),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True).round(4)
+
+
+def searched(root: Path, regression: bool = False, per_step: bool = False) -> Exported:
     data = root / "recordings.csv"
-    activity_table(regression).sample(frac=1.0, random_state=1).to_csv(data, index=False)
+    table = step_table() if per_step else activity_table(regression)
+    table.sample(frac=1.0, random_state=1).to_csv(data, index=False)
     workspace = root / "ws"
     budget = ["--space", "tiny", "--trials", "2", "--max-epochs", "3", "--seed", "0"]
-    done = cli("search", "--data", str(data), *FLAGS, *budget, "--workspace", str(workspace),
+    flags = [*FLAGS, "--per-step"] if per_step else FLAGS
+    done = cli("search", "--data", str(data), *flags, *budget, "--workspace", str(workspace),
                "--quiet", "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     study = json.loads(done.stdout)["study"]
@@ -62,13 +88,18 @@ def searched(root: Path, regression: bool) -> Exported:
                    "--format", "onnx,torchscript", "--json")  # fmt: skip
     assert exported.returncode == 0, exported.stderr[-3000:]
     source = {"data": str(data), "id_col": "recording", "time_col": "t",
-              "features": "ax,ay,az", "target": "target"}  # fmt: skip
+              "features": "ax,ay,az", "target": "target", **({"per_step": True} if per_step else {})}  # fmt: skip
     return Exported(workspace, study, source, json.loads(best.stdout), json.loads(exported.stdout))
 
 
 @pytest.fixture(scope="module")
 def classified(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     return searched(tmp_path_factory.mktemp("seq-classification"), regression=False)
+
+
+@pytest.fixture(scope="module")
+def labelled_steps(tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    return searched(tmp_path_factory.mktemp("seq-per-step"), per_step=True)
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +168,32 @@ def test_predict_reads_the_same_table_from_parquet(classified: Exported, tmp_pat
         assert done.returncode == 0, done.stderr
         answers.append(done.stdout)
     assert answers[0] == answers[1] and len(answers[0].splitlines()) > 2
+
+
+def test_per_step_labels_predict_a_class_at_every_step_as_the_search_model_does(
+    labelled_steps: Exported, tmp_path: Path
+) -> None:
+    """``--per-step``: predict answers one row per (id, time), the class the search's own model
+    gives that step (where that model's top output is a class, not the padding class)."""
+    prepared, expected = in_memory(labelled_steps)  # [test sequences, T] output ids
+    assert prepared.kind == "tokens" and prepared.topologies == ("seq2seq",)
+    test_ids = [prepared.ids[k] for k in prepared.split["test"]]
+    table = pd.read_csv(labelled_steps.source["data"])
+    new = table[table["recording"].isin(test_ids)].drop(columns="target")
+    new.sample(frac=1.0, random_state=3).to_csv(tmp_path / "new.csv", index=False)
+    done = cli(
+        "predict", "--model", str(labelled_steps.folder), "--data", str(tmp_path / "new.csv")
+    )
+    assert done.returncode == 0, done.stderr
+    answers = pd.read_csv(io.StringIO(done.stdout), dtype={"recording": str})
+    assert list(answers.columns) == ["recording", "t", "prediction", "probability"]
+    assert len(answers) == len(new)
+    compared = 0
+    for row, name in enumerate(test_ids):
+        mine = answers[answers["recording"] == name]
+        assert mine["t"].tolist() == sorted(new[new["recording"] == name]["t"])
+        for step, label in enumerate(mine["prediction"]):
+            if expected[row, step] > 0:  # the padding class is never answered
+                assert label == prepared.vocab[expected[row, step]], (name, step)
+                compared += 1
+    assert compared > 0.9 * len(answers)

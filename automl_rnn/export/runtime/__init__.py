@@ -44,8 +44,24 @@ from .manifest import (
     sha256,
     verify_files,
 )
-from .outputs import decode_rows, forecast_frame, future_times, infer_freq, time_text, token_text
-from .rows import by_length, encode_rows, float_steps, long_sequences, pixels, token_ids
+from .outputs import (
+    decode_rows,
+    decode_steps,
+    forecast_frame,
+    future_times,
+    infer_freq,
+    time_text,
+    token_text,
+)
+from .rows import (
+    LongSequences,
+    by_length,
+    encode_rows,
+    float_steps,
+    long_sequences,
+    pixels,
+    token_ids,
+)
 
 __all__ = [
     "CHUNK_ROWS",
@@ -62,10 +78,12 @@ __all__ = [
     "EagerEngine",
     "Engine",
     "History",
+    "LongSequences",
     "OnnxEngine",
     "TorchScriptEngine",
     "by_length",
     "decode_rows",
+    "decode_steps",
     "encode_rows",
     "float_steps",
     "forecast_frame",
@@ -119,14 +137,15 @@ class Bundle:
             raise BundleError(f"{source}: expected a table (DataFrame), got {type(frame).__name__}")
         if self.kind == "forecast":
             return self._forecast(frame, source, row)
-        spec = self.pre["input"]
-        if spec["type"] == "long":  # one answer per id
-            ids, steps = long_sequences(spec, frame, source, row)
-            frame, groups = pd.DataFrame({str(spec["id_col"]): ids}), by_length(steps)
-        else:
-            groups = encode_rows(spec, frame, source, row)
+        spec, out = self.pre["input"], self.pre["output"]
+        read = long_sequences(spec, frame, source, row) if spec["type"] == "long" else None
+        groups = by_length(read.steps) if read else encode_rows(spec, frame, source, row)
         outputs: list[tuple[np.ndarray, np.ndarray]] = [(index, self.run(x)) for index, x in groups]
-        return decode_rows(spec, self.pre["output"], frame, outputs)
+        if read is not None:  # one answer per id, or per step of each id
+            if out["type"] == "step_classes":
+                return decode_steps(spec, out, read, outputs)
+            frame = pd.DataFrame({str(spec["id_col"]): read.ids})
+        return decode_rows(spec, out, frame, outputs)
 
     def _forecast(self, frame: pd.DataFrame, source: str, row: str) -> pd.DataFrame:
         spec = self.pre["input"]

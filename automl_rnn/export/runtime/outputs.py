@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import stripped
+from .rows import LongSequences
 
 
 def infer_freq(index: pd.DatetimeIndex) -> str | None:
@@ -134,3 +135,35 @@ def decode_rows(
         names = ["prediction"] if width == 1 else [f"prediction_{k}" for k in range(width)]
         table.update({name: values[:, k] for k, name in enumerate(names)})
     return pd.DataFrame(table)
+
+
+def decode_steps(
+    spec: dict[str, Any],
+    out: dict[str, Any],
+    read: LongSequences,
+    outputs: list[tuple[np.ndarray, np.ndarray]],
+) -> pd.DataFrame:
+    """Per-step classes as rows: the id, the step's time (or ``step`` 1..T), the class and its
+    probability, ids in order of first appearance (the padding class is never answered)."""
+    classes = np.asarray(out["classes"], dtype=object)
+    answers: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0), np.empty(0))] * len(read.ids)
+    for index, logits in outputs:  # [n, T, 1 + classes]
+        p = _softmax(logits)[..., 1:]
+        best = p.argmax(axis=-1)
+        for k, row_best, row_p in zip(index, best, np.take_along_axis(p, best[..., None], -1)):
+            answers[int(k)] = (classes[row_best], row_p[:, 0].astype(np.float32))
+    lengths = [len(label) for label, _ in answers]
+    time_name = str(spec["time_col"]) if read.times is not None else "step"
+    steps = (
+        np.concatenate(read.times)
+        if read.times is not None
+        else np.concatenate([np.arange(1, n + 1) for n in lengths])
+    )
+    return pd.DataFrame(
+        {
+            str(spec["id_col"]): np.repeat(np.asarray(read.ids, dtype=object), lengths),
+            time_name: steps,
+            "prediction": np.concatenate([label for label, _ in answers]),
+            "probability": np.concatenate([prob for _, prob in answers]),
+        }
+    )

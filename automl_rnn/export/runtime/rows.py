@@ -4,6 +4,7 @@ graph's input, rows of one length grouped so no padding ever enters the recurren
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -119,7 +120,7 @@ def encode_rows(
     elif kind == "float_steps":
         steps = float_steps(spec, frame, source, row)
     elif kind == "long":
-        steps = long_sequences(spec, frame, source, row)[1]
+        steps = long_sequences(spec, frame, source, row).steps
     else:
         raise BundleError(f"unknown input type '{kind}' in {PREPROCESS}; export the model again")
     return by_length(steps)
@@ -136,12 +137,21 @@ def by_length(steps: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]
     ]
 
 
+@dataclass
+class LongSequences:
+    """A long table read for a model: the ids in order of first appearance, each id's
+    standardized ``[T, F]`` float32 steps, and (with a time column) each id's times as given."""
+
+    ids: list[str]
+    steps: list[np.ndarray]
+    times: list[np.ndarray] | None
+
+
 def long_sequences(
     spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str
-) -> tuple[list[str], list[np.ndarray]]:
-    """A long table (one row per step) -> (the ids in order of first appearance, each id's
-    standardized ``[T, F]`` float32 steps, ordered by the time column when the model has one,
-    else in table order)."""
+) -> LongSequences:
+    """A long table (one row per step) -> its sequences, each ordered by the time column when the
+    model has one, else in table order."""
     frame = stripped(frame)
     ids = cells(frame, str(spec["id_col"]), source, row).astype(str)
     values = np.stack(
@@ -150,8 +160,10 @@ def long_sequences(
     )
     codes, names = pd.factorize(ids, sort=False)
     time_col = spec.get("time_col")
+    given = None
     if time_col:
-        when = _step_times(cells(frame, str(time_col), source, row), str(time_col), source, row)
+        given = cells(frame, str(time_col), source, row)
+        when = _step_times(given, str(time_col), source, row)
         order = np.lexsort((when, codes))
         same = (np.diff(codes[order]) == 0) & (np.diff(when[order]) == 0)
         if same.any():
@@ -163,8 +175,9 @@ def long_sequences(
     else:
         order = np.argsort(codes, kind="stable")
     scaled = ((values - np.asarray(spec["mu"])) / np.asarray(spec["sd"])).astype(np.float32)
-    counts = np.bincount(codes, minlength=len(names))
-    return [str(n) for n in names], np.split(scaled[order], np.cumsum(counts)[:-1])
+    cuts = np.cumsum(np.bincount(codes, minlength=len(names)))[:-1]
+    times = None if given is None else np.split(given.to_numpy()[order], cuts)
+    return LongSequences([str(n) for n in names], np.split(scaled[order], cuts), times)
 
 
 def _step_times(column: pd.Series, name: str, source: str, row: str) -> np.ndarray:

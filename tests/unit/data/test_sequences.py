@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from automl_rnn.data.contract import IGNORE_INDEX, PAD_TOKEN
 from automl_rnn.data.sequences import SequenceColumns, SequenceData, read_sequences
 from automl_rnn.errors import DataError
 from automl_rnn.export import runtime
@@ -162,7 +163,8 @@ def test_the_runtime_reads_a_shuffled_table_into_the_training_tensors(tmp_path: 
         "mu": data.feature_mu.tolist(), "sd": data.feature_sd.tolist(),
     }  # fmt: skip
     shuffled = frame.drop(columns="label").sample(frac=1.0, random_state=5)
-    ids, steps = runtime.long_sequences(spec, shuffled, "new.csv", "row")
+    sequences = runtime.long_sequences(spec, shuffled, "new.csv", "row")
+    ids, steps = sequences.ids, sequences.steps
     view = data.views["seq2vec"]
     assert sorted(ids) == sorted(data.ids)
     for name, x in zip(ids, steps):
@@ -234,3 +236,54 @@ def test_parquet_refusals_name_the_file_column_and_row(
     with pytest.raises(DataError, match=expected) as refused:
         read_sequences(path, COLUMNS)
     assert str(path) in str(refused.value) and "\n" not in str(refused.value)
+
+
+# ---- per-step targets (--per-step): a class at every step ------------------------------------
+
+PER_STEP = SequenceColumns("rec", ("a", "b"), "state", "t", per_step=True)
+
+
+def step_frame() -> pd.DataFrame:
+    """``long_frame`` with a per-step ``state``: 'low' before each recording's middle, 'high'
+    from it (so the label changes within every id)."""
+    frame = long_frame()
+    middle = frame.groupby("rec")["t"].transform("max") / 2
+    frame["state"] = np.where(frame["t"] < middle, "low", "high")
+    return frame
+
+
+def test_per_step_targets_follow_each_ids_steps_in_time_order(tmp_path: Path) -> None:
+    frame = step_frame()
+    data = read(frame.sample(frac=1.0, random_state=6), tmp_path / "d.csv", PER_STEP)
+    assert (data.kind, data.topologies) == ("tokens", ("seq2seq",))
+    assert data.vocab == ("<pad>", "high", "low")
+    view = data.views["seq2seq"]
+    assert view.lengths is not None
+    for k, name in enumerate(data.ids):
+        states = frame[frame["rec"] == name].sort_values("t")["state"].tolist()
+        length = int(view.lengths[k])
+        assert [data.vocab[i] for i in view.y[k, :length]] == states
+        assert (view.y[k, length:] == IGNORE_INDEX).all()
+
+
+def test_per_step_batches_cut_targets_with_inputs_and_scores_pad_predictions(
+    tmp_path: Path,
+) -> None:
+    data = read(step_frame(), tmp_path / "d.csv", PER_STEP)
+    widths = set()
+    for batch in data.loaders("seq2seq", None, batch_size=1).test:  # each its own length
+        assert batch["y"].shape[1] == batch["x"].shape[1] == int(batch["lengths"].max())
+        widths.add(batch["y"].shape[1])
+    assert len(widths) > 1
+    view, rows = data.views["seq2seq"], data.split["test"]
+    truth = np.where(view.y[rows] < 0, PAD_TOKEN, view.y[rows])
+    narrower = truth[:, : int(view.lengths[rows].max())]  # type: ignore[index]
+    scores = data.score("test", narrower)
+    assert scores["test_char_accuracy"] == 1.0 and scores["test_exact"] == 1.0
+    wrong = np.where(narrower == 1, 2, np.where(narrower == 2, 1, narrower))
+    assert data.score("test", wrong)["test_char_accuracy"] == 0.0
+
+
+def test_a_label_changing_within_an_id_says_to_give_per_step(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="give --per-step if the target labels each step"):
+        read(step_frame(), tmp_path / "d.csv", SequenceColumns("rec", ("a", "b"), "state", "t"))
