@@ -32,7 +32,15 @@ FILES = {
     "short.csv": "t,sales\n" + "".join(f"{i},{(i * 7) % 5 + 1}\n" for i in range(9)),
     "broken.yaml": "task: [co2\ntrials: 3\n",
     "bad_space.yaml": "params:\n  hidden_size: {low: 64, high: 8}\n",
+    # labelled sequences in long format, 30 ids of 5 steps; r2's label changes at t=3
+    "changing_label.csv": "id,t,x,label\n"
+    + "".join(
+        f"r{i},{t},{(i * t) % 7 / 7:.3f},{'z' if (i, t) == (2, 3) else 'abc'[i % 3]}\n"
+        for i in range(30)
+        for t in range(5)
+    ),
 }
+SEQUENCES = ["--id-col", "id", "--time-col", "t", "--features", "x", "--target", "label"]
 
 #: Bounds a case a tree accepts (the 9-row series, before the rule) to one one-epoch trial.
 ONE_SHORT_TRIAL = ["--trials", "1", "--max-epochs", "1", "--no-tracking"]
@@ -50,6 +58,8 @@ CASES: list[tuple[str, list[str]]] = [
     ("topology_misfit", ["--task", "sine_mix", "--topology", "vec2seq"]),
     ("unknown_objective", ["--task", "sine_mix", "--objectives", "val_los"]),
     ("resume_no_study", ["--study", "nosuch"]),
+    ("label_changes_within_an_id", ["--data", "changing_label.csv", *SEQUENCES]),
+    ("kind_without_id_col", ["--data", "series.csv", "--target", "sales", "--kind", "regression"]),
 ]
 
 

@@ -41,6 +41,13 @@ TextColOpt = Annotated[
     str | None,
     typer.Option("--text-col", help="Text column read character by character (classification)."),
 ]
+TargetTextColOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--target-text-col",
+        help="With --text-col: the column of target texts (text to text, encoder-decoder).",
+    ),
+]
 IdColOpt = Annotated[
     str | None,
     typer.Option(
@@ -75,6 +82,7 @@ DATA_FLAGS: dict[str, object] = {
     "season": SeasonOpt,
     "missing": MissingOpt,
     "text_col": TextColOpt,
+    "target_text_col": TargetTextColOpt,
     "id_col": IdColOpt,
     "kind": KindOpt,
     "per_step": PerStepOpt,

@@ -52,6 +52,7 @@ DATA_KEYS = (
     "season",
     "missing",
     "text_col",
+    "target_text_col",
     "id_col",
     "kind",
     "per_step",
@@ -74,6 +75,7 @@ class ExperimentSpec(BaseModel):
     season: int | None = Field(None, ge=1)
     missing: str | None = None
     text_col: str | None = None
+    target_text_col: str | None = None
     id_col: str | None = None
     kind: str | None = None
     per_step: bool | None = None

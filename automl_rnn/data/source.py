@@ -50,6 +50,8 @@ class DataSource(BaseModel):
     max_gap: int | None = Field(None, ge=0)
     """Longest run of missing values ``interpolate`` fills (default 3; task files may raise it)."""
     text_col: str | None = None
+    target_text_col: str | None = None
+    """With ``text_col``: the column of target texts (text to text, encoder-decoder)."""
     id_col: str | None = None
     """Long format: the column naming the sequence each row (time step) belongs to."""
     kind: SequenceKind | None = None
@@ -83,6 +85,7 @@ class DataSource(BaseModel):
                     "time_col",
                     "features",
                     "text_col",
+                    "target_text_col",
                     "id_col",
                     "kind",
                     "per_step",
@@ -93,7 +96,9 @@ class DataSource(BaseModel):
                 flag = "--" + csv_only[0].replace("_", "-")
                 raise ValueError(f"{flag} applies to --data only, not to --task {self.task}")
         else:
-            if not self.target:
+            if self.target_text_col is not None:
+                self._check_pairs()
+            elif not self.target:
                 hint = "label column" if self.text_col else "column to forecast"
                 raise ValueError(f"--data {self.data} needs --target COL (the {hint})")
             if self.task_params:
@@ -105,6 +110,17 @@ class DataSource(BaseModel):
                 )
             self._check_sequences()
         return self
+
+    def _check_pairs(self) -> None:
+        if self.text_col is None:
+            raise ValueError("--target-text-col needs --text-col (the source texts)")
+        if self.target or self.id_col or self.time_col or self.features or self.horizon:
+            raise ValueError(
+                "--text-col with --target-text-col makes text-to-text pairs: drop --target, "
+                "--id-col, --time-col, --features and --horizon"
+            )
+        if self.text_col == self.target_text_col:
+            raise ValueError("--text-col and --target-text-col name the same column")
 
     def _check_sequences(self) -> None:
         if self.id_col is None:

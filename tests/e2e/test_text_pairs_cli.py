@@ -1,0 +1,68 @@
+"""Text to text from the user's own CSV, end to end through the CLI: ``search`` with
+``--text-col`` and ``--target-text-col``, ``export``, and ``predict`` in a fresh process: one
+decoded text per row, the search's own model's answer on the test rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.e2e.test_export_predict import Exported, cli, in_memory
+
+pytestmark = pytest.mark.slow
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]  # fmt: skip
+
+
+def date_pairs(rows: int = 200, seed: int = 0) -> pd.DataFrame:
+    """'3 March 2001' -> '2001-03-03'."""
+    rng = np.random.default_rng(seed)
+    days = [dt.date(1990, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 12000, rows)]
+    return pd.DataFrame(
+        {"human": [f"{d.day} {MONTHS[d.month - 1]} {d.year}" for d in days],
+         "iso": [d.isoformat() for d in days]}
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def translated(tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    root = tmp_path_factory.mktemp("text-pairs")
+    data, workspace = root / "pairs.csv", root / "ws"
+    date_pairs().to_csv(data, index=False)
+    flags = ["--text-col", "human", "--target-text-col", "iso"]
+    budget = ["--space", "tiny", "--trials", "2", "--max-epochs", "3", "--seed", "0"]
+    done = cli("search", "--data", str(data), *flags, *budget, "--workspace", str(workspace),
+               "--quiet", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    study = json.loads(done.stdout)["study"]
+    best = cli("best", "--study", study, "--workspace", str(workspace), "--json")
+    out = root / "model"
+    exported = cli("export", "--study", study, "--workspace", str(workspace), "--out", str(out),
+                   "--format", "onnx,torchscript", "--json")  # fmt: skip
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    source = {"data": str(data), "text_col": "human", "target_text_col": "iso"}
+    return Exported(workspace, study, source, json.loads(best.stdout), json.loads(exported.stdout))
+
+
+def test_predict_writes_the_search_models_text_for_each_row(
+    translated: Exported, tmp_path: Path
+) -> None:
+    prepared, expected = in_memory(translated)
+    assert (prepared.kind, prepared.topologies) == ("tokens", ("encoder_decoder",))
+    wanted = prepared.decode(expected)
+    rows = prepared.split["test"]
+    sources = date_pairs()["human"].iloc[rows]
+    sources.to_frame().to_csv(tmp_path / "new.csv", index=False)
+    for engine in ("onnx", "torchscript"):
+        done = cli("predict", "--model", str(translated.folder), "--data",
+                   str(tmp_path / "new.csv"), "--engine", engine, cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        answers = pd.read_csv(io.StringIO(done.stdout), dtype=str, keep_default_na=False)
+        assert answers["human"].tolist() == sources.tolist()
+        assert answers["prediction"].tolist() == wanted, engine
