@@ -18,7 +18,7 @@ from automl_rnn.data.series import RawSeries, read_series
 from automl_rnn.data.source import DataSource
 from automl_rnn.data.spec import TaskSpec
 from automl_rnn.data.text import read_text_task
-from automl_rnn.data.text_pairs import read_text_pairs
+from automl_rnn.data.text_pairs import read_text_pairs, read_vector_text
 from automl_rnn.errors import ConfigError
 
 log = logging.getLogger("automl_rnn.data")
@@ -29,8 +29,10 @@ def build(source: DataSource) -> PreparedData:
     if source.task is not None:
         return _task(source)
     assert source.data is not None
-    if source.text_col is not None and source.target_text_col is not None:
-        return read_text_pairs(source.data, source.text_col, source.target_text_col)
+    if source.target_text_col is not None:
+        if source.text_col is not None:
+            return read_text_pairs(source.data, source.text_col, source.target_text_col)
+        return read_vector_text(source.data, source.features, source.target_text_col)
     if source.text_col is not None:
         return read_text_task(source.data, source.text_col, _one_target(source))
     if source.id_col is not None:

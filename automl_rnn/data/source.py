@@ -112,15 +112,22 @@ class DataSource(BaseModel):
         return self
 
     def _check_pairs(self) -> None:
-        if self.text_col is None:
-            raise ValueError("--target-text-col needs --text-col (the source texts)")
-        if self.target or self.id_col or self.time_col or self.features or self.horizon:
+        """Text targets: from a text (``--text-col``) or from a row of numbers (``--features``)."""
+        if (self.text_col is None) == (not self.features):
             raise ValueError(
-                "--text-col with --target-text-col makes text-to-text pairs: drop --target, "
-                "--id-col, --time-col, --features and --horizon"
+                "--target-text-col needs one of --text-col (text to text) or --features "
+                "(a row of numbers to text)"
             )
-        if self.text_col == self.target_text_col:
-            raise ValueError("--text-col and --target-text-col name the same column")
+        if self.target or self.id_col or self.time_col or self.horizon or self.season:
+            raise ValueError(
+                "--target-text-col makes pairs of a source and a target text: drop --target, "
+                "--id-col, --time-col, --horizon and --season"
+            )
+        if self.target_text_col in (self.text_col, *self.features):
+            raise ValueError(
+                f"column '{self.target_text_col}' is both a source and the target text; name "
+                "each column in one role"
+            )
 
     def _check_sequences(self) -> None:
         if self.id_col is None:

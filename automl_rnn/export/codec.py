@@ -21,6 +21,7 @@ from automl_rnn.data.arrays import ArrayData, View
 from automl_rnn.data.forecast import SCALE_FLOOR, ForecastData
 from automl_rnn.data.prepared import PreparedData
 from automl_rnn.data.sequences import SequenceData
+from automl_rnn.data.text_pairs import VectorTextData
 from automl_rnn.errors import ConfigError
 from automl_rnn.export import runtime
 
@@ -35,6 +36,8 @@ _UNSEEN = "\ufffd"
 def builder(spec: ExperimentSpec) -> str:
     """How the data were built: a task file's builder, ``series`` (a CSV series) or ``text``."""
     if spec.data is not None:
+        if spec.target_text_col and not spec.text_col:
+            return "vector"
         return "text" if spec.text_col else "sequences" if spec.id_col else "series"
     from automl_rnn.data.catalog import load_task
 
@@ -77,6 +80,14 @@ def describe(spec: ExperimentSpec, prepared: PreparedData, hp: Hyperparams) -> d
         inputs = {"type": "tokens", "column": "sequence", "vocab": vocab}
     elif made_by == "adding":
         inputs = {"type": "float_steps", "columns": ["value", "marker"]}
+    elif made_by == "vector":
+        assert isinstance(prepared, VectorTextData)
+        inputs = {
+            "type": "vector",
+            "columns": list(prepared.features),
+            "mu": [float(v) for v in prepared.feature_mu],
+            "sd": [float(v) for v in prepared.feature_sd],
+        }
     elif made_by == "sequences":
         assert isinstance(prepared, SequenceData)
         inputs = {
@@ -179,6 +190,9 @@ def row_frame(
     kind = spec["type"]
     if kind == "long":
         return _long_frame(spec, view, rows, ids)
+    if kind == "vector":
+        values = view.x[rows].astype(np.float64) * np.asarray(spec["sd"]) + np.asarray(spec["mu"])
+        return pd.DataFrame(values, columns=spec["columns"])
     if kind == "pixels":
         values = np.rint(view.x[rows].reshape(len(rows), -1) * spec["max"]).astype(np.float64)
         return pd.DataFrame(values, columns=spec["columns"])

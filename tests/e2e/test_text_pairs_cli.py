@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.e2e.test_export_predict import Exported, cli, in_memory
+from automl_rnn.data.images import PIXELS
+from tests.e2e.test_export_predict import TASKS, Exported, cli, in_memory
 
 pytestmark = pytest.mark.slow
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
@@ -30,12 +31,16 @@ def date_pairs(rows: int = 200, seed: int = 0) -> pd.DataFrame:
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def translated(tmp_path_factory: pytest.TempPathFactory) -> Exported:
-    root = tmp_path_factory.mktemp("text-pairs")
+def captions(rows: int = 400) -> pd.DataFrame:
+    """The shipped digits' 64 pixels -> the digit's name (``seven``)."""
+    names = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    digits = pd.read_csv(TASKS / "digits.csv").head(rows)
+    return digits.drop(columns="label").assign(caption=[names[i] for i in digits["label"]])
+
+
+def searched(root: Path, table: pd.DataFrame, flags: list[str], source: dict[str, str]) -> Exported:
     data, workspace = root / "pairs.csv", root / "ws"
-    date_pairs().to_csv(data, index=False)
-    flags = ["--text-col", "human", "--target-text-col", "iso"]
+    table.to_csv(data, index=False)
     budget = ["--space", "tiny", "--trials", "2", "--max-epochs", "3", "--seed", "0"]
     done = cli("search", "--data", str(data), *flags, *budget, "--workspace", str(workspace),
                "--quiet", "--json")  # fmt: skip
@@ -46,8 +51,36 @@ def translated(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     exported = cli("export", "--study", study, "--workspace", str(workspace), "--out", str(out),
                    "--format", "onnx,torchscript", "--json")  # fmt: skip
     assert exported.returncode == 0, exported.stderr[-3000:]
-    source = {"data": str(data), "text_col": "human", "target_text_col": "iso"}
+    source = {"data": str(data), **source}
     return Exported(workspace, study, source, json.loads(best.stdout), json.loads(exported.stdout))
+
+
+@pytest.fixture(scope="module")
+def translated(tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    root = tmp_path_factory.mktemp("text-pairs")
+    flags = ["--text-col", "human", "--target-text-col", "iso"]
+    return searched(root, date_pairs(), flags, {"text_col": "human", "target_text_col": "iso"})
+
+
+@pytest.fixture(scope="module")
+def captioned(tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    root = tmp_path_factory.mktemp("vector-text")
+    pixels = ",".join(PIXELS)
+    flags = ["--features", pixels, "--target-text-col", "caption"]
+    return searched(root, captions(), flags, {"features": pixels, "target_text_col": "caption"})
+
+
+def test_a_row_of_numbers_predicts_the_search_models_text(
+    captioned: Exported, tmp_path: Path
+) -> None:
+    prepared, expected = in_memory(captioned)
+    assert (prepared.kind, prepared.topologies) == ("tokens", ("vec2seq",))
+    rows = prepared.split["test"]
+    captions()[list(PIXELS)].iloc[rows].to_csv(tmp_path / "new.csv", index=False)
+    done = cli("predict", "--model", str(captioned.folder), "--data", str(tmp_path / "new.csv"))
+    assert done.returncode == 0, done.stderr
+    answers = pd.read_csv(io.StringIO(done.stdout), dtype=str, keep_default_na=False)
+    assert answers["prediction"].tolist() == prepared.decode(expected)
 
 
 def test_predict_writes_the_search_models_text_for_each_row(

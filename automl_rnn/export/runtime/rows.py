@@ -103,6 +103,15 @@ def pixels(spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str) -> 
     return (values / top).astype(np.float32).reshape(len(frame), *spec["shape"])
 
 
+def vector(spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str) -> np.ndarray:
+    """Each row's feature columns, standardized as in training: ``[N, F]`` float32."""
+    values = np.stack(
+        [parse_numbers(cells(frame, c, source, row), c, source, row) for c in spec["columns"]],
+        axis=1,
+    )
+    return ((values - np.asarray(spec["mu"])) / np.asarray(spec["sd"])).astype(np.float32)
+
+
 def encode_rows(
     spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -113,6 +122,8 @@ def encode_rows(
     kind = spec["type"]
     if kind == "pixels":
         return [(np.arange(len(frame)), pixels(spec, frame, source, row))]
+    if kind == "vector":
+        return [(np.arange(len(frame)), vector(spec, frame, source, row))]
     if kind in ("chars", "tokens"):
         width = int(spec["one_hot"])
         table = np.eye(width + 1, dtype=np.float32)[:, 1:]  # id 0 (padding) -> zeros

@@ -12,7 +12,7 @@ import pytest
 
 from automl_rnn.data.contract import PAD_TOKEN
 from automl_rnn.data.source import DataSource
-from automl_rnn.data.text_pairs import UNSEEN_OUTPUT, read_text_pairs
+from automl_rnn.data.text_pairs import UNSEEN_OUTPUT, read_text_pairs, read_vector_text
 from automl_rnn.errors import ConfigError, DataError
 
 
@@ -81,11 +81,49 @@ def test_bad_pairs_are_refused_in_one_line(tmp_path: Path, change: object, expec
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
-        ({"target_text_col": "digits", "target": "x"}, "needs --text-col"),
+        ({"target_text_col": "digits", "target": "x"}, "needs one of --text-col"),
         ({"text_col": "spoken", "target_text_col": "digits", "target": "x"}, "drop --target"),
-        ({"text_col": "spoken", "target_text_col": "spoken"}, "name the same column"),
+        ({"text_col": "spoken", "target_text_col": "spoken"}, "both a source and the target"),
+        ({"text_col": "s", "features": "a", "target_text_col": "t"}, "needs one of --text-col"),
     ],
 )
 def test_pair_flags_are_checked_before_reading(flags: dict[str, str], expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         DataSource.from_args({"data": "p.csv", **flags})
+
+
+# ---- a row of numbers to a text (--features with --target-text-col): vector -> sequence -----
+
+
+def vector_rows(rows: int = 60) -> pd.DataFrame:
+    """Two numbers -> the name of the larger one's column and its sign (``'a+'``, ``'b-'``)."""
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(0, 1, rows), rng.normal(5, 3, rows)
+    larger = np.where(np.abs(a) > np.abs(b - 5) / 3, "a", "b")
+    sign = np.where(np.where(larger == "a", a, b - 5) > 0, "+", "-")
+    return pd.DataFrame({"a": a.round(4), "b": b.round(4), "label": np.char.add(larger, sign)})
+
+
+def test_a_vector_row_is_standardized_with_training_statistics(tmp_path: Path) -> None:
+    frame = vector_rows()
+    data = read_vector_text(write(frame, tmp_path / "v.csv"), ("a", "b"), "label")
+    assert (data.kind, data.topologies) == ("tokens", ("vec2seq",))
+    train = data.split["train"]
+    expected = (frame[["a", "b"]].to_numpy() - frame[["a", "b"]].to_numpy()[train].mean(0)) / (
+        frame[["a", "b"]].to_numpy()[train].std(0)
+    )
+    assert np.allclose(data.views["vec2seq"].x, expected, atol=1e-5)
+    poisoned = frame.copy()
+    poisoned.loc[data.split["test"], "a"] = 1e6  # held-out rows move no statistic
+    dirty = read_vector_text(write(poisoned, tmp_path / "p.csv"), ("a", "b"), "label")
+    assert np.allclose(dirty.feature_mu, data.feature_mu)
+    assert data.decode(data.views["vec2seq"].y[:3]) == frame["label"][:3].tolist()
+
+
+def test_a_vector_row_with_an_empty_feature_is_refused(tmp_path: Path) -> None:
+    frame = vector_rows()
+    frame.loc[7, "b"] = np.nan
+    with pytest.raises(DataError, match=r"column 'b' is empty at line 9"):
+        read_vector_text(write(frame, tmp_path / "v.csv"), ("a", "b"), "label")
+    with pytest.raises(ConfigError, match="needs one of --text-col"):
+        DataSource.from_args({"data": "v.csv", "target_text_col": "label"})
