@@ -75,7 +75,16 @@ def searched(root: Path, regression: bool = False, per_step: bool = False) -> Ex
     table = step_table() if per_step else activity_table(regression)
     table.sample(frac=1.0, random_state=1).to_csv(data, index=False)
     workspace = root / "ws"
-    budget = ["--space", "tiny", "--trials", "2", "--max-epochs", "3", "--seed", "0"]
+    budget = [
+        "--space",
+        "tiny",
+        "--trials",
+        "1",
+        "--max-epochs",
+        "3",
+        "--seed",
+        "0",
+    ]  # a round trip
     flags = [*FLAGS, "--per-step"] if per_step else FLAGS
     done = cli("search", "--data", str(data), *flags, *budget, "--workspace", str(workspace),
                "--quiet", "--json")  # fmt: skip

@@ -41,7 +41,16 @@ def captions(rows: int = 400) -> pd.DataFrame:
 def searched(root: Path, table: pd.DataFrame, flags: list[str], source: dict[str, str]) -> Exported:
     data, workspace = root / "pairs.csv", root / "ws"
     table.to_csv(data, index=False)
-    budget = ["--space", "tiny", "--trials", "2", "--max-epochs", "3", "--seed", "0"]
+    budget = [
+        "--space",
+        "tiny",
+        "--trials",
+        "1",
+        "--max-epochs",
+        "3",
+        "--seed",
+        "0",
+    ]  # a round trip
     done = cli("search", "--data", str(data), *flags, *budget, "--workspace", str(workspace),
                "--quiet", "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
