@@ -111,6 +111,28 @@ def dates(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     return search_and_export(root, source, "onnx,torchscript", search={"tracking": False})
 
 
+#: A round trip's search budget: one tiny trial of three epochs, nothing tracked.
+ROUND_TRIP = ["--space", "tiny", "--trials", "1", "--max-epochs", "3", "--seed", "0"]
+
+
+def search_export_by_cli(
+    root: Path, data: Path, flags: list[str], source: dict[str, Any]
+) -> Exported:
+    """``search`` of the user's file ``data`` read with ``flags``, through the CLI (the
+    :data:`ROUND_TRIP` budget), then ``best`` and ``export`` (ONNX, TorchScript) in this process;
+    ``source`` is the same data as :class:`DataSource` arguments (for :func:`in_memory`)."""
+    workspace = root / "ws"
+    done = cli("search", "--data", str(data), *flags, *ROUND_TRIP, "--workspace",
+               str(workspace), "--no-tracking", "--quiet", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    study = str(json.loads(done.stdout)["study"])
+    best = api.best(study, str(workspace))
+    out = api.export(
+        study, str(root / "model"), workspace=str(workspace), formats="onnx,torchscript"
+    )
+    return Exported(workspace, study, {"data": str(data), **source}, best, out)
+
+
 # ---- the in-memory model and inputs of the test split -----------------------------------------
 
 

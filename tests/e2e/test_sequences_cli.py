@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.e2e.test_export_predict import Exported, cli, in_memory
+from tests.e2e.test_export_predict import Exported, cli, in_memory, search_export_by_cli
 
 pytestmark = pytest.mark.slow
 
@@ -74,31 +74,11 @@ def searched(root: Path, regression: bool = False, per_step: bool = False) -> Ex
     data = root / "recordings.csv"
     table = step_table() if per_step else activity_table(regression)
     table.sample(frac=1.0, random_state=1).to_csv(data, index=False)
-    workspace = root / "ws"
-    budget = [
-        "--space",
-        "tiny",
-        "--trials",
-        "1",
-        "--max-epochs",
-        "3",
-        "--seed",
-        "0",
-    ]  # a round trip
     flags = [*FLAGS, "--per-step"] if per_step else FLAGS
-    done = cli("search", "--data", str(data), *flags, *budget, "--workspace", str(workspace),
-               "--quiet", "--json")  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    study = json.loads(done.stdout)["study"]
-    best = cli("best", "--study", study, "--workspace", str(workspace), "--json")
-    assert best.returncode == 0, best.stderr[-3000:]
-    out = root / "model"
-    exported = cli("export", "--study", study, "--workspace", str(workspace), "--out", str(out),
-                   "--format", "onnx,torchscript", "--json")  # fmt: skip
-    assert exported.returncode == 0, exported.stderr[-3000:]
-    source = {"data": str(data), "id_col": "recording", "time_col": "t",
-              "features": "ax,ay,az", "target": "target", **({"per_step": True} if per_step else {})}  # fmt: skip
-    return Exported(workspace, study, source, json.loads(best.stdout), json.loads(exported.stdout))
+    source = {"id_col": "recording", "time_col": "t", "features": "ax,ay,az", "target": "target"}
+    return search_export_by_cli(
+        root, data, flags, {**source, **({"per_step": True} if per_step else {})}
+    )
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import pandas as pd
 import pytest
 
 from automl_rnn.data.images import PIXELS
-from tests.e2e.test_export_predict import TASKS, Exported, cli, in_memory
+from tests.e2e.test_export_predict import TASKS, Exported, cli, in_memory, search_export_by_cli
 
 pytestmark = pytest.mark.slow
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
@@ -39,29 +38,8 @@ def captions(rows: int = 400) -> pd.DataFrame:
 
 
 def searched(root: Path, table: pd.DataFrame, flags: list[str], source: dict[str, str]) -> Exported:
-    data, workspace = root / "pairs.csv", root / "ws"
-    table.to_csv(data, index=False)
-    budget = [
-        "--space",
-        "tiny",
-        "--trials",
-        "1",
-        "--max-epochs",
-        "3",
-        "--seed",
-        "0",
-    ]  # a round trip
-    done = cli("search", "--data", str(data), *flags, *budget, "--workspace", str(workspace),
-               "--quiet", "--json")  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    study = json.loads(done.stdout)["study"]
-    best = cli("best", "--study", study, "--workspace", str(workspace), "--json")
-    out = root / "model"
-    exported = cli("export", "--study", study, "--workspace", str(workspace), "--out", str(out),
-                   "--format", "onnx,torchscript", "--json")  # fmt: skip
-    assert exported.returncode == 0, exported.stderr[-3000:]
-    source = {"data": str(data), **source}
-    return Exported(workspace, study, source, json.loads(best.stdout), json.loads(exported.stdout))
+    table.to_csv(root / "pairs.csv", index=False)
+    return search_export_by_cli(root, root / "pairs.csv", flags, source)
 
 
 @pytest.fixture(scope="module")
