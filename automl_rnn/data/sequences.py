@@ -88,14 +88,17 @@ def _sequences(
     path = table.path
     ids = _filled(table, columns.id_col, "--id-col")
     order, codes, names = _grouped(table, ids, columns)
-    values = np.stack([table.numeric(c, "--features") for c in columns.features], axis=1)
+    steps = np.empty((len(order), len(columns.features)))  # the features, rows in step order
     for j, feature in enumerate(columns.features):
-        missing = np.isnan(values[:, j])
+        column = table.numeric(feature, "--features")
+        missing = np.isnan(column)
         if missing.any():
             raise DataError(
                 f"{table.path}: column '{feature}' is empty at {table.where(int(np.argmax(missing)))}"
                 "; every step needs every feature (fill or drop those rows)"
             )
+        steps[:, j] = column[order]
+        del column, table.frame[feature]  # large tables: the column lives on in ``steps`` only
     label_codes, label_names = pd.factorize(_filled(table, columns.target, "--target"))
     labels = np.asarray(label_names, dtype=str)
     ordered = label_codes[order]
@@ -131,12 +134,13 @@ def _sequences(
     else:
         y = _numbers(table, columns.target, targets)
         split = seeded_split(len(names), VAL_FRACTION, TEST_FRACTION, seed)
-    steps = values[order]
-    train_steps = np.isin(codes, split["train"])
-    mu = steps[train_steps].mean(axis=0)
-    sd = np.maximum(steps[train_steps].std(axis=0), SCALE_FLOOR)
+    train = steps[np.isin(codes, split["train"])]
+    mu, sd = train.mean(axis=0), np.maximum(train.std(axis=0), SCALE_FLOOR)
+    del train
+    steps -= mu  # in place: large tables hold one copy of the steps
+    steps /= sd
     x = np.zeros((len(names), int(lengths.max()), len(columns.features)), dtype=np.float32)
-    x[codes, positions] = ((steps - mu) / sd).astype(np.float32)
+    x[codes, positions] = steps
     metric = metric or DEFAULT_METRIC[kind]
     return SequenceData(
         name or Path(path).stem, kind, {TOPOLOGY[kind]: View(x, y, lengths=lengths)}, split, metric,

@@ -155,6 +155,11 @@ class DataSource(BaseModel):
                 f"column '{sorted(n for n in clash if n)[0]}' is both an id or time column and "
                 "a feature or target; name each column in one role"
             )
+        if self.target[0] in self.features:
+            raise ValueError(
+                f"column '{self.target[0]}' is both a feature and the target; the model would "
+                "read the answer: name it in one role"
+            )
 
     @classmethod
     def from_args(cls, args: dict[str, Any]) -> DataSource:

@@ -141,6 +141,20 @@ CASES: list[tuple[str, list[str], list[str]]] = [
         ["--kind", "--id-col"],
     ),
     (
+        "target_among_the_features",
+        [
+            "--data",
+            "label_changes.csv",
+            "--id-col",
+            "id",
+            "--features",
+            "x,label",
+            "--target",
+            "label",
+        ],
+        ["'label' is both a feature and the target"],
+    ),
+    (
         "id_col_without_features",
         ["--data", "label_changes.csv", "--id-col", "id", "--target", "label"],
         ["--id-col needs --features"],
