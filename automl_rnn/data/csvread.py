@@ -151,15 +151,20 @@ def read_typed(
     try:
         frame = pd.read_csv(
             path, usecols=wanted, dtype=dtypes, keep_default_na=False, na_values=NA_TOKENS,
-            skipinitialspace=True, encoding="utf-8-sig", engine="c",
+            encoding="utf-8-sig", engine="c",
         )  # fmt: skip
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
         return None
-    if frame.empty:
-        return None
+    if frame.empty or any(_padded(frame[name]) for name in text):
+        return None  # spaces around a text value: the exact reader strips them
     frame.columns = [str(c).strip() for c in frame.columns]
     lines = np.arange(len(frame), dtype=np.int64) + 2
     return Table(path, frame, lines, ",", ".")
+
+
+def _padded(column: pd.Series) -> bool:
+    """Whether a category column holds a value with spaces around it (few values to look at)."""
+    return any(str(value) != str(value).strip() for value in column.cat.categories)
 
 
 def _delimiter(lines: list[str]) -> str:

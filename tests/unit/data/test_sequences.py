@@ -287,3 +287,16 @@ def test_per_step_batches_cut_targets_with_inputs_and_scores_pad_predictions(
 def test_a_label_changing_within_an_id_says_to_give_per_step(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="give --per-step if the target labels each step"):
         read(step_frame(), tmp_path / "d.csv", SequenceColumns("rec", ("a", "b"), "state", "t"))
+
+
+def test_spaces_around_values_read_as_the_exact_reader_reads_them(tmp_path: Path) -> None:
+    """A file written with spaces after its commas: the typed read would keep them in the ids
+    and labels, so it steps aside; the sequences are the tidy file's."""
+    frame = long_frame()
+    tidy = read(frame, tmp_path / "tidy.csv")
+    (tmp_path / "spaced").mkdir()
+    header, body = frame.to_csv(index=False).split("\n", 1)  # a clean header, spaced values
+    (tmp_path / "spaced" / "tidy.csv").write_text(header + "\n" + body.replace(",", ", "))
+    spaced = read_sequences(tmp_path / "spaced" / "tidy.csv", COLUMNS)  # the same name
+    assert spaced.ids == tidy.ids and spaced.classes == tidy.classes
+    assert spaced.fingerprint == tidy.fingerprint
