@@ -43,6 +43,7 @@ from automl_rnn.kinds import TaskKind
 
 IGNORE_INDEX = -100  # int targets with this value are not scored (torch's cross-entropy default)
 PAD_TOKEN = 0  # class index of padding in token outputs
+PAD_LABEL = "<pad>"  # its name in an output vocabulary (never answered)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from automl_rnn.data.arrays import View
-from automl_rnn.data.contract import IGNORE_INDEX
+from automl_rnn.data.contract import IGNORE_INDEX, PAD_LABEL
 from automl_rnn.data.series import RawSeries
 from automl_rnn.errors import ConfigError
 
@@ -100,7 +100,7 @@ def copy_memory(params: dict[str, Any]) -> tuple[dict[str, View], tuple[str, ...
             head.astype(np.int64), recall.astype(np.int64), one_hot=symbols + 2
         ),
     }
-    vocab = ("<pad>", *(str(i) for i in range(1, symbols + 1)))
+    vocab = (PAD_LABEL, *(str(i) for i in range(1, symbols + 1)))
     return views, vocab
 
 
@@ -135,7 +135,7 @@ def dates(params: dict[str, Any]) -> tuple[View, tuple[str, ...], tuple[str, ...
     x = np.zeros((n, int(lengths.max())), dtype=np.int64)
     for row, text in enumerate(texts):
         x[row, : len(text)] = [ids[ch] for ch in text]
-    vocab = ("<pad>", "-", *"0123456789")
+    vocab = (PAD_LABEL, "-", *"0123456789")
     out_ids = {ch: i for i, ch in enumerate(vocab)}
     y = np.array([[out_ids[ch] for ch in day.isoformat()] for day in days], dtype=np.int64)
     return View(x, y, one_hot=len(alphabet), lengths=lengths), alphabet, vocab

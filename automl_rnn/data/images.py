@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from automl_rnn.data.arrays import View
+from automl_rnn.data.contract import PAD_LABEL
 from automl_rnn.errors import DataError
 
 NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -42,7 +43,7 @@ def digits_rows(path: Path) -> tuple[View, tuple[str, ...]]:
 def digits_caption(path: Path) -> tuple[View, tuple[str, ...]]:
     """vec2seq view: x ``[N, 64]``, y the name's letters ``[N, 5]`` padded with PAD (0)."""
     pixels, labels = read_digits(path)
-    vocab = ("<pad>", *sorted(set("".join(NAMES))))
+    vocab = (PAD_LABEL, *sorted(set("".join(NAMES))))
     ids = {ch: i for i, ch in enumerate(vocab)}
     width = max(len(name) for name in NAMES)
     table = np.zeros((10, width), dtype=np.int64)

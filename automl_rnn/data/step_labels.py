@@ -8,12 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from automl_rnn.data.contract import IGNORE_INDEX
+from automl_rnn.data.contract import IGNORE_INDEX, PAD_LABEL
 from automl_rnn.data.csvread import Table
 from automl_rnn.errors import DataError
-
-#: The output class of padding (a per-step model never needs it; decoding skips it).
-PAD_LABEL = "<pad>"
 
 
 def class_order(names: np.ndarray) -> np.ndarray:

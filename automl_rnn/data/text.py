@@ -41,25 +41,35 @@ def read_text_task(path: str | Path, text_col: str, label_col: str, seed: int = 
     class_of = {name: i for i, name in enumerate(names)}
     y = np.array([class_of[v] for v in labels], dtype=np.int64)
     split = seeded_split(n, 0.15, 0.15, seed)
-    strings = [str(t) for t in texts]
-    notes = []
-    if max(len(s) for s in strings) > MAX_CHARS:
-        cut = sum(len(s) > MAX_CHARS for s in strings)
-        notes.append(f"{cut} texts longer than {MAX_CHARS} characters were cut")
+    notes: list[str] = []
+    x, lengths, alphabet = char_ids([str(t) for t in texts], split["train"], notes, "texts")
+    if notes:
         log.warning("%s: %s", path, notes[-1])
-        strings = [s[:MAX_CHARS] for s in strings]
-    alphabet = sorted(set("".join(strings[i] for i in split["train"])))
-    ids = {ch: i + 1 for i, ch in enumerate(alphabet)}
-    unknown = len(alphabet) + 1  # characters never seen in training
-    lengths = np.array([len(s) for s in strings], dtype=np.int64)
-    x = np.zeros((n, int(lengths.max())), dtype=np.int64)
-    for row, text in enumerate(strings):
-        x[row, : len(text)] = [ids.get(ch, unknown) for ch in text]
-    view = View(x, y, one_hot=unknown, lengths=lengths)
+    view = View(x, y, one_hot=len(alphabet) + 1, lengths=lengths)
     return ArrayData(
         Path(path).stem, "classification", {"seq2vec": view}, split, "accuracy", str(path),
         classes=tuple(names), notes=notes, alphabet=tuple(alphabet),
     )  # fmt: skip
+
+
+def char_ids(
+    strings: list[str], train: np.ndarray, notes: list[str], what: str
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Texts read character by character: (ids ``[N, longest]``, 0 = padding, 1.. the training
+    rows' characters, ``len(alphabet) + 1`` a character never seen in training; each text's
+    length; the alphabet). Texts over :data:`MAX_CHARS` are cut, with a note on ``what`` was."""
+    if max(len(s) for s in strings) > MAX_CHARS:
+        cut = sum(len(s) > MAX_CHARS for s in strings)
+        notes.append(f"{cut} {what} longer than {MAX_CHARS} characters were cut")
+        strings = [s[:MAX_CHARS] for s in strings]
+    alphabet = sorted(set("".join(strings[i] for i in train)))
+    ids = {ch: i + 1 for i, ch in enumerate(alphabet)}
+    unknown = len(alphabet) + 1
+    lengths = np.array([len(s) for s in strings], dtype=np.int64)
+    x = np.zeros((len(strings), int(lengths.max())), dtype=np.int64)
+    for row, text in enumerate(strings):
+        x[row, : len(text)] = [ids.get(ch, unknown) for ch in text]
+    return x, lengths, alphabet
 
 
 def _is_number(value: str) -> bool:

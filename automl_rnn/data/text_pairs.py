@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from automl_rnn.data.arrays import ArrayData, View, seeded_split
+from automl_rnn.data.contract import PAD_LABEL
 from automl_rnn.data.csvread import Table, read_table
-from automl_rnn.data.step_labels import PAD_LABEL
-from automl_rnn.data.text import MAX_CHARS, MIN_ROWS
+from automl_rnn.data.sequences import SCALE_FLOOR
+from automl_rnn.data.text import MAX_CHARS, MIN_ROWS, char_ids
 from automl_rnn.errors import DataError
 
 #: The output class of a target character no training row holds (never right).
@@ -31,21 +32,11 @@ def read_text_pairs(path: str | Path, text_col: str, target_col: str, seed: int 
     targets = _target_texts(table, target_col)
     n = len(sources)
     split = seeded_split(n, 0.15, 0.15, seed)
-    notes = []
-    if max(len(s) for s in sources) > MAX_CHARS:
-        cut = sum(len(s) > MAX_CHARS for s in sources)
-        notes.append(f"{cut} source texts longer than {MAX_CHARS} characters were cut")
-        sources = [s[:MAX_CHARS] for s in sources]
+    notes: list[str] = []
     train = split["train"]
-    alphabet = sorted(set("".join(sources[i] for i in train)))
-    ids = {ch: i + 1 for i, ch in enumerate(alphabet)}
-    unknown = len(alphabet) + 1
-    lengths = np.array([len(s) for s in sources], dtype=np.int64)
-    x = np.zeros((n, int(lengths.max())), dtype=np.int64)
-    for row, text in enumerate(sources):
-        x[row, : len(text)] = [ids.get(ch, unknown) for ch in text]
+    x, lengths, alphabet = char_ids(sources, train, notes, "source texts")
     y, vocab = _target_ids(targets, train)
-    view = View(x, y, one_hot=unknown, lengths=lengths)
+    view = View(x, y, one_hot=len(alphabet) + 1, lengths=lengths)
     return ArrayData(
         Path(path).stem, "tokens", {"encoder_decoder": view}, split, "exact", str(path),
         vocab=vocab, notes=notes, alphabet=tuple(alphabet),
@@ -84,7 +75,7 @@ def read_vector_text(
         )
     split = seeded_split(len(targets), 0.15, 0.15, seed)
     mu = x[split["train"]].mean(axis=0)
-    sd = np.maximum(x[split["train"]].std(axis=0), 1e-8)
+    sd = np.maximum(x[split["train"]].std(axis=0), SCALE_FLOOR)
     y, vocab = _target_ids(targets, split["train"])
     view = View(((x - mu) / sd).astype(np.float32), y)
     return VectorTextData(

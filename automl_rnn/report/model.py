@@ -101,7 +101,8 @@ def task_kind(snapshot: StudySnapshot) -> str | None:
             return None
     if spec.get("data"):
         if spec.get("id_col"):
-            return str(spec.get("kind") or "") or None  # inferred from the data: not stored
+            kind = spec.get("kind")  # else inferred from the data, not stored
+            return str(kind) if kind else None
         return "classification" if spec.get("text_col") else "forecast"
     return None
 
