@@ -52,14 +52,16 @@ IdColOpt = Annotated[
     str | None,
     typer.Option(
         "--id-col",
-        help="Long format: the column naming each row's sequence (labelled sequences, one "
-        "--target per id, --features at each step).",
+        help="Long format: the column naming each row's series or sequence (many series to "
+        "forecast, or labelled sequences: one --target per id, --features at each step).",
     ),
 ]
 KindOpt = Annotated[
     str | None,
     typer.Option(
-        "--kind", help="With --id-col: classification or regression (default: from the target)."
+        "--kind",
+        help="With --id-col: forecast (many series), classification or regression (default: "
+        "forecast without --features or with --horizon, else from the target).",
     ),
 ]
 PerStepOpt = Annotated[
@@ -67,6 +69,13 @@ PerStepOpt = Annotated[
     typer.Option(
         "--per-step",
         help="With --id-col: the target labels every step (sequence labelling), not each id.",
+    ),
+]
+StaticFeaturesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--static-features",
+        help="With --id-col (many series): comma-separated per-series constants, fed at every step.",
     ),
 ]
 
@@ -86,6 +95,7 @@ DATA_FLAGS: dict[str, object] = {
     "id_col": IdColOpt,
     "kind": KindOpt,
     "per_step": PerStepOpt,
+    "static_features": StaticFeaturesOpt,
 }
 
 StudyOpt = Annotated[str, typer.Option("--study", help="Study name.")]

@@ -56,6 +56,7 @@ DATA_KEYS = (
     "id_col",
     "kind",
     "per_step",
+    "static_features",
     "task_params",
 )
 
@@ -79,6 +80,7 @@ class ExperimentSpec(BaseModel):
     id_col: str | None = None
     kind: str | None = None
     per_step: bool | None = None
+    static_features: str | list[str] | None = None
     task_params: dict[str, Any] = Field(default_factory=dict)
     # --- what to search ---
     topology: str = "auto"
@@ -137,7 +139,7 @@ class ExperimentSpec(BaseModel):
     """A database every worker machine reaches (``postgresql://user@host/db``), shared by the
     searches started with the same study name; None: the workspace's journal file."""
 
-    @field_validator("features", mode="before")
+    @field_validator("features", "static_features", mode="before")
     @classmethod
     def _split_features(cls, value: Any) -> Any:
         return (

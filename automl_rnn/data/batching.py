@@ -6,8 +6,9 @@ with a batch's indices; the loaders' ``collate_fn`` then passes the dict through
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -99,3 +100,31 @@ def make_loaders(
             num_workers=0,
         )
     return loaders
+
+
+class WindowSource(Protocol):
+    """Data that gathers scaled windows by their first target's row (:class:`PanelData`)."""
+
+    def gather(self, starts: np.ndarray, seq_len: int, per_step: bool = False) -> dict[str, Any]:
+        """Contract arrays ``x, y, loc, scale`` of the windows that start at ``starts``."""
+        ...
+
+
+class PanelBatches(TensorBatches):
+    """Windows held as indices (their first target's row), gathered and scaled a batch at a time:
+    memory grows with the batch, not with ``seq_len`` × windows."""
+
+    def __init__(
+        self, source: WindowSource, starts: np.ndarray, seq_len: int, per_step: bool
+    ) -> None:
+        # the one tensor: ``train_and_val`` merges two sets of windows by concatenating it
+        super().__init__({"start": torch.from_numpy(np.ascontiguousarray(starts))})
+        self.source, self.seq_len, self.per_step = source, seq_len, per_step
+
+    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        starts = self.tensors["start"].numpy()[np.asarray(indices, dtype=np.int64)]
+        arrays = self.source.gather(starts, self.seq_len, self.per_step)
+        batch = {key: torch.from_numpy(value) for key, value in arrays.items()}
+        if self.per_step:  # [B, T, L] -> the contract's [B, T, L * D] with D = 1
+            batch["y"] = batch["y"].reshape(batch["y"].shape[0], batch["y"].shape[1], -1)
+        return batch

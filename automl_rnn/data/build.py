@@ -11,6 +11,8 @@ from automl_rnn.data.catalog import data_file, load_task
 from automl_rnn.data.forecast import ForecastData
 from automl_rnn.data.lengths import check_length, held_out_points
 from automl_rnn.data.missing import DEFAULT_MAX_GAP, handle_missing
+from automl_rnn.data.panel import read_panel
+from automl_rnn.data.panel_data import PanelColumns
 from automl_rnn.data.prepared import PreparedData
 from automl_rnn.data.seasonality import acf_season
 from automl_rnn.data.sequences import SequenceColumns, read_sequences
@@ -35,6 +37,13 @@ def build(source: DataSource) -> PreparedData:
         return read_vector_text(source.data, source.features, source.target_text_col)
     if source.text_col is not None:
         return read_text_task(source.data, source.text_col, _one_target(source))
+    if source.is_panel:
+        assert source.id_col is not None
+        panel = PanelColumns(
+            source.id_col, source.target[0], source.time_col, source.features,
+            source.static_features,
+        )  # fmt: skip
+        return read_panel(source.data, panel, source.horizon, source.season)
     if source.id_col is not None:
         columns = SequenceColumns(
             source.id_col,
@@ -91,6 +100,13 @@ def _task(source: DataSource) -> PreparedData:
     assert source.task is not None
     spec, task_file = load_task(source.task)
     params = spec.merged_params(source.task_params)
+    if spec.builder == "panel":
+        assert spec.id_col is not None and spec.target is not None
+        panel = PanelColumns(
+            spec.id_col, spec.target, spec.time_col, spec.features, spec.static_features
+        )
+        horizon, season = source.horizon or spec.horizon, source.season or spec.season
+        return read_panel(data_file(spec, task_file), panel, horizon, season, spec.name)
     if spec.kind == "forecast":
         raw: RawSeries
         if spec.builder == "series":

@@ -139,3 +139,31 @@ def dates(params: dict[str, Any]) -> tuple[View, tuple[str, ...], tuple[str, ...
     out_ids = {ch: i for i, ch in enumerate(vocab)}
     y = np.array([[out_ids[ch] for ch in day.isoformat()] for day in days], dtype=np.int64)
     return View(x, y, one_hot=len(alphabet), lengths=lengths), alphabet, vocab
+
+
+def panel_table(series: int, steps: tuple[int, int], seed: int = 0) -> dict[str, np.ndarray]:
+    """A long table of ``series`` daily series (columns ``series, date, sales, price, size``):
+    lengths drawn from ``steps`` (inclusive) and ending on different days, levels spread over
+    three orders of magnitude, a weekly cycle, a trend, noise, a price that lowers sales and a
+    constant store ``size`` per series. Rows series by series, in time order."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(steps[0], steps[1] + 1, size=series)
+    total = int(lengths.sum())
+    codes = np.repeat(np.arange(series), lengths)
+    t = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    level = 10.0 ** rng.uniform(0, 3, size=series)
+    phase = rng.uniform(0, 2 * np.pi, size=series)
+    trend = rng.normal(0, 0.002, size=series)
+    price = 1.0 + 0.2 * rng.standard_normal(total)
+    weekly = 1 + 0.3 * np.sin(2 * np.pi * t / 7 + phase[codes])
+    sales = level[codes] * weekly * (1 + trend[codes] * t) * (1.5 - 0.5 * price)
+    sales += 0.05 * level[codes] * rng.standard_normal(total)
+    end = np.datetime64("2024-01-01") + rng.integers(0, 30, size=series).astype("timedelta64[D]")
+    first = end - lengths.astype("timedelta64[D]")
+    return {
+        "series": np.array([f"s{i:04d}" for i in range(series)])[codes],
+        "date": first[codes] + t.astype("timedelta64[D]"),
+        "sales": np.round(sales, 3),
+        "price": np.round(price, 3),
+        "size": rng.integers(1, 5, size=series)[codes].astype(np.float64),
+    }

@@ -50,6 +50,8 @@ class PreparedData:
     """Output token strings (tokens); index 0 is PAD."""
     alphabet: tuple[str, ...] = ()
     """Input characters of a text task, in id order (id 0 is padding, the last id unknown)."""
+    many_series = False
+    """Many series of one panel (:class:`~automl_rnn.data.panel_data.PanelData`)."""
     fingerprint: str = ""
     """sha256 of the data the search sees (values, splits, horizon)."""
     default_seq_len: int

@@ -20,7 +20,8 @@ import pandas as pd
 
 from automl_rnn.data.arrays import ArrayData, View, seeded_split
 from automl_rnn.data.contract import PAD_TOKEN
-from automl_rnn.data.csvread import Table, read_table, read_times, read_typed
+from automl_rnn.data.csvread import Table, read_table, read_typed
+from automl_rnn.data.long_table import filled_column, group_rows
 from automl_rnn.data.parquet import is_parquet, read_parquet_table
 from automl_rnn.data.step_labels import class_order, step_labels
 from automl_rnn.errors import DataError
@@ -86,8 +87,8 @@ def _sequences(
     table: Table, columns: SequenceColumns, seed: int, name: str | None, metric: str | None
 ) -> SequenceData:
     path = table.path
-    ids = _filled(table, columns.id_col, "--id-col")
-    order, codes, names = _grouped(table, ids, columns)
+    grouped = group_rows(table, columns.id_col, columns.time_col)
+    order, codes, names = grouped.order, grouped.codes, grouped.names
     steps = np.empty((len(order), len(columns.features)))  # the features, rows in step order
     for j, feature in enumerate(columns.features):
         column = table.numeric(feature, "--features")
@@ -99,7 +100,7 @@ def _sequences(
             )
         steps[:, j] = column[order]
         del column, table.frame[feature]  # large tables: the column lives on in ``steps`` only
-    label_codes, label_names = pd.factorize(_filled(table, columns.target, "--target"))
+    label_codes, label_names = pd.factorize(filled_column(table, columns.target, "--target"))
     labels = np.asarray(label_names, dtype=str)
     ordered = label_codes[order]
     if columns.per_step:
@@ -213,49 +214,6 @@ class SequenceData(ArrayData):
         return out
 
 
-def _filled(table: Table, name: str, role: str) -> pd.Series:
-    column = table.column(name, role)
-    empty = column.isna().to_numpy()
-    if empty.any():
-        raise DataError(
-            f"{table.path}: column '{name}' is empty at {table.where(int(np.argmax(empty)))}; "
-            "every row needs it"
-        )
-    return column
-
-
-def _grouped(
-    table: Table, ids: pd.Series, columns: SequenceColumns
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row order: by id, then time or file order; each ordered row's id code; the ids in order
-    of first appearance)."""
-    codes, names = pd.factorize(ids, sort=False)
-    if columns.time_col is None:
-        order = np.argsort(codes, kind="stable")
-        return order, codes[order], np.asarray(names)
-    given = table.frame[columns.time_col]
-    if pd.api.types.is_datetime64_any_dtype(given) and not given.isna().any():  # Parquet
-        when = pd.DatetimeIndex(given).asi8.astype(np.float64)
-    elif pd.api.types.is_numeric_dtype(given) and not given.isna().any():  # read typed
-        when = given.to_numpy(dtype=np.float64)
-    else:
-        times, _ = read_times(table, columns.time_col)
-        when = (np.asarray(times.asi8 if isinstance(times, pd.DatetimeIndex) else times)).astype(
-            np.float64
-        )
-    order = np.lexsort((np.arange(len(codes)), when, codes))
-    same = (np.diff(codes[order]) == 0) & (np.diff(when[order]) == 0)
-    if same.any():
-        i = int(np.argmax(same))
-        first, second = sorted((int(order[i]), int(order[i + 1])))
-        raise DataError(
-            f"{table.path}: id '{names[codes[first]]}' has time "
-            f"'{table.column(columns.time_col, '--time-col').iloc[first]}' twice ("
-            f"{table.where(first)} and {table.where(second)}); each (id, time) must be one row"
-        )
-    return order, codes[order], np.asarray(names)
-
-
 def _constant_within_id(
     table: Table,
     target: str,
@@ -274,7 +232,8 @@ def _constant_within_id(
         raise DataError(
             f"{table.path}: column '{target}' changes within one id at "
             f"{table.where(int(order[i + 1]))} ({str(before)!r} -> {str(after)!r}); a labelled "
-            "sequence has one label per id (give --per-step if the target labels each step)"
+            "sequence has one label per id (give --per-step if the target labels each step, or "
+            "--horizon N to forecast each id's series)"
         )
     return starts
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from automl_rnn.errors import ConfigError, closest
 
 MissingMode = Literal["interpolate", "drop", "error"]
-SequenceKind = Literal["classification", "regression"]
+SequenceKind = Literal["classification", "regression", "forecast"]
 
 
 def _split_names(value: Any) -> Any:
@@ -29,8 +29,9 @@ class DataSource(BaseModel):
 
     ``data`` is a CSV: a forecast series (``target`` [, ``time_col``, ``features``, ``horizon``,
     ``season``, ``missing``]); with ``text_col``, text classification (``target`` = label column);
-    with ``id_col``, labelled sequences in long format (``features`` at each step, one ``target``
-    per id [, ``time_col``, ``kind``]).
+    with ``id_col``, a long table: many series to forecast (``target`` [, ``time_col``,
+    ``features``, ``static_features``, ``horizon``, ``season``]; see :attr:`is_panel`) or
+    labelled sequences (``features`` at each step, one ``target`` per id [, ``time_col``, ``kind``]).
     ``task_params`` overrides a generator task's parameters (e.g. ``{"length": 200}`` for ``adding``).
     """
 
@@ -58,14 +59,16 @@ class DataSource(BaseModel):
     """Labelled sequences: classification or regression (default: from the target's values)."""
     per_step: bool | None = None
     """Long format: the target labels each step (sequence labelling), not each id."""
+    static_features: tuple[str, ...] = ()
+    """Many series: per-series constants (store size, region code) fed at every step."""
     task_params: dict[str, int | float | str] = Field(default_factory=dict)
 
-    @field_validator("target", "features", mode="before")
+    @field_validator("target", "features", "static_features", mode="before")
     @classmethod
     def _names(cls, value: Any) -> Any:
         return _split_names(value)
 
-    @field_validator("target", "features")
+    @field_validator("target", "features", "static_features")
     @classmethod
     def _each_name_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         repeated = sorted({name for name in value if value.count(name) > 1})
@@ -89,6 +92,7 @@ class DataSource(BaseModel):
                     "id_col",
                     "kind",
                     "per_step",
+                    "static_features",
                 )
                 if getattr(self, n)
             ]
@@ -129,11 +133,35 @@ class DataSource(BaseModel):
                 "each column in one role"
             )
 
+    @property
+    def is_panel(self) -> bool:
+        """A long table of many series to forecast: ``--id-col`` with ``--kind forecast``, a
+        ``--horizon``, ``--season`` or ``--static-features``, or no ``--features`` (labelled
+        sequences need them)."""
+        if self.id_col is None or self.per_step or self.kind in ("classification", "regression"):
+            return False
+        return bool(
+            self.kind == "forecast"
+            or self.horizon
+            or self.season
+            or self.static_features
+            or not self.features
+        )
+
     def _check_sequences(self) -> None:
         if self.id_col is None:
-            if self.kind is not None or self.per_step:
-                flag = "--kind" if self.kind is not None else "--per-step"
-                raise ValueError(f"{flag} applies to labelled sequences: give --id-col too")
+            if self.kind is not None or self.per_step or self.static_features:
+                flag = (
+                    "--kind"
+                    if self.kind is not None
+                    else "--per-step"
+                    if self.per_step
+                    else "--static-features"
+                )
+                raise ValueError(f"{flag} applies to long tables: give --id-col too")
+            return
+        if self.is_panel:
+            self._check_panel()
             return
         if self.per_step and self.kind == "regression":
             raise ValueError(
@@ -159,6 +187,23 @@ class DataSource(BaseModel):
             raise ValueError(
                 f"column '{self.target[0]}' is both a feature and the target; the model would "
                 "read the answer: name it in one role"
+            )
+
+    def _check_panel(self) -> None:
+        if self.text_col or self.missing or self.max_gap is not None:
+            raise ValueError(
+                "--id-col with a forecast makes many series: drop --text-col, --missing and "
+                "--max-gap (fill gaps in the file)"
+            )
+        if len(self.target) != 1:
+            raise ValueError("many series take one --target column (the value each series holds)")
+        roles = [self.id_col, self.time_col, *self.target, *self.features, *self.static_features]
+        named = [name for name in roles if name]
+        repeated = sorted({name for name in named if named.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"column '{repeated[0]}' has two roles (id, time, target, feature or static "
+                "feature); name each column in one role"
             )
 
     @classmethod

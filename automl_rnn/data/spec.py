@@ -16,13 +16,22 @@ from automl_rnn.kinds import TaskKind, TopologyName
 from automl_rnn.yamlio import load_yaml
 
 Builder = Literal[
-    "series", "sequences", "sine_mix", "adding", "copy_memory", "digits", "digits_caption", "dates"
+    "series",
+    "sequences",
+    "panel",
+    "sine_mix",
+    "adding",
+    "copy_memory",
+    "digits",
+    "digits_caption",
+    "dates",
 ]
 
 #: What each builder makes: its kind, the topologies it can feed, and its parameters' defaults.
 BUILDERS: dict[str, tuple[str, frozenset[str], dict[str, int | float | str]]] = {
     "series": ("forecast", frozenset({"seq2vec", "encoder_decoder", "seq2seq"}), {}),
     "sequences": ("classification", frozenset({"seq2vec"}), {}),  # or regression
+    "panel": ("forecast", frozenset({"seq2vec", "encoder_decoder", "seq2seq"}), {}),
     "sine_mix": (
         "forecast",
         frozenset({"seq2vec", "encoder_decoder", "seq2seq"}),
@@ -69,9 +78,11 @@ class TaskSpec(BaseModel):
     target: str | None = None
     time_col: str | None = None
     id_col: str | None = None
-    """``sequences``: the column naming each row's sequence (long format)."""
+    """``sequences``, ``panel``: the column naming each row's sequence or series (long format)."""
     features: tuple[str, ...] = ()
-    """``sequences``: the input columns at each step."""
+    """``sequences``: the input columns at each step; ``panel``: the covariates."""
+    static_features: tuple[str, ...] = ()
+    """``panel``: per-series constants."""
     params: dict[str, int | float | str] = Field(default_factory=dict)
     horizon: int | None = Field(None, ge=1)
     season: int | None = Field(None, ge=1)
@@ -109,12 +120,16 @@ class TaskSpec(BaseModel):
             )
         if kind == "forecast" and self.horizon is None:
             raise ValueError("a forecast task needs horizon")
-        if self.builder in ("series", "sequences", "digits", "digits_caption") and not self.file:
+        if self.builder in ("series", "sequences", "panel", "digits", "digits_caption") and not (
+            self.file
+        ):
             raise ValueError(f"builder '{self.builder}' needs file")
-        if self.builder in ("series", "sequences") and self.target is None:
+        if self.builder in ("series", "sequences", "panel") and self.target is None:
             raise ValueError(f"builder '{self.builder}' needs target (the column to predict)")
         if self.builder == "sequences" and not (self.id_col and self.features):
             raise ValueError("builder 'sequences' needs id_col and features")
+        if self.builder == "panel" and not self.id_col:
+            raise ValueError("builder 'panel' needs id_col (the column naming each series)")
         return self
 
     def merged_params(self, overrides: dict[str, Any]) -> dict[str, Any]:

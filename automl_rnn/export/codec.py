@@ -19,11 +19,12 @@ from automl_rnn.config.experiment import ExperimentSpec
 from automl_rnn.config.hparams import Hyperparams
 from automl_rnn.data.arrays import ArrayData, View
 from automl_rnn.data.forecast import SCALE_FLOOR, ForecastData
+from automl_rnn.data.panel_data import PanelData
 from automl_rnn.data.prepared import PreparedData
 from automl_rnn.data.sequences import SequenceData
 from automl_rnn.data.text_pairs import VectorTextData
 from automl_rnn.errors import ConfigError
-from automl_rnn.export import runtime
+from automl_rnn.export import panel_codec, runtime
 
 #: Rows of the validation split the export is verified on.
 SAMPLE_ROWS = 64
@@ -47,6 +48,8 @@ def builder(spec: ExperimentSpec) -> str:
 
 def describe(spec: ExperimentSpec, prepared: PreparedData, hp: Hyperparams) -> dict[str, Any]:
     """``{"input": ..., "output": ...}`` of ``preprocess.json`` (see :mod:`~.runtime`)."""
+    if isinstance(prepared, PanelData):
+        return panel_codec.describe(spec, prepared, hp)
     made_by = builder(spec)
     if isinstance(prepared, ForecastData):
         return _forecast(spec, prepared, hp, made_by)
@@ -233,6 +236,8 @@ def samples(pre: dict[str, Any], prepared: PreparedData, hp: Hyperparams) -> lis
     windows), grouped by length, plus a one-row batch. The runtime's encoders must reproduce the
     training tensors exactly (checked here)."""
     spec = pre["input"]
+    if isinstance(prepared, PanelData):
+        return panel_codec.samples(pre, prepared, SAMPLE_ROWS)
     if isinstance(prepared, ForecastData):
         seq_len, scaling = int(spec["window"]), str(spec["scaling"])
         x = np.concatenate(
@@ -289,6 +294,8 @@ def input_example(pre: dict[str, Any], prepared: PreparedData, hp: Hyperparams) 
     """What MLflow logs as the input example: the latest history (forecast) or a few
     validation rows."""
     spec = pre["input"]
+    if isinstance(prepared, PanelData):
+        return panel_codec.history_frame(spec, prepared, EXAMPLE_ROWS)
     if isinstance(prepared, ForecastData):
         return history_frame(spec, prepared, int(prepared.n))
     assert isinstance(prepared, ArrayData)  # every task but a forecast

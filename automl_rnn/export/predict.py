@@ -96,7 +96,7 @@ def _read(data: str, bundle: runtime.Bundle) -> tuple[pd.DataFrame, str]:
     from automl_rnn.data.csvread import parse_times, read_table
     from automl_rnn.data.parquet import is_parquet
 
-    if bundle.pre["input"]["type"] == "long" and is_parquet(data):
+    if bundle.pre["input"]["type"] in ("long", "panel") and is_parquet(data):
         return _read_parquet(Path(data)), "row"
     table = read_table(data)
     frame = table.frame.copy()

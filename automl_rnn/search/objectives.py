@@ -23,10 +23,12 @@ def _per_kind(kind: str) -> dict[str, Objective]:
     return objectives
 
 
-def default_objective(kind: str) -> str:
-    """Forecasts are compared in the data's units (``val_mae``): the loss is in scaled units,
-    and scaling (global vs window) is itself searched. Other kinds use the validation loss."""
-    return "val_mae" if kind == "forecast" else "val_loss"
+def default_objective(kind: str, many_series: bool = False) -> str:
+    """A forecast of one series is compared in the data's units (``val_mae``): the loss is in
+    scaled units, and scaling (global vs window) is itself searched. Many series are compared by
+    the validation loss, in each window's scaled units: a pooled MAE would be decided by the
+    largest series alone. Other kinds use the validation loss."""
+    return "val_mae" if kind == "forecast" and not many_series else "val_loss"
 
 
 def resolve_objectives(names: list[str], kind: str) -> list[Objective]:

@@ -46,7 +46,7 @@ def make_plan(spec: ExperimentSpec) -> SearchPlan:
     )
     if prepared.kind == "forecast":
         _check_windows(space, prepared.max_seq_len)
-    names = spec.objectives or [default_objective(prepared.kind)]
+    names = spec.objectives or [default_objective(prepared.kind, prepared.many_series)]
     return SearchPlan(prepared, space, resolve_objectives(list(names), prepared.kind))
 
 

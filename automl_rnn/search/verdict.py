@@ -34,6 +34,13 @@ def baseline_verdict(
             "test_mase": metrics.get("test_mase"),
             "verdict": "beats seasonal naive" if rel < 1 else "does NOT beat seasonal naive",
         }
+        if "test_beats_snaive_share" in metrics:  # many series: the spread over the series
+            verdict["verdict"] = (
+                f"{verdict['verdict']} on average over {int(metrics['test_series'])} series, "
+                f"on {metrics['test_beats_snaive_share']:.0%} of them"
+            )
+            for key in ("rel_mae_best", "rel_mae_median", "rel_mae_worst", "mase_median"):
+                verdict[f"test_{key}"] = metrics.get(f"test_{key}")
         if classical:
             verdict.update(_against_classical(metrics, classical))
         return verdict

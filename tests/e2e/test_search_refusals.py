@@ -48,6 +48,19 @@ def long_table(rows: list[tuple[str, int, str, str]] | None = None) -> str:
     return "id,t,x,label\n" + "".join(f"{i},{t},{x},{label}\n" for i, t, x, label in rows)
 
 
+def panel_table(store: str = "1", value: str | None = None) -> str:
+    """Three monthly series of 30 steps in long format; series p2's store size is ``store`` from
+    its 11th row (line 42) on, and every value is ``value`` when given."""
+    rows = [
+        f"p{i},{2000 + t // 12}-{t % 12 + 1:02d},{value or f'{10 * i + t % 12 + t / 10:.1f}'},"
+        f"{store if i == 2 and t >= 10 else '1'}\n"
+        for i in (1, 2, 3)
+        for t in range(30)
+    ]
+    return "id,month,sales,store\n" + "".join(rows)
+
+
+PANEL = ["--id-col", "id", "--time-col", "month", "--target", "sales"]
 LONG = [line.split(",") for line in long_table().splitlines()[1:]]
 LONG_ROWS = [(i, int(t), x, label) for i, t, x, label in LONG]
 FILES = {
@@ -63,6 +76,9 @@ FILES = {
     "rare_class.csv": long_table([r for r in LONG_ROWS if r[3] != "c" or r[0] in ("r2", "r5")]),
     "one_class.csv": long_table([(i, t, x, "a") for i, t, x, _ in LONG_ROWS]),
     "twice.csv": long_table([*LONG_ROWS[:8], ("r1", 2, "0.1", "b"), *LONG_ROWS[8:]]),
+    "panel.csv": panel_table(),
+    "panel_store_changes.csv": panel_table(store="2"),
+    "panel_one_value.csv": panel_table(value="5"),
     "text_feature.csv": long_table([*LONG_ROWS[:30], ("r6", 0, "high", "a"), *LONG_ROWS[31:]]),
 }
 SEQUENCES = ["--id-col", "id", "--time-col", "t", "--features", "x", "--target", "label"]
@@ -155,9 +171,24 @@ CASES: list[tuple[str, list[str], list[str]]] = [
         ["'label' is both a feature and the target"],
     ),
     (
-        "id_col_without_features",
+        "a_text_target_of_many_series",
         ["--data", "label_changes.csv", "--id-col", "id", "--target", "label"],
-        ["--id-col needs --features"],
+        ["label_changes.csv", "'label'", "'a' at line 2", "give --features COL,... to classify"],
+    ),
+    (
+        "a_static_feature_that_changes",
+        ["--data", "panel_store_changes.csv", *PANEL, "--static-features", "store"],
+        ["static feature 'store' changes within id 'p2' at line 42", "(1 -> 2)"],
+    ),
+    (
+        "many_series_of_one_value",
+        ["--data", "panel_one_value.csv", *PANEL],
+        ["panel_one_value.csv", "'sales' (--target) is 5 in every row"],
+    ),
+    (
+        "many_series_too_short",
+        ["--data", "panel.csv", *PANEL, "--horizon", "12"],
+        ["panel.csv", "every series is too short to forecast 12 step(s)", "30 rows, needs 48"],
     ),
 ]
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .engines import EagerEngine, Engine, OnnxEngine, TorchScriptEngine, start_engine
-from .history import History, read_history, scale_window
+from .history import History, read_history, read_panel_history, scale_window
 from .manifest import (
     ENGINE_FILES,
     ENGINES,
@@ -95,6 +95,7 @@ __all__ = [
     "read_history",
     "read_json",
     "read_manifest",
+    "read_panel_history",
     "scale_window",
     "sha256",
     "start_engine",
@@ -149,11 +150,29 @@ class Bundle:
 
     def _forecast(self, frame: pd.DataFrame, source: str, row: str) -> pd.DataFrame:
         spec = self.pre["input"]
+        if spec["type"] == "panel":
+            return self._panel_forecast(frame, source, row)
         window = read_history(spec, frame, source, row)
         x, loc, scale = scale_window(spec, window.values)
         scaled = self.run(x[None])[0]  # [L, D]
         values = scaled.astype(np.float32) * scale + loc
         return forecast_frame(spec, self.pre["output"], window.times, values)
+
+    def _panel_forecast(self, frame: pd.DataFrame, source: str, row: str) -> pd.DataFrame:
+        """One forecast per series of a long history table: rows (id, step, time, target)."""
+        spec, out = self.pre["input"], self.pre["output"]
+        histories = read_panel_history(spec, frame, source, row)
+        scaled = [scale_window(spec, h.values) for h in histories.values()]
+        x = np.stack([s[0] for s in scaled])
+        loc = np.stack([s[1] for s in scaled])[:, None, :]
+        scale = np.stack([s[2] for s in scaled])[:, None, :]
+        values = self.run(x).astype(np.float32) * scale + loc  # [S, L, 1]
+        parts = []
+        for (name, history), forecast in zip(histories.items(), values):
+            part = forecast_frame(spec, out, history.times, forecast)
+            part.insert(0, str(spec["id_col"]), name)
+            parts.append(part)
+        return pd.concat(parts, ignore_index=True)
 
 
 def load_bundle(path: str | Path, engine: str = "auto", threads: int | None = 1) -> Bundle:

@@ -70,6 +70,8 @@ def scale_window(
     exactly as training scaled its windows."""
     d = len(spec["targets"])
     x = values.astype(np.float32)
+    if spec["type"] == "panel":
+        return _scale_panel_window(spec, x)
     if spec["scaling"] == "global":
         loc = np.asarray(spec["mu"], dtype=np.float64)
         scale = np.asarray(spec["sd"], dtype=np.float64)
@@ -79,3 +81,47 @@ def scale_window(
         scale = np.maximum(x.std(axis=0, dtype=np.float64), floor)
     scaled = ((x - loc) / scale).astype(np.float32)
     return scaled, loc[:d].astype(np.float32), scale[:d].astype(np.float32)
+
+
+def _scale_panel_window(
+    spec: dict[str, Any], x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Many series: the target by the window's own mean and std (floored at ``level_floor`` of
+    its mean absolute level; 1 for an all-zero window), the other columns by the training
+    statistics ``mu``/``sd``, exactly as ``PanelData.gather``."""
+    target = x[:, :1]
+    loc = target.mean(axis=0, dtype=np.float64)
+    level = np.abs(target).mean(axis=0, dtype=np.float64)
+    floor = float(spec["level_floor"]) * level
+    scale = np.maximum(target.std(axis=0, dtype=np.float64), floor)
+    scale = np.where(scale > 0, scale, 1.0)
+    scaled = x.copy()
+    scaled[:, :1] = (target - loc) / scale
+    if x.shape[1] > 1:
+        mu, sd = np.asarray(spec["mu"]), np.asarray(spec["sd"])
+        scaled[:, 1:] = ((x[:, 1:].astype(np.float64) - mu) / sd).astype(np.float32)
+    return scaled, loc.astype(np.float32), scale.astype(np.float32)
+
+
+def read_panel_history(
+    spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str
+) -> dict[str, History]:
+    """The model's input window of each series of a long history table (``id_col`` names the
+    series; ids in order of first appearance), each read as :func:`read_history` reads one."""
+    frame = stripped(frame)
+    id_col = str(spec["id_col"])
+    if id_col not in frame.columns:
+        raise BundleError(
+            f"{source}: no column '{id_col}'; the model forecasts each series named in it "
+            f"(columns it needs: {', '.join([id_col, *spec['columns']])})"
+        )
+    ids = frame[id_col]
+    empty = ids.isna().to_numpy()
+    if empty.any():
+        label = frame.index[int(np.argmax(empty))]
+        raise BundleError(f"{source}: column '{id_col}' is empty at {where(row, label)}")
+    names = ids.astype(str).str.strip()
+    return {
+        str(name): read_history(spec, group, f"{source} (id '{name}')", row)
+        for name, group in frame.groupby(names, sort=False)
+    }

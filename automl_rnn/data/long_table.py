@@ -1,0 +1,86 @@
+"""Long tables (one row per time step): the rows of each id found and put in time order.
+
+Shared by every shape read from a long table: labelled sequences, per-step labels
+(:mod:`.sequences`) and many-series forecasts (:mod:`.panel`). Rows of one id may be anywhere in
+the file; they are ordered by ``--time-col`` within the id (by file order without one), and a
+repeated (id, time) is refused with both lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from automl_rnn.data.csvread import Table, read_times
+from automl_rnn.errors import DataError
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """A long table's rows grouped by id: ``order`` lists the table's rows id by id, in time
+    order; ``codes[k]`` is the id (index into ``names``) of ordered row ``k``."""
+
+    order: np.ndarray
+    codes: np.ndarray
+    names: np.ndarray
+    when: np.ndarray | None
+    """Each ordered row's time as float64 (nanoseconds for datetimes); None without a time column."""
+    datetimes: bool
+    """Whether ``when`` holds datetimes (else plain numbers)."""
+    dayfirst: bool | None = None
+    """The day order dates were read in (None: it did not matter)."""
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Rows of each id, in ``names`` order."""
+        return np.bincount(self.codes, minlength=len(self.names)).astype(np.int64)
+
+
+def filled_column(table: Table, name: str, role: str) -> pd.Series:
+    """The column ``name``, refused when a cell is empty (naming its line)."""
+    column = table.column(name, role)
+    empty = column.isna().to_numpy()
+    if empty.any():
+        raise DataError(
+            f"{table.path}: column '{name}' is empty at {table.where(int(np.argmax(empty)))}; "
+            "every row needs it"
+        )
+    return column
+
+
+def group_rows(table: Table, id_col: str, time_col: str | None) -> Grouped:
+    """The table's rows by id (ids in order of first appearance), each id's rows in time order."""
+    ids = filled_column(table, id_col, "--id-col")
+    codes, uniques = pd.factorize(ids, sort=False)
+    names = np.asarray(uniques)
+    if time_col is None:
+        order = np.argsort(codes, kind="stable")
+        return Grouped(order, codes[order], names, None, False)
+    when, datetimes, dayfirst = _times(table, time_col)
+    order = np.lexsort((np.arange(len(codes)), when, codes))
+    same = (np.diff(codes[order]) == 0) & (np.diff(when[order]) == 0)
+    if same.any():
+        i = int(np.argmax(same))
+        first, second = sorted((int(order[i]), int(order[i + 1])))
+        raise DataError(
+            f"{table.path}: id '{names[codes[first]]}' has time "
+            f"'{table.column(time_col, '--time-col').iloc[first]}' twice ("
+            f"{table.where(first)} and {table.where(second)}); each (id, time) must be one row"
+        )
+    return Grouped(order, codes[order], names, when[order], datetimes, dayfirst)
+
+
+def _times(table: Table, time_col: str) -> tuple[np.ndarray, bool, bool | None]:
+    """The time column as float64 (datetimes as nanoseconds), whether they are datetimes, and
+    the day order dates were read in."""
+    given = table.frame[time_col]
+    if pd.api.types.is_datetime64_any_dtype(given) and not given.isna().any():  # Parquet
+        return pd.DatetimeIndex(given).as_unit("ns").asi8.astype(np.float64), True, None
+    if pd.api.types.is_numeric_dtype(given) and not given.isna().any():  # read typed
+        return given.to_numpy(dtype=np.float64), False, None
+    times, dayfirst = read_times(table, time_col)
+    if isinstance(times, pd.DatetimeIndex):
+        return times.as_unit("ns").asi8.astype(np.float64), True, dayfirst
+    return np.asarray(times, dtype=np.float64), False, None

@@ -1,0 +1,177 @@
+"""Many series, one global model: a long table of series (``--id-col``, ``--time-col``,
+``--target`` [, ``--features``, ``--static-features``]) read into :class:`PanelData`.
+
+Each id is one series, its rows put in time order (:mod:`.long_table`); series may differ in
+length and start. The seasonal period comes from the time step (monthly → 12), the horizon from
+``--horizon`` (else one season when the series are long enough). Series too short for one
+training window, a validation and a test horizon are left out, and said so; none left is an error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from automl_rnn.data.csvread import Table, read_table, read_typed
+from automl_rnn.data.lengths import shortest_window
+from automl_rnn.data.long_table import Grouped, group_rows
+from automl_rnn.data.panel_data import PanelColumns, PanelData, PanelSeries
+from automl_rnn.data.parquet import is_parquet, read_parquet_table
+from automl_rnn.data.seasonality import season_from_step
+from automl_rnn.errors import DataError
+
+
+def read_panel(
+    path: str | Path,
+    columns: PanelColumns,
+    horizon: int | None = None,
+    season: int | None = None,
+    name: str | None = None,
+) -> PanelData:
+    """The series of the long table at ``path``; ``horizon`` and ``season`` None infer them."""
+    numbers = (columns.target, *columns.features, *columns.static)
+    if is_parquet(path):
+        table = read_parquet_table(path, (columns.id_col,), numbers, columns.time_col)
+        return _panel(table, columns, horizon, season, name)
+    typed = read_typed(path, (columns.id_col,), numbers, columns.time_col)
+    if typed is not None:
+        try:
+            return _panel(typed, columns, horizon, season, name)
+        except DataError:
+            pass  # the exact read below finds the problem again and names its line
+    return _panel(read_table(path), columns, horizon, season, name)
+
+
+def _panel(
+    table: Table, columns: PanelColumns, horizon: int | None, season: int | None, name: str | None
+) -> PanelData:
+    grouped = group_rows(table, columns.id_col, columns.time_col)
+    names = (columns.target, *columns.features, *columns.static)
+    roles = (
+        ["--target"]
+        + ["--features"] * len(columns.features)
+        + ["--static-features"] * len(columns.static)
+    )
+    values = np.empty((len(grouped.order), len(names)))
+    for j, (column, role) in enumerate(zip(names, roles)):
+        raw = _numbers(table, column, role)
+        empty = np.isnan(raw)
+        if empty.any():
+            i = int(np.argmax(empty))
+            raise DataError(
+                f"{table.path}: column '{column}' is empty at {table.where(i)} (id "
+                f"'{table.frame[columns.id_col].iloc[i]}'); fill the gap or drop the row"
+            )
+        values[:, j] = raw[grouped.order]
+    _check_rows(table, grouped, values, columns)
+    notes: list[str] = []
+    step = _step(grouped)
+    if season is None and step is not None:
+        season = season_from_step(step)
+        if season is not None:
+            notes.append(f"season {season} from the time step ({step})")
+    lengths = grouped.lengths
+    if horizon is None:
+        typical = int(np.median(lengths))
+        horizon = season if season is not None and 6 * season <= typical else 1
+        notes.append(f"--horizon not given: forecasting {horizon} step(s)")
+    series = _kept(table, grouped, values, horizon, season, notes)
+    lines = table.lines[grouped.order][series.keep]
+    return PanelData(
+        name or Path(table.path).stem, str(table.path), columns, series, horizon, season, notes,
+        lines, grouped.dayfirst,
+    )  # fmt: skip
+
+
+def _numbers(table: Table, column: str, role: str) -> np.ndarray:
+    """A numeric column; a text target reads as labels, so the refusal says how to classify."""
+    try:
+        return table.numeric(column, role)
+    except DataError as err:
+        if role != "--target":
+            raise
+        raise DataError(
+            f"{err}; many series forecast numbers: give --features COL,... to classify each id "
+            "by this label instead"
+        ) from None
+
+
+def _check_rows(table: Table, grouped: Grouped, values: np.ndarray, columns: PanelColumns) -> None:
+    """One row per id is not a series; a constant target has nothing to forecast; a static
+    feature must not change within an id."""
+    where = table.where
+    lengths = grouped.lengths
+    short = np.flatnonzero(lengths < 2)
+    if short.size:
+        raise DataError(
+            f"{table.path}: id '{grouped.names[short[0]]}' (column '{columns.id_col}') has one "
+            "row; a series needs many steps (drop it, or check the id column)"
+        )
+    if np.ptp(values[:, 0]) == 0:
+        raise DataError(
+            f"{table.path}: column '{columns.target}' (--target) is {values[0, 0]:g} in every row; "
+            "there is nothing to forecast"
+        )
+    same_id = np.diff(grouped.codes) == 0
+    for j, column in enumerate(columns.static, start=1 + len(columns.features)):
+        changed = np.flatnonzero(same_id & (np.diff(values[:, j]) != 0))
+        if changed.size:
+            k = int(changed[0]) + 1
+            raise DataError(
+                f"{table.path}: static feature '{column}' changes within id "
+                f"'{grouped.names[grouped.codes[k]]}' at {where(int(grouped.order[k]))} "
+                f"({values[k - 1, j]:g} -> {values[k, j]:g}); a static feature has one value per "
+                "id (give it as --features if it changes over time)"
+            )
+
+
+def _step(grouped: Grouped) -> pd.Timedelta | None:
+    """The typical time step within a series (datetimes only)."""
+    if grouped.when is None or not grouped.datetimes:
+        return None
+    same_id = np.diff(grouped.codes) == 0
+    gaps = np.diff(grouped.when)[same_id]
+    return pd.Timedelta(int(np.median(gaps)), unit="ns") if gaps.size else None
+
+
+def _kept(
+    table: Table,
+    grouped: Grouped,
+    values: np.ndarray,
+    horizon: int,
+    season: int | None,
+    notes: list[str],
+) -> PanelSeries:
+    """The series long enough for one training window, a validation and a test horizon."""
+    lengths = grouped.lengths
+    window = shortest_window(horizon, season)
+    need = max(window + horizon, season or 0) + 2 * horizon  # seasonal naive copies a season
+    long_enough = lengths >= need
+    if not long_enough.any():
+        raise DataError(
+            f"{table.path}: every series is too short to forecast {horizon} step(s): the longest "
+            f"has {int(lengths.max())} rows, needs {need} (an input window and {horizon} step(s) "
+            f"to train on, then {horizon} to validate and {horizon} to test); "
+            "give longer series or a smaller --horizon"
+        )
+    dropped = np.flatnonzero(~long_enough)
+    if dropped.size:
+        notes.append(
+            f"{dropped.size} series shorter than {need} rows left out (e.g. "
+            f"'{grouped.names[dropped[0]]}', {int(lengths[dropped[0]])} rows)"
+        )
+    keep = long_enough[grouped.codes]
+    kept_codes = grouped.codes[keep]
+    kept_names = grouped.names[long_enough]
+    renumber = np.cumsum(long_enough) - 1
+    when = grouped.when[keep] if grouped.when is not None else None
+    return PanelSeries(
+        ids=tuple(str(n) for n in kept_names),
+        codes=renumber[kept_codes],
+        values=values[keep],
+        when=when,
+        datetimes=grouped.datetimes,
+        keep=keep,
+    )
