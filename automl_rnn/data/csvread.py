@@ -130,7 +130,7 @@ def read_typed(
     path: str | Path, text: tuple[str, ...], numbers: tuple[str, ...], times: str | None = None
 ) -> Table | None:
     """The fast read of a large file: only the columns named, ``numbers`` parsed as float64 by
-    pandas' C reader, ``text`` as categories (of strings), ``times`` as pandas infers it. None when the file is
+    pandas' C reader, ``text`` and ``times`` as categories (of strings). None when the file is
     not a plain comma-separated UTF-8 table holding each column once as asked, or when a number
     does not parse: then :func:`read_table` reads it (and names the problem's line). Row lines
     assume no blank lines: a caller that finds a problem re-reads with :func:`read_table`."""
@@ -146,7 +146,10 @@ def read_typed(
     wanted = [*text, *numbers, *([times] if times else [])]
     if any(names.count(name) != 1 for name in wanted):
         return None
-    dtypes: dict[str, str | type[np.float64]] = {name: "category" for name in text}  # few values
+    # ids, labels and times repeat: categories hold each distinct value once
+    dtypes: dict[str, str | type[np.float64]] = {
+        name: "category" for name in (*text, *([times] if times else []))
+    }
     dtypes.update({name: np.float64 for name in numbers})
     try:
         frame = pd.read_csv(

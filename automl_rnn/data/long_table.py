@@ -80,7 +80,25 @@ def _times(table: Table, time_col: str) -> tuple[np.ndarray, bool, bool | None]:
         return pd.DatetimeIndex(given).as_unit("ns").asi8.astype(np.float64), True, None
     if pd.api.types.is_numeric_dtype(given) and not given.isna().any():  # read typed
         return given.to_numpy(dtype=np.float64), False, None
+    if isinstance(given.dtype, pd.CategoricalDtype):  # read typed: parse each distinct time once
+        return _category_times(table, time_col, given)
     times, dayfirst = read_times(table, time_col)
     if isinstance(times, pd.DatetimeIndex):
         return times.as_unit("ns").asi8.astype(np.float64), True, dayfirst
     return np.asarray(times, dtype=np.float64), False, None
+
+
+def _category_times(
+    table: Table, time_col: str, given: pd.Series
+) -> tuple[np.ndarray, bool, bool | None]:
+    """:func:`_times` of a column read as categories: its distinct values parsed (a problem is
+    found again, with its line, by the caller's exact read)."""
+    codes = given.cat.codes.to_numpy()
+    if (codes < 0).any():
+        raise DataError(f"{table.path}: column '{time_col}' has an empty time")
+    distinct = pd.DataFrame({time_col: np.asarray(given.cat.categories.astype(str), dtype=object)})
+    lines = np.arange(len(distinct), dtype=np.int64)
+    parsed, dayfirst = read_times(Table(table.path, distinct, lines, ",", "."), time_col)
+    if isinstance(parsed, pd.DatetimeIndex):
+        return parsed.as_unit("ns").asi8.astype(np.float64)[codes], True, dayfirst
+    return np.asarray(parsed, dtype=np.float64)[codes], False, None

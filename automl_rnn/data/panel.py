@@ -65,6 +65,7 @@ def _panel(
                 f"'{table.frame[columns.id_col].iloc[i]}'); fill the gap or drop the row"
             )
         values[:, j] = raw[grouped.order]
+        del raw, table.frame[column]  # large tables: the column lives on in ``values`` only
     _check_rows(table, grouped, values, columns)
     notes: list[str] = []
     step = _step(grouped)
@@ -78,10 +79,9 @@ def _panel(
         horizon = season if season is not None and 6 * season <= typical else 1
         notes.append(f"--horizon not given: forecasting {horizon} step(s)")
     series = _kept(table, grouped, values, horizon, season, notes)
-    lines = table.lines[grouped.order][series.keep]
     return PanelData(
         name or Path(table.path).stem, str(table.path), columns, series, horizon, season, notes,
-        lines, grouped.dayfirst,
+        grouped.dayfirst,
     )  # fmt: skip
 
 
@@ -162,16 +162,10 @@ def _kept(
             f"{dropped.size} series shorter than {need} rows left out (e.g. "
             f"'{grouped.names[dropped[0]]}', {int(lengths[dropped[0]])} rows)"
         )
+    ids = tuple(str(n) for n in grouped.names[long_enough])
+    if not dropped.size:  # no copies of a large table
+        return PanelSeries(ids, grouped.codes, values, grouped.when, grouped.datetimes)
     keep = long_enough[grouped.codes]
-    kept_codes = grouped.codes[keep]
-    kept_names = grouped.names[long_enough]
     renumber = np.cumsum(long_enough) - 1
     when = grouped.when[keep] if grouped.when is not None else None
-    return PanelSeries(
-        ids=tuple(str(n) for n in kept_names),
-        codes=renumber[kept_codes],
-        values=values[keep],
-        when=when,
-        datetimes=grouped.datetimes,
-        keep=keep,
-    )
+    return PanelSeries(ids, renumber[grouped.codes[keep]], values[keep], when, grouped.datetimes)

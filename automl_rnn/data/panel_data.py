@@ -61,8 +61,6 @@ class PanelSeries:
     when: np.ndarray | None
     """Each row's time (float64; nanoseconds for datetimes), None without a time column."""
     datetimes: bool
-    keep: np.ndarray
-    """Which of the table's (grouped) rows were kept."""
 
 
 def window_scale(target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,12 +87,11 @@ class PanelData(PreparedData):
         horizon: int,
         season: int | None,
         notes: list[str],
-        lines: np.ndarray,
         dayfirst: bool | None = None,
     ) -> None:
         self.name, self.kind, self.metric = name, "forecast", "mae"
         self.topologies = ("seq2vec", "encoder_decoder", "seq2seq")
-        self.label, self.columns, self.notes, self.lines = label, columns, notes, lines
+        self.label, self.columns, self.notes = label, columns, notes
         self.ids, self.codes, self.when = series.ids, series.codes, series.when
         self.datetimes, self.dayfirst = series.datetimes, dayfirst
         self.horizon, self.season = horizon, season

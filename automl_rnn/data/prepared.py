@@ -145,7 +145,8 @@ def fingerprint(*parts: object) -> str:
         if isinstance(part, np.ndarray):
             array = np.ascontiguousarray(part)
             digest.update(f"{array.dtype}{array.shape}".encode())
-            digest.update(array.tobytes())
+            if array.size:  # the bytes, not a copy of them
+                digest.update(array.data.cast("B"))
         else:
             digest.update(repr(part).encode())
     return digest.hexdigest()

@@ -46,8 +46,21 @@ def make_plan(spec: ExperimentSpec) -> SearchPlan:
     )
     if prepared.kind == "forecast":
         _check_windows(space, prepared.max_seq_len)
+    if prepared.many_series:
+        _check_window_scaling(space)
     names = spec.objectives or [default_objective(prepared.kind, prepared.many_series)]
     return SearchPlan(prepared, space, resolve_objectives(list(names), prepared.kind))
+
+
+def _check_window_scaling(space: SearchSpace) -> None:
+    """Many series are scaled window by window: refuse a space that draws global scaling."""
+    for param in space.params:
+        domain = param.domain() if param.name == "scaling" else None
+        if domain is not None and "global" in domain:
+            raise ConfigError(
+                f"{space.path}: scaling 'global' does not fit many series (they differ in scale; "
+                "each window is scaled by its own statistics): write scaling: window"
+            )
 
 
 def _check_windows(space: SearchSpace, max_seq_len: int) -> None:

@@ -77,6 +77,7 @@ FILES = {
     "one_class.csv": long_table([(i, t, x, "a") for i, t, x, _ in LONG_ROWS]),
     "twice.csv": long_table([*LONG_ROWS[:8], ("r1", 2, "0.1", "b"), *LONG_ROWS[8:]]),
     "panel.csv": panel_table(),
+    "global_scaling.yaml": "params:\n  scaling: {choices: [window, global]}\n",
     "panel_store_changes.csv": panel_table(store="2"),
     "panel_one_value.csv": panel_table(value="5"),
     "text_feature.csv": long_table([*LONG_ROWS[:30], ("r6", 0, "high", "a"), *LONG_ROWS[31:]]),
@@ -184,6 +185,11 @@ CASES: list[tuple[str, list[str], list[str]]] = [
         "many_series_of_one_value",
         ["--data", "panel_one_value.csv", *PANEL],
         ["panel_one_value.csv", "'sales' (--target) is 5 in every row"],
+    ),
+    (
+        "many_series_with_global_scaling",
+        ["--data", "panel.csv", *PANEL, "--space", "global_scaling.yaml"],
+        ["global_scaling.yaml", "scaling 'global' does not fit many series"],
     ),
     (
         "many_series_too_short",
