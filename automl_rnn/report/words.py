@@ -61,6 +61,12 @@ def test_sentence(
                 f"for seasonal naive, {numbers}"
             )
         sentence = f"On the held-out test part it {words} ({numbers})."
+        if verdict.get("test_rel_mae_median") is not None:  # many series: their spread
+            sentence += (
+                f" Per series, rel_mae is {fmt(verdict['test_rel_mae_best'])} at best, "
+                f"{fmt(verdict['test_rel_mae_median'])} on the median series and "
+                f"{fmt(verdict['test_rel_mae_worst'])} at worst."
+            )
         if isinstance(verdict.get("classical_verdict"), str):
             against = str(verdict["classical_verdict"]).replace("NOT", "not")
             sentence += f" Against the classical models it {against}."

@@ -127,3 +127,20 @@ def test_a_baseline_that_failed_is_listed_but_not_compared() -> None:
     assert verdict["beats"] == ["seasonal naive", "AutoARIMA"]
     assert verdict["classical"]["auto_ets"]["error"] == "ValueError: no convergence"
     assert "AutoETS" not in str(verdict["classical_verdict"])
+
+
+def test_many_series_say_the_share_beating_seasonal_naive_and_the_spread() -> None:
+    panel = {
+        **OURS,
+        "test_series": 21.0,
+        "test_beats_snaive_share": 0.9048,
+        "test_rel_mae_best": 0.05,
+        "test_rel_mae_median": 0.17,
+        "test_rel_mae_worst": 1.32,
+        "test_mase_median": 0.16,
+    }
+    words = sentence("forecast", panel)
+    assert "beats seasonal naive on average over 21 series, on 90% of them" in words
+    assert "rel_mae is 0.05 at best, 0.17 on the median series and 1.32 at worst." in words
+    one_series = sentence("forecast", OURS)
+    assert "Per series" not in one_series and "over" not in one_series
