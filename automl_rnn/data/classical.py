@@ -1,7 +1,7 @@
 """Classical baselines of a forecast: statsforecast's ``AutoETS`` and ``AutoARIMA``, scored on the
 same validation and test windows as every trial.
 
-Each model is fitted once per target column on the training part only (as a trial's network is
+Each model is fitted once per target column (many series: once per series) on the training part only (as a trial's network is
 trained), then applied at each window's origin to the history before it (``forward``: the fitted
 parameters, re-filtered on that history), so a window's forecast reads nothing at or after its
 first target. Covariates are not used: these are the univariate references a user would try first.
@@ -31,6 +31,10 @@ import numpy as np
 
 if TYPE_CHECKING:
     from automl_rnn.data.forecast import ForecastData
+    from automl_rnn.data.panel_data import PanelData
+
+    Forecastable = ForecastData | PanelData
+    """One series (each target column fitted apart) or many (each series fitted apart)."""
 
 MAX_ARIMA_SEASON = 12
 """Longest season fitted by a seasonal AutoARIMA; longer ones use MSTL + AutoARIMA."""
@@ -70,16 +74,21 @@ def _models(season: int) -> dict[str, tuple[str, Callable[[], _Model]]]:
     return {"auto_ets": ("AutoETS", lambda: AutoETS(season_length=season)), "auto_arima": arima}
 
 
-def forecasts(data: ForecastData, make: Callable[[], _Model], split: str) -> np.ndarray:
+def forecasts(data: Forecastable, make: Callable[[], _Model], split: str) -> np.ndarray:
     """One model's forecasts ``[N, L, D]`` of a split's windows, fitted on the training part."""
     return forecasts_of(data, make, (split,))[split]
 
 
 def forecasts_of(
-    data: ForecastData, make: Callable[[], _Model], splits: tuple[str, ...]
+    data: Forecastable, make: Callable[[], _Model], splits: tuple[str, ...]
 ) -> dict[str, np.ndarray]:
     """One model's forecasts ``[N, L, D]`` of each split's windows: one fit per target column on
-    the training part, then a forecast from the history before each window."""
+    the training part, then a forecast from the history before each window (many series:
+    ``[S, L]``, one fit per series)."""
+    from automl_rnn.data.panel_data import PanelData
+
+    if isinstance(data, PanelData):
+        return _panel_forecasts(data, make, splits)
     h = data.horizon
     starts = {split: data.starts(split, data.min_seq_len) for split in splits}
     out = {split: np.empty((len(s), h, data.d)) for split, s in starts.items()}
@@ -92,7 +101,24 @@ def forecasts_of(
     return out
 
 
-def score(data: ForecastData) -> dict[str, Scores]:
+def _panel_forecasts(
+    data: PanelData, make: Callable[[], _Model], splits: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """Each series fitted on its own training part, then forecast from the history before its
+    validation and test windows."""
+    h, offsets = data.horizon, data.offsets
+    starts = {split: data.starts(split) for split in splits}
+    out = {split: np.empty((len(data.ids), h)) for split in splits}
+    for i in range(len(data.ids)):
+        history = np.asarray(data.targets[offsets[i] : offsets[i + 1]], dtype=np.float64)
+        train_end = int(data.train_len[i])
+        fitted = make().fit(history[max(0, train_end - MAX_FIT_POINTS) : train_end])
+        for split in splits:
+            out[split][i] = fitted.forward(y=history[: starts[split][i] - offsets[i]], h=h)["mean"]
+    return out
+
+
+def score(data: Forecastable) -> dict[str, Scores]:
     """Each baseline's MAE, sMAPE, MASE and rel_mae on the validation and test windows.
 
     A model that cannot be fitted (too short a series for its season, statsforecast missing)
@@ -126,7 +152,7 @@ def cache_dir() -> Path:
     return Path(base) / "automl-rnn"
 
 
-def cache_path(data: ForecastData, folder: Path | None = None) -> Path | None:
+def cache_path(data: Forecastable, folder: Path | None = None) -> Path | None:
     """Where this data's scores are cached (None: statsforecast is not installed)."""
     try:
         from importlib.metadata import version
@@ -138,7 +164,7 @@ def cache_path(data: ForecastData, folder: Path | None = None) -> Path | None:
     return (folder or cache_dir()) / "classical" / f"{key}.json"
 
 
-def read_cached(data: ForecastData, folder: Path | None = None) -> dict[str, Scores] | None:
+def read_cached(data: Forecastable, folder: Path | None = None) -> dict[str, Scores] | None:
     """The cached scores of this data, if any (a corrupt or unreadable file: None)."""
     return _read(cache_path(data, folder))
 
@@ -150,7 +176,7 @@ def _read(path: Path | None) -> dict[str, Scores] | None:
         return None
 
 
-def cached_score(data: ForecastData, folder: Path | None = None) -> dict[str, Scores]:
+def cached_score(data: Forecastable, folder: Path | None = None) -> dict[str, Scores]:
     """:func:`score`, read from the cache when this data was scored before (same library)."""
     path = cache_path(data, folder)
     if path is None:
@@ -191,10 +217,11 @@ def main(argv: list[str]) -> int:
         die_with(int(argv[2]))
     from automl_rnn.data import prepare
     from automl_rnn.data.forecast import ForecastData
+    from automl_rnn.data.panel_data import PanelData
     from automl_rnn.data.source import DataSource
 
     data = prepare(DataSource.from_args(json.loads(argv[0])))
-    if not isinstance(data, ForecastData):
+    if not isinstance(data, ForecastData | PanelData):
         return 2
     out = Path(argv[1])
     partial = out.with_suffix(".tmp")

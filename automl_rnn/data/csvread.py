@@ -146,10 +146,11 @@ def read_typed(
     wanted = [*text, *numbers, *([times] if times else [])]
     if any(names.count(name) != 1 for name in wanted):
         return None
-    # ids, labels and times repeat: categories hold each distinct value once
-    dtypes: dict[str, str | type[np.float64]] = {
-        name: "category" for name in (*text, *([times] if times else []))
-    }
+    # ids, labels and dates repeat: categories hold each distinct value once (a numeric time
+    # column, a step index, reads faster and smaller as numbers)
+    dated = times is not None and not _numeric_in(head[1:], names.index(times))
+    categories = (*text, *([times] if dated and times else []))
+    dtypes: dict[str, str | type[np.float64]] = {name: "category" for name in categories}
     dtypes.update({name: np.float64 for name in numbers})
     try:
         frame = pd.read_csv(
@@ -163,6 +164,12 @@ def read_typed(
     frame.columns = [str(c).strip() for c in frame.columns]
     lines = np.arange(len(frame), dtype=np.int64) + 2
     return Table(path, frame, lines, ",", ".")
+
+
+def _numeric_in(lines: list[str], column: int) -> bool:
+    """Whether the cells of ``column`` in these CSV lines are all plain numbers."""
+    cells = [row[column].strip() for row in csv.reader(lines) if len(row) > column]
+    return bool(cells) and all(re.fullmatch(r"[+-]?\d+(\.\d*)?", cell) for cell in cells)
 
 
 def _padded(column: pd.Series) -> bool:

@@ -87,5 +87,6 @@ def aggregate(
         f"{split}_beats_snaive_share": float(np.mean(scored < 1)) if scored.size else float("nan"),
         f"{split}_naive_mae": metrics.mae(y, baselines["naive"]),
         f"{split}_snaive_mae": metrics.mae(y, baselines["snaive"]),
+        f"{split}_snaive_mase": stat(snaive / mase_scale, "mean"),
         f"{split}_series": float(len(model)),
     }

@@ -16,10 +16,15 @@ from pathlib import Path
 
 from automl_rnn.config.experiment import ExperimentSpec
 from automl_rnn.data.forecast import ForecastData
+from automl_rnn.data.panel_data import PanelData
 from automl_rnn.search.ledger import Ledger
 from automl_rnn.search.plan import SearchPlan
 
 _log = logging.getLogger("automl_rnn")
+
+MAX_SERIES = 200
+"""Many series: the baselines are fitted per series up to this many (a seasonal AutoARIMA takes
+about a second each); a larger panel is compared with seasonal naive only, and told so."""
 
 WAIT_S = 600
 """Longest wait for the scores once the trials are done; past it the search ends without them."""
@@ -35,7 +40,13 @@ class ClassicalJob:
     def start(cls, spec: ExperimentSpec, plan: SearchPlan, ledger: Ledger) -> ClassicalJob | None:
         """Start scoring, unless turned off, not a forecast, or already in the study."""
         data = plan.prepared
-        if not spec.classical_baselines or not isinstance(data, ForecastData):
+        if not spec.classical_baselines or not isinstance(data, ForecastData | PanelData):
+            return None
+        if isinstance(data, PanelData) and len(data.ids) > MAX_SERIES:
+            _log.warning(
+                "AutoETS and AutoARIMA are not fitted on %d series (at most %d, a second or so "
+                "each): the verdict compares with seasonal naive only", len(data.ids), MAX_SERIES,
+            )  # fmt: skip
             return None
         if ledger.classical_fingerprint() == data.fingerprint:
             return None

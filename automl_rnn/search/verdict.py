@@ -59,14 +59,19 @@ def baseline_verdict(
 def _against_classical(metrics: Mapping[str, float], classical: Classical) -> Verdict:
     """The classical models' scores, which of them the chosen model beats on test, and who wins
     on validation (what a user could have chosen by) and on test (what happened)."""
-    ours = (metrics.get("val_mae"), metrics["test_mae"])
+    # many series compare by mean MASE: a pooled MAE is decided by the largest series
+    unit = "mase" if "test_beats_snaive_share" in metrics else "mae"
+    ours = (metrics.get(f"val_{unit}"), metrics[f"test_{unit}"])
     rivals: dict[str, tuple[float | None, float]] = {}
-    if "test_snaive_mae" in metrics:
-        rivals["seasonal naive"] = (metrics.get("val_snaive_mae"), metrics["test_snaive_mae"])
+    if f"test_snaive_{unit}" in metrics:
+        rivals["seasonal naive"] = (
+            metrics.get(f"val_snaive_{unit}"),
+            metrics[f"test_snaive_{unit}"],
+        )
     table: dict[str, dict[str, float | str]] = {}
     for key, scores in classical.items():
         table[key] = dict(scores)
-        val, test = scores.get("val_mae"), scores.get("test_mae")
+        val, test = scores.get(f"val_{unit}"), scores.get(f"test_{unit}")
         if isinstance(test, float | int) and "error" not in scores:
             rivals[str(scores.get("model", key))] = (
                 float(val) if isinstance(val, float | int) else None,
@@ -80,9 +85,9 @@ def _against_classical(metrics: Mapping[str, float], classical: Classical) -> Ve
     if lost:
         numbers = ", ".join(f"{name} {rivals[name][1]:.4g}" for name in lost)
         words = (
-            f"does NOT beat {_join(lost)} on test (MAE {ours[1]:.4g} vs {numbers}): "
+            f"does NOT beat {_join(lost)} on test ({unit.upper()} {ours[1]:.4g} vs {numbers}): "
             f"{'a classical model' if lost != ['seasonal naive'] else 'seasonal naive'} "
-            "forecasts this series better"
+            f"forecasts {'these series' if unit == 'mase' else 'this series'} better"
         )
     else:
         words = f"beats {_join(won)} on test"

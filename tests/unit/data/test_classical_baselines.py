@@ -103,3 +103,35 @@ def test_scores_are_cached_by_data_and_a_corrupt_cache_is_refitted(
         k: v["test_mae"] for k, v in first.items()
     }
     assert not list((tmp_path / "classical").glob("*.tmp"))
+
+
+def test_many_series_are_fitted_one_by_one_on_their_own_history(tmp_path: Path) -> None:
+    """Two series, the second the first x 1000: ETS forecasts each in its own scale (a fit
+    pooled across series, or reading the wrong slice, would not scale); poisoning the test parts
+    leaves the validation forecasts as they were; the panel's scores are per series (MASE)."""
+    import pandas as pd
+
+    from automl_rnn.data.generators import panel_table
+    from automl_rnn.data.panel_data import PanelData
+
+    one = pd.DataFrame(panel_table(1, (90, 90), seed=2))
+    other = one.assign(series="big", sales=one["sales"] * 1000)
+    frame = pd.concat([one, other])
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    flags = {"data": str(tmp_path / "p.csv"), "id_col": "series", "time_col": "date",
+             "target": "sales"}  # fmt: skip
+    data = prepare(DataSource.from_args(flags))
+    assert isinstance(data, PanelData)
+    make = classical._models(7)["auto_ets"][1]
+    found = classical.forecasts_of(data, make, ("val", "test"))
+    assert found["val"].shape == (2, 7)
+    np.testing.assert_allclose(found["test"][1], 1000 * found["test"][0], rtol=1e-3)
+    poisoned = copy.copy(data)
+    poisoned.targets = data.targets.copy()
+    poisoned.targets[data.starts("test")[:, None] + np.arange(7)] *= 50.0
+    again = classical.forecasts_of(poisoned, make, ("val",))
+    np.testing.assert_allclose(again["val"], found["val"], rtol=0, atol=1e-9)
+    scores = classical.score(data)["auto_ets"]
+    assert float(scores["test_mase"]) == pytest.approx(
+        data.score("test", found["test"])["test_mase"], rel=1e-4
+    )

@@ -144,3 +144,23 @@ def test_many_series_say_the_share_beating_seasonal_naive_and_the_spread() -> No
     assert "rel_mae is 0.05 at best, 0.17 on the median series and 1.32 at worst." in words
     one_series = sentence("forecast", OURS)
     assert "Per series" not in one_series and "over" not in one_series
+
+
+def test_many_series_are_compared_with_the_classical_models_by_mean_mase() -> None:
+    """Pooled MAE would side with whoever fits the largest series: MASE decides, and the words
+    say so (here the recurrent model's MAE is lower, its MASE higher)."""
+    panel = {
+        "val_mae": 50.0, "test_mae": 70.0, "val_mase": 0.30, "test_mase": 0.27,
+        "test_snaive_mae": 500.0, "test_snaive_mase": 0.96, "val_snaive_mase": 0.8,
+        "test_rel_mae": 0.3, "test_series": 21.0, "test_beats_snaive_share": 0.9,
+    }  # fmt: skip
+    classical = {
+        "auto_ets": {"model": "AutoETS", "val_mae": 90.0, "test_mae": 95.0, "val_mase": 0.25,
+                     "test_mase": 0.23},
+    }  # fmt: skip
+    verdict = baseline_verdict("forecast", panel, classical)
+    assert verdict is not None
+    assert verdict["does_not_beat"] == ["AutoETS"] and verdict["beats"] == ["seasonal naive"]
+    assert "(MASE 0.27 vs AutoETS 0.23)" in str(verdict["classical_verdict"])
+    assert "forecasts these series better" in str(verdict["classical_verdict"])
+    assert verdict["best_on_validation"] == "AutoETS"
