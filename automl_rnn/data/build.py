@@ -19,6 +19,7 @@ from automl_rnn.data.sequences import SequenceColumns, read_sequences
 from automl_rnn.data.series import RawSeries, read_series
 from automl_rnn.data.source import DataSource
 from automl_rnn.data.spec import TaskSpec
+from automl_rnn.data.static_steps import read_static_steps
 from automl_rnn.data.text import read_text_task
 from automl_rnn.data.text_pairs import read_text_pairs, read_vector_text
 from automl_rnn.errors import ConfigError
@@ -44,6 +45,13 @@ def build(source: DataSource) -> PreparedData:
             source.static_features,
         )  # fmt: skip
         return read_panel(source.data, panel, source.horizon, source.season)
+    if source.is_static_steps:
+        assert source.id_col is not None
+        static = SequenceColumns(
+            source.id_col, source.static_features, source.target[0], source.time_col,
+            source.kind, per_step=True,
+        )  # fmt: skip
+        return read_static_steps(source.data, static)
     if source.id_col is not None:
         columns = SequenceColumns(
             source.id_col,

@@ -20,6 +20,7 @@ from automl_rnn.data.long_table import Grouped, group_rows
 from automl_rnn.data.panel_data import PanelColumns, PanelData, PanelSeries
 from automl_rnn.data.parquet import is_parquet, read_parquet_table
 from automl_rnn.data.seasonality import season_from_step
+from automl_rnn.data.static_steps import check_static
 from automl_rnn.errors import DataError
 
 
@@ -101,7 +102,6 @@ def _numbers(table: Table, column: str, role: str) -> np.ndarray:
 def _check_rows(table: Table, grouped: Grouped, values: np.ndarray, columns: PanelColumns) -> None:
     """One row per id is not a series; a constant target has nothing to forecast; a static
     feature must not change within an id."""
-    where = table.where
     lengths = grouped.lengths
     short = np.flatnonzero(lengths < 2)
     if short.size:
@@ -114,17 +114,8 @@ def _check_rows(table: Table, grouped: Grouped, values: np.ndarray, columns: Pan
             f"{table.path}: column '{columns.target}' (--target) is {values[0, 0]:g} in every row; "
             "there is nothing to forecast"
         )
-    same_id = np.diff(grouped.codes) == 0
     for j, column in enumerate(columns.static, start=1 + len(columns.features)):
-        changed = np.flatnonzero(same_id & (np.diff(values[:, j]) != 0))
-        if changed.size:
-            k = int(changed[0]) + 1
-            raise DataError(
-                f"{table.path}: static feature '{column}' changes within id "
-                f"'{grouped.names[grouped.codes[k]]}' at {where(int(grouped.order[k]))} "
-                f"({values[k - 1, j]:g} -> {values[k, j]:g}); a static feature has one value per "
-                "id (give it as --features if it changes over time)"
-            )
+        check_static(table, grouped, values[:, j], column)
 
 
 def _step(grouped: Grouped) -> pd.Timedelta | None:

@@ -123,7 +123,7 @@ def _sequences(
     targets = labels[ordered[firsts]]
     vocab: tuple[str, ...] = ()
     classes: tuple[str, ...] = ()
-    kind = "tokens" if columns.per_step else columns.kind or _infer_kind(targets)
+    kind = "tokens" if columns.per_step else columns.kind or infer_kind(targets)
     if kind == "tokens":  # a class at every step
         y, vocab = step_labels(
             table, columns.target, labels, ordered, (codes, positions), len(names)
@@ -202,10 +202,13 @@ class SequenceData(ArrayData):
         return super().score(split, p)
 
     def summary(self) -> dict[str, Any]:
-        lengths = self.views[self.topologies[0]].lengths
-        assert lengths is not None
+        view = self.views[self.topologies[0]]
         out = super().summary()
         out["sequences"] = len(self.ids)
+        if view.lengths is None:  # static features to a sequence: the outputs' lengths
+            out["output_steps"] = int(view.y.shape[1])
+            return out
+        lengths = view.lengths
         out["lengths"] = {
             "min": int(lengths.min()),
             "median": float(np.median(lengths)),
@@ -238,7 +241,7 @@ def _constant_within_id(
     return starts
 
 
-def _infer_kind(targets: np.ndarray) -> str:
+def infer_kind(targets: np.ndarray) -> str:
     """Text, or integers with few distinct values: classification; other numbers: regression."""
     numbers = pd.to_numeric(pd.Series(targets), errors="coerce").to_numpy(dtype=np.float64)
     if np.isnan(numbers).any():

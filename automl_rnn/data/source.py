@@ -148,6 +148,12 @@ class DataSource(BaseModel):
             or not self.features
         )
 
+    @property
+    def is_static_steps(self) -> bool:
+        """Vector → sequence from a long table: ``--id-col`` with ``--static-features`` and
+        ``--per-step`` (the target at every step) and no ``--features``."""
+        return bool(self.id_col and self.per_step and self.static_features and not self.features)
+
     def _check_sequences(self) -> None:
         if self.id_col is None:
             if self.kind is not None or self.per_step or self.static_features:
@@ -162,6 +168,14 @@ class DataSource(BaseModel):
             return
         if self.is_panel:
             self._check_panel()
+            return
+        if self.static_features and not self.is_static_steps:
+            raise ValueError(
+                "--static-features go with many series (a forecast) or, with --per-step and no "
+                "--features, to a target at every step (vector -> sequence)"
+            )
+        if self.is_static_steps:
+            self._check_static_steps()
             return
         if self.per_step and self.kind == "regression":
             raise ValueError(
@@ -189,6 +203,19 @@ class DataSource(BaseModel):
                 "read the answer: name it in one role"
             )
 
+    def _check_static_steps(self) -> None:
+        if self.text_col or self.horizon or self.season or self.missing or self.max_gap:
+            raise ValueError(
+                "--static-features with --per-step makes a sequence from each id's constants: "
+                "drop --text-col, --horizon, --season, --missing and --max-gap"
+            )
+        if len(self.target) != 1 or self.kind == "forecast":
+            raise ValueError(
+                "--per-step takes one --target column (a value or a class at each step), not "
+                "--kind forecast"
+            )
+        self._check_panel_roles()
+
     def _check_panel(self) -> None:
         if self.text_col or self.missing or self.max_gap is not None:
             raise ValueError(
@@ -197,6 +224,9 @@ class DataSource(BaseModel):
             )
         if len(self.target) != 1:
             raise ValueError("many series take one --target column (the value each series holds)")
+        self._check_panel_roles()
+
+    def _check_panel_roles(self) -> None:
         roles = [self.id_col, self.time_col, *self.target, *self.features, *self.static_features]
         named = [name for name in roles if name]
         repeated = sorted({name for name in named if named.count(name) > 1})

@@ -91,6 +91,16 @@ def describe(spec: ExperimentSpec, prepared: PreparedData, hp: Hyperparams) -> d
             "mu": [float(v) for v in prepared.feature_mu],
             "sd": [float(v) for v in prepared.feature_sd],
         }
+    elif made_by == "sequences" and topology == "vec2seq":  # each id's static features
+        assert isinstance(prepared, SequenceData)
+        inputs = {
+            "type": "vector",
+            "id_col": prepared.columns.id_col,
+            "time_col": prepared.columns.time_col,
+            "columns": list(prepared.columns.features),
+            "mu": [float(v) for v in prepared.feature_mu],
+            "sd": [float(v) for v in prepared.feature_sd],
+        }
     elif made_by == "sequences":
         assert isinstance(prepared, SequenceData)
         inputs = {
@@ -111,6 +121,10 @@ def describe(spec: ExperimentSpec, prepared: PreparedData, hp: Hyperparams) -> d
 
 
 def _array_output(prepared: ArrayData, topology: str, view: View) -> dict[str, Any]:
+    if isinstance(prepared, SequenceData) and topology == "vec2seq":  # a sequence per id
+        if prepared.kind == "tokens":
+            return {"type": "id_steps", "classes": list(prepared.vocab[1:])}
+        return {"type": "id_steps", "loc": prepared.target_loc, "scale": prepared.target_scale}
     if isinstance(prepared, SequenceData) and prepared.kind == "tokens":  # a class per step
         return {"type": "step_classes", "classes": list(prepared.vocab[1:])}
     if prepared.kind == "classification":
@@ -195,7 +209,10 @@ def row_frame(
         return _long_frame(spec, view, rows, ids)
     if kind == "vector":
         values = view.x[rows].astype(np.float64) * np.asarray(spec["sd"]) + np.asarray(spec["mu"])
-        return pd.DataFrame(values, columns=spec["columns"])
+        frame = pd.DataFrame(values, columns=spec["columns"])
+        if spec.get("id_col"):  # static features of a long table: one row per id
+            frame.insert(0, str(spec["id_col"]), [ids[r] for r in rows])
+        return frame
     if kind == "pixels":
         values = np.rint(view.x[rows].reshape(len(rows), -1) * spec["max"]).astype(np.float64)
         return pd.DataFrame(values, columns=spec["columns"])

@@ -61,6 +61,13 @@ def panel_table(store: str = "1", value: str | None = None) -> str:
 
 
 PANEL = ["--id-col", "id", "--time-col", "month", "--target", "sales"]
+#: 20 ids of 4 steps (k0 has 3): static feature a, a numeric value y at every step
+CURVES = "id,t,a,y\n" + "".join(
+    f"k{i},{t},{i / 10:.1f},{(i * t) % 5 / 4:.2f}\n"
+    for i in range(20)
+    for t in range(4 if i else 3)
+)
+STATIC = ["--id-col", "id", "--time-col", "t", "--static-features", "a", "--per-step"]
 LONG = [line.split(",") for line in long_table().splitlines()[1:]]
 LONG_ROWS = [(i, int(t), x, label) for i, t, x, label in LONG]
 FILES = {
@@ -77,6 +84,7 @@ FILES = {
     "one_class.csv": long_table([(i, t, x, "a") for i, t, x, _ in LONG_ROWS]),
     "twice.csv": long_table([*LONG_ROWS[:8], ("r1", 2, "0.1", "b"), *LONG_ROWS[8:]]),
     "panel.csv": panel_table(),
+    "curves.csv": CURVES,
     "global_scaling.yaml": "params:\n  scaling: {choices: [window, global]}\n",
     "panel_store_changes.csv": panel_table(store="2"),
     "panel_one_value.csv": panel_table(value="5"),
@@ -190,6 +198,11 @@ CASES: list[tuple[str, list[str], list[str]]] = [
         "many_series_with_global_scaling",
         ["--data", "panel.csv", *PANEL, "--space", "global_scaling.yaml"],
         ["global_scaling.yaml", "scaling 'global' does not fit many series"],
+    ),
+    (
+        "curves_of_different_lengths",
+        ["--data", "curves.csv", *STATIC, "--target", "y"],
+        ["curves.csv", "id 'k0' has 3 steps, others 4", "one length"],
     ),
     (
         "many_series_too_short",

@@ -45,6 +45,7 @@ from .manifest import (
     verify_files,
 )
 from .outputs import (
+    decode_id_steps,
     decode_rows,
     decode_steps,
     forecast_frame,
@@ -57,6 +58,7 @@ from .rows import (
     LongSequences,
     by_length,
     encode_rows,
+    first_row_per_id,
     float_steps,
     long_sequences,
     pixels,
@@ -82,9 +84,11 @@ __all__ = [
     "OnnxEngine",
     "TorchScriptEngine",
     "by_length",
+    "decode_id_steps",
     "decode_rows",
     "decode_steps",
     "encode_rows",
+    "first_row_per_id",
     "float_steps",
     "forecast_frame",
     "future_times",
@@ -139,6 +143,10 @@ class Bundle:
         if self.kind == "forecast":
             return self._forecast(frame, source, row)
         spec, out = self.pre["input"], self.pre["output"]
+        if out["type"] == "id_steps":  # one sequence per id, from its static features
+            frame = first_row_per_id(spec, frame, source, row)
+            answers = [(index, self.run(x)) for index, x in encode_rows(spec, frame, source, row)]
+            return decode_id_steps(spec, out, frame, answers)
         read = long_sequences(spec, frame, source, row) if spec["type"] == "long" else None
         groups = by_length(read.steps) if read else encode_rows(spec, frame, source, row)
         outputs: list[tuple[np.ndarray, np.ndarray]] = [(index, self.run(x)) for index, x in groups]

@@ -167,3 +167,33 @@ def decode_steps(
             "probability": np.concatenate([prob for _, prob in answers]),
         }
     )
+
+
+def decode_id_steps(
+    spec: dict[str, Any],
+    out: dict[str, Any],
+    frame: pd.DataFrame,
+    outputs: list[tuple[np.ndarray, np.ndarray]],
+) -> pd.DataFrame:
+    """A sequence per id as rows (id, ``step`` 1..L, ``prediction`` [, ``probability``]): values
+    back in the target's units, or classes up to the padding class that ends the sequence."""
+    ids = frame[str(spec["id_col"])].astype(str).str.strip().tolist()
+    parts: list[pd.DataFrame] = [pd.DataFrame()] * len(ids)
+    classes = out.get("classes")
+    for index, y in outputs:
+        for k, answer in zip(index, y):
+            table: dict[str, Any]
+            if classes is None:  # [L, 1] standardized values
+                values = answer.reshape(-1) * np.float32(out["scale"]) + np.float32(out["loc"])
+                table = {"prediction": values.astype(np.float32)}
+            else:  # [L, 1 + C] logits, class 0 the padding that ends the sequence
+                p = _softmax(answer)
+                best = p.argmax(axis=-1)
+                end = int(np.argmax(best == 0)) if (best == 0).any() else len(best)
+                labels = np.asarray(classes, dtype=object)[np.maximum(best[:end] - 1, 0)]
+                table = {"prediction": labels, "probability": p[np.arange(end), best[:end]]}
+            n = len(table["prediction"])
+            parts[int(k)] = pd.DataFrame(
+                {str(spec["id_col"]): [ids[int(k)]] * n, "step": np.arange(1, n + 1), **table}
+            )
+    return pd.concat(parts, ignore_index=True)

@@ -204,3 +204,22 @@ def _step_times(column: pd.Series, name: str, source: str, row: str) -> np.ndarr
             f"{where(row, column.index[i])}, which is not a time or a step number"
         )
     return times.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
+
+
+def first_row_per_id(
+    spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str
+) -> pd.DataFrame:
+    """A long table's first row of each id (ids in order of first appearance): the static
+    features a vector → sequence model reads; a table of one row per id passes as it is."""
+    frame = stripped(frame)
+    id_col = str(spec["id_col"])
+    if id_col not in frame.columns:
+        raise BundleError(
+            f"{source}: no column '{id_col}'; the model answers one sequence per id (columns it "
+            f"needs: {', '.join([id_col, *spec['columns']])})"
+        )
+    ids = frame[id_col]
+    if ids.isna().any():
+        label = frame.index[int(np.argmax(ids.isna().to_numpy()))]
+        raise BundleError(f"{source}: column '{id_col}' is empty at {row} {label}")
+    return frame[~ids.astype(str).str.strip().duplicated()]
