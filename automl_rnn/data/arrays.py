@@ -83,6 +83,8 @@ class ArrayData(PreparedData):
         self.check_topology(topology)
         view = self.views[topology]
         input_size = view.one_hot or view.x.shape[-1]
+        if self.kind == "regression" and topology == "seq2seq" and view.lengths is not None:
+            return DataShape("regression", input_size, view.y.shape[2], 1, True, True)
         if self.kind == "regression":
             return DataShape("regression", input_size, view.y.shape[2], view.y.shape[1])
         if self.kind == "classification":

@@ -20,6 +20,8 @@ yields ``dict[str, torch.Tensor]`` batches with these keys:
     seq2seq         forecast,        float32 ``[B, T, L * D]``: at every input step t, the
                     regression       L steps after t (flattened horizon-major); the
                                      forecast that counts is the last valid step's
+    seq2seq         regression,      float32 ``[B, T, D]``: the value at each step, every
+                    per step         valid step scored (``DataShape.per_step_target``)
     seq2seq         tokens           int64 ``[B, T]``; -100 where a step is not scored
     vec2seq,        forecast,        float32 ``[B, L, D]``
     encoder_decoder regression
@@ -59,6 +61,9 @@ class DataShape:
     """L: output steps (the horizon for forecast; 1 for one-shot regression; the longest token output)."""
     variable_length: bool = False
     """Whether input rows have different lengths (batches then carry ``lengths``)."""
+    per_step_target: bool = False
+    """seq2seq regression: ``y [B, T, D]`` is the answer at each input step, every valid step
+    scored (not the horizon after each step, of which only the last counts, as in forecasts)."""
 
     @property
     def is_float_target(self) -> bool:

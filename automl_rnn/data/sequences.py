@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from automl_rnn.data import metrics
 from automl_rnn.data.arrays import ArrayData, View, seeded_split
 from automl_rnn.data.contract import PAD_TOKEN
 from automl_rnn.data.csvread import Table, read_table, read_typed
@@ -123,8 +124,15 @@ def _sequences(
     targets = labels[ordered[firsts]]
     vocab: tuple[str, ...] = ()
     classes: tuple[str, ...] = ()
-    kind = "tokens" if columns.per_step else columns.kind or infer_kind(targets)
-    if kind == "tokens":  # a class at every step
+    if columns.per_step:  # a class or a value at every step
+        step_kind = columns.kind or infer_kind(labels)
+        kind = "tokens" if step_kind == "classification" else "regression"
+    else:
+        kind = columns.kind or infer_kind(targets)
+    if kind == "regression" and columns.per_step:
+        y = _step_numbers(table, columns.target, labels, ordered, (codes, positions), len(names))
+        split = seeded_split(len(names), VAL_FRACTION, TEST_FRACTION, seed)
+    elif kind == "tokens":
         y, vocab = step_labels(
             table, columns.target, labels, ordered, (codes, positions), len(names)
         )
@@ -144,7 +152,8 @@ def _sequences(
     x[codes, positions] = steps
     metric = metric or DEFAULT_METRIC[kind]
     return SequenceData(
-        name or Path(path).stem, kind, {TOPOLOGY[kind]: View(x, y, lengths=lengths)}, split, metric,
+        name or Path(path).stem, kind,
+        {"seq2seq" if columns.per_step else TOPOLOGY[kind]: View(x, y, lengths=lengths)}, split, metric,
         str(path), classes=classes, vocab=vocab, notes=_notes(columns, names, lengths, table),
         ids=tuple(str(n) for n in names), columns=columns, feature_mu=mu, feature_sd=sd,
     )  # fmt: skip
@@ -167,8 +176,12 @@ class SequenceData(ArrayData):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.ids, self.columns = ids, columns
         self.feature_mu, self.feature_sd = feature_mu, feature_sd
+        self.step_values = self.kind == "regression" and self.topologies == ("seq2seq",)
+        """A value at every step of the input (per-step regression)."""
         if self.kind == "regression":
             train = self.views[self.topologies[0]].y[self.split["train"]].astype(np.float64)
+            if self.step_values:  # the valid steps only, not the padding
+                train = train[self.valid_steps("train")]
             self.target_loc = float(train.mean())
             self.target_scale = max(float(train.std()), SCALE_FLOOR)
 
@@ -180,7 +193,7 @@ class SequenceData(ArrayData):
         import torch
 
         datasets = super()._datasets(topology, seq_len, scaling)
-        if self.kind == "tokens":  # per-step targets: cut with the batch's inputs
+        if self.kind == "tokens" or self.step_values:  # cut with the batch's inputs
             for batches in datasets.values():
                 batches.trim_targets = True
         if self.kind != "regression":
@@ -196,10 +209,35 @@ class SequenceData(ArrayData):
         """:meth:`ArrayData.score`; per-step predictions narrower than the longest sequence
         (each batch is cut to its own longest) are padded to its width first."""
         p = np.asarray(predictions)
+        if self.step_values:
+            return self._step_scores(split, p)
         if self.kind == "tokens":
             width = self.views[self.topologies[0]].y.shape[1]
             p = np.pad(p, ((0, 0), (0, width - p.shape[1])), constant_values=PAD_TOKEN)
         return super().score(split, p)
+
+    def valid_steps(self, split: str) -> np.ndarray:
+        """``[n, T_max]`` True at the real (unpadded) steps of a split's sequences."""
+        lengths = self.views[self.topologies[0]].lengths
+        assert lengths is not None
+        width = self.views[self.topologies[0]].y.shape[1]
+        return np.arange(width)[None, :] < lengths[self.split[split]][:, None]
+
+    def _step_scores(self, split: str, p: np.ndarray) -> dict[str, float]:
+        """Per-step regression: MAE and MSE over the valid steps, against the training mean."""
+        self.check_split(split)
+        y = self.views[self.topologies[0]].y[self.split[split]].astype(np.float64)
+        p = p.astype(np.float64).reshape(len(y), -1, y.shape[2])
+        p = np.pad(p, ((0, 0), (0, y.shape[1] - p.shape[1]), (0, 0)))
+        valid = self.valid_steps(split)
+        y, p = y[valid], p[valid]
+        mean = np.full_like(y, self.target_loc)
+        return {
+            f"{split}_mse": metrics.mse(y, p),
+            f"{split}_mae": metrics.mae(y, p),
+            f"{split}_mean_mse": metrics.mse(y, mean),
+            f"{split}_mean_mae": metrics.mae(y, mean),
+        }
 
     def summary(self) -> dict[str, Any]:
         view = self.views[self.topologies[0]]
@@ -239,6 +277,32 @@ def _constant_within_id(
             "--horizon N to forecast each id's series)"
         )
     return starts
+
+
+def _step_numbers(
+    table: Table,
+    target: str,
+    labels: np.ndarray,
+    ordered: np.ndarray,
+    where: tuple[np.ndarray, np.ndarray],
+    sequences: int,
+) -> np.ndarray:
+    """A value at every step: ``y`` float32 ``[sequences, T_max, 1]``, 0 past each end (never
+    scored). ``labels`` are the target's distinct values as text, ``ordered`` each ordered row's
+    code into them, ``where`` each ordered row's (sequence, step)."""
+    values = pd.to_numeric(pd.Series(labels), errors="coerce").to_numpy(dtype=np.float64)
+    if np.isnan(values).any():
+        bad = str(labels[int(np.argmax(np.isnan(values)))])
+        raise DataError(
+            f"{table.path}: column '{target}' has {bad!r}, not a number; a per-step regression "
+            "target needs numbers (or give --kind classification)"
+        )
+    if np.ptp(values) == 0:
+        raise DataError(f"{table.path}: column '{target}' is {values[0]:g} at every step")
+    codes, positions = where
+    y = np.zeros((sequences, int(positions.max()) + 1, 1), dtype=np.float32)
+    y[codes, positions, 0] = values[ordered]
+    return y
 
 
 def infer_kind(targets: np.ndarray) -> str:

@@ -177,11 +177,6 @@ class DataSource(BaseModel):
         if self.is_static_steps:
             self._check_static_steps()
             return
-        if self.per_step and self.kind == "regression":
-            raise ValueError(
-                "--per-step targets are classes so far (sequence labelling); per-step "
-                "regression is not supported: drop --kind regression"
-            )
         if self.text_col or self.horizon or self.season or self.missing or self.max_gap:
             raise ValueError(
                 "--id-col makes labelled sequences (one label per id): drop --text-col, "

@@ -283,7 +283,7 @@ def _build(
     verification: dict[str, Any] = {}
     if "onnx" in formats:
         path = folder / runtime.ONNX_FILE
-        per_step = topology == "seq2seq" and not float_out
+        per_step = topology == "seq2seq" and (not float_out or shape.per_step_target)
         onnx_format.write(net, inputs[0][:2], path, per_step)
         verification["onnx"] = onnx_format.verify(path, inputs, reference, float_out)
     if "torchscript" in formats:

@@ -127,6 +127,8 @@ def _array_output(prepared: ArrayData, topology: str, view: View) -> dict[str, A
         return {"type": "id_steps", "loc": prepared.target_loc, "scale": prepared.target_scale}
     if isinstance(prepared, SequenceData) and prepared.kind == "tokens":  # a class per step
         return {"type": "step_classes", "classes": list(prepared.vocab[1:])}
+    if isinstance(prepared, SequenceData) and prepared.step_values:  # a value per step
+        return {"type": "step_values", "loc": prepared.target_loc, "scale": prepared.target_scale}
     if prepared.kind == "classification":
         return {"type": "classes", "classes": list(prepared.classes)}
     if prepared.kind == "tokens":

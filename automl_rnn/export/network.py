@@ -29,7 +29,9 @@ class InferenceNet(nn.Module):
     def __init__(self, net: nn.Module, arch: ArchConfig, shape: DataShape) -> None:
         super().__init__()
         self.net = net
-        self.last_step = arch.topology == "seq2seq" and shape.is_float_target
+        self.last_step = (
+            arch.topology == "seq2seq" and shape.is_float_target and not shape.per_step_target
+        )
         self.output_len = shape.output_len
         self.output_size = shape.output_size
 

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from automl_rnn import metric_names as M
 from automl_rnn.data.contract import IGNORE_INDEX, DataShape
 from automl_rnn.models.averaging import WeightAverage, cpu_copy
+from automl_rnn.models.cells import step_mask
 from automl_rnn.models.guard import GUARD_EVERY, DivergedError, StepGuard, Totals
 from automl_rnn.models.topologies import Batch, Chunk, Seq2Seq
 
@@ -143,8 +144,9 @@ class RecurrentModule(pl.LightningModule):
         return (per_value * weights).sum() / weights.sum().clamp(min=1.0)
 
     def final_forecast(self, pred: Tensor, batch: Batch) -> Tensor:
-        """The forecast that counts, in scaled units ``[B, L, D]`` (seq2seq: last valid step)."""
-        if self._per_step:
+        """The forecast that counts, in scaled units ``[B, L, D]`` (seq2seq: last valid step;
+        per-step regression: every step, ``[B, T, D]``)."""
+        if self._per_step and not self.shape.per_step_target:
             lengths = batch.get("lengths")
             last = (
                 lengths - 1
@@ -250,9 +252,16 @@ class RecurrentModule(pl.LightningModule):
         if self.shape.is_float_target:
             final = self.final_forecast(pred, batch)
             target = self.final_forecast(batch["y"], batch)
-            loss = self.chunk_loss(Chunk(final, target))
+            lengths = batch.get("lengths") if self.shape.per_step_target else None
+            mask = step_mask(lengths, final.shape[1], final)
+            loss = self.chunk_loss(Chunk(final, target, mask))
             error = self.to_original_units(final, batch) - self.to_original_units(target, batch)
-            self._val_pending.append((torch.stack([loss, error.abs().mean()]), rows))
+            if mask is None:
+                mae = error.abs().mean()
+            else:  # the mean over valid steps only
+                weights = mask.unsqueeze(-1).to(error.dtype).expand_as(error)
+                mae = (error.abs() * weights).sum() / weights.sum().clamp(min=1.0)
+            self._val_pending.append((torch.stack([loss, mae]), rows))
             return
         target = batch["y"]
         mask = None

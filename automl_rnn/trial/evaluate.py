@@ -34,10 +34,13 @@ def predict(module: RecurrentModule, loader: Iterable[Batch], device: torch.devi
             parts.append(values.float().cpu().numpy())
         else:
             parts.append(pred.argmax(dim=-1).cpu().numpy())
-    if parts[0].ndim == 2 and len({part.shape[1] for part in parts}) > 1:
-        # per-step outputs of batches cut to their own longest sequence: right-pad with PAD
+    if parts[0].ndim >= 2 and len({part.shape[1] for part in parts}) > 1:
+        # per-step outputs of batches cut to their own longest sequence: right-pad (PAD, 0.0)
         width = max(part.shape[1] for part in parts)
-        parts = [np.pad(part, ((0, 0), (0, width - part.shape[1]))) for part in parts]
+        parts = [
+            np.pad(part, [(0, 0), (0, width - part.shape[1])] + [(0, 0)] * (part.ndim - 2))
+            for part in parts
+        ]
     return np.concatenate(parts, axis=0)
 
 

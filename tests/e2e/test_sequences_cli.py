@@ -186,3 +186,35 @@ def test_per_step_labels_predict_a_class_at_every_step_as_the_search_model_does(
                 assert label == prepared.vocab[expected[row, step]], (name, step)
                 compared += 1
     assert compared > 0.9 * len(answers)
+
+
+@pytest.fixture(scope="module")
+def step_values(tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    """Per-step regression: ``target`` is the running sum of ``ax`` (a value at every step)."""
+    root = tmp_path_factory.mktemp("seq-step-values")
+    table = activity_table().drop(columns="target")
+    table["target"] = table.groupby("recording")["ax"].cumsum().round(4) + 10.0
+    data = root / "levels.csv"
+    table.sample(frac=1.0, random_state=2).to_csv(data, index=False)
+    source = {"id_col": "recording", "time_col": "t", "features": "ax,ay,az", "target": "target"}
+    return search_export_by_cli(root, data, [*FLAGS, "--per-step"], {**source, "per_step": True})
+
+
+def test_per_step_values_predict_a_value_at_every_step_as_the_search_model_does(
+    step_values: Exported, tmp_path: Path
+) -> None:
+    prepared, expected = in_memory(step_values)  # [test sequences, T, 1] in the target's units
+    assert prepared.kind == "regression" and prepared.topologies == ("seq2seq",)
+    test_ids = [prepared.ids[k] for k in prepared.split["test"]]
+    table = pd.read_csv(step_values.source["data"])
+    new = table[table["recording"].isin(test_ids)].drop(columns="target")
+    new.to_csv(tmp_path / "new.csv", index=False)
+    done = cli("predict", "--model", str(step_values.folder), "--data", str(tmp_path / "new.csv"))
+    assert done.returncode == 0, done.stderr
+    answers = pd.read_csv(io.StringIO(done.stdout), dtype={"recording": str})
+    assert list(answers.columns) == ["recording", "t", "prediction"] and len(answers) == len(new)
+    lengths = prepared.views["seq2seq"].lengths
+    for row, k in enumerate(prepared.split["test"]):
+        mine = answers[answers["recording"] == prepared.ids[k]]
+        assert mine["t"].tolist() == list(range(int(lengths[k])))
+        assert np.allclose(mine["prediction"], expected[row, : lengths[k], 0], rtol=1e-4, atol=1e-3)

@@ -151,7 +151,7 @@ class Bundle:
         groups = by_length(read.steps) if read else encode_rows(spec, frame, source, row)
         outputs: list[tuple[np.ndarray, np.ndarray]] = [(index, self.run(x)) for index, x in groups]
         if read is not None:  # one answer per id, or per step of each id
-            if out["type"] == "step_classes":
+            if out["type"] in ("step_classes", "step_values"):
                 return decode_steps(spec, out, read, outputs)
             frame = pd.DataFrame({str(spec["id_col"]): read.ids})
         return decode_rows(spec, out, frame, outputs)

@@ -144,7 +144,10 @@ def decode_steps(
     outputs: list[tuple[np.ndarray, np.ndarray]],
 ) -> pd.DataFrame:
     """Per-step classes as rows: the id, the step's time (or ``step`` 1..T), the class and its
-    probability, ids in order of first appearance (the padding class is never answered)."""
+    probability, ids in order of first appearance (the padding class is never answered); or
+    per-step values (``step_values``) in the target's units."""
+    if out["type"] == "step_values":
+        return _step_values(spec, out, read, outputs)
     classes = np.asarray(out["classes"], dtype=object)
     answers: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0), np.empty(0))] * len(read.ids)
     for index, logits in outputs:  # [n, T, 1 + classes]
@@ -197,3 +200,30 @@ def decode_id_steps(
                 {str(spec["id_col"]): [ids[int(k)]] * n, "step": np.arange(1, n + 1), **table}
             )
     return pd.concat(parts, ignore_index=True)
+
+
+def _step_values(
+    spec: dict[str, Any],
+    out: dict[str, Any],
+    read: LongSequences,
+    outputs: list[tuple[np.ndarray, np.ndarray]],
+) -> pd.DataFrame:
+    """Per-step values as rows (id, the step's time or ``step`` 1..T, ``prediction``)."""
+    values: list[np.ndarray] = [np.empty(0)] * len(read.ids)
+    for index, y in outputs:  # [n, T, 1] standardized
+        for k, row in zip(index, y):
+            values[int(k)] = row[:, 0] * np.float32(out["scale"]) + np.float32(out["loc"])
+    lengths = [len(v) for v in values]
+    time_name = str(spec["time_col"]) if read.times is not None else "step"
+    steps = (
+        np.concatenate(read.times)
+        if read.times is not None
+        else np.concatenate([np.arange(1, n + 1) for n in lengths])
+    )
+    return pd.DataFrame(
+        {
+            str(spec["id_col"]): np.repeat(np.asarray(read.ids, dtype=object), lengths),
+            time_name: steps,
+            "prediction": np.concatenate(values).astype(np.float32),
+        }
+    )

@@ -300,3 +300,52 @@ def test_spaces_around_values_read_as_the_exact_reader_reads_them(tmp_path: Path
     spaced = read_sequences(tmp_path / "spaced" / "tidy.csv", COLUMNS)  # the same name
     assert spaced.ids == tidy.ids and spaced.classes == tidy.classes
     assert spaced.fingerprint == tidy.fingerprint
+
+
+def level_frame(ids: int = 30, seed: int = 1) -> pd.DataFrame:
+    """``level`` at every step: the running sum of ``a`` (a value per step), rows shuffled."""
+    frame = long_frame(ids, seed)
+    frame["level"] = frame.groupby("rec")["a"].cumsum().round(4)
+    return frame.sample(frac=1.0, random_state=seed)
+
+
+STEP_VALUES = SequenceColumns("rec", ("a", "b"), "level", "t", per_step=True)
+
+
+def test_a_numeric_per_step_target_is_a_value_at_every_step(tmp_path: Path) -> None:
+    """Per-step regression: ``y [N, T, 1]`` in time order; the target's scaling from the
+    training sequences' real steps only (padding is not a value); a seq2seq regression shape
+    whose every step is scored."""
+    frame = level_frame()
+    data = read(frame, tmp_path / "l.csv", STEP_VALUES)
+    assert data.kind == "regression" and data.topologies == ("seq2seq",) and data.step_values
+    view = data.views["seq2seq"]
+    assert view.lengths is not None
+    for k, name in enumerate(data.ids):
+        expected = frame[frame["rec"] == name].sort_values("t")["level"].to_numpy()
+        assert np.allclose(view.y[k, : view.lengths[k], 0], expected, atol=1e-6)
+    train_ids = [data.ids[k] for k in data.split["train"]]
+    train_levels = frame[frame["rec"].isin(train_ids)]["level"]
+    assert data.target_loc == pytest.approx(float(train_levels.mean()), rel=1e-5)
+    assert data.target_scale == pytest.approx(float(train_levels.std(ddof=0)), rel=1e-5)
+    shape = data.shape("seq2seq")
+    assert shape.per_step_target and shape.variable_length and shape.output_len == 1
+
+
+def test_per_step_values_score_the_real_steps_only(tmp_path: Path) -> None:
+    """Perfect values at the real steps and anything at the padding (or predictions cut to a
+    batch's longest) score 0; one step wrong by 10 adds 10 / (real steps) to the MAE."""
+    data = read(level_frame(), tmp_path / "l.csv", STEP_VALUES)
+    view = data.views["seq2seq"]
+    rows = data.split["test"]
+    y = view.y[rows].astype(np.float64)
+    padded = np.where(data.valid_steps("test")[..., None], y, 1e6)
+    assert data.score("test", padded)["test_mae"] == 0.0
+    longest = int(view.lengths[rows].max())  # type: ignore[index]
+    assert data.score("test", y[:, :longest])["test_mae"] == 0.0  # cut to the split's longest
+    wrong = y.copy()
+    wrong[0, 0, 0] += 10.0
+    real = int(view.lengths[rows].sum())  # type: ignore[index]
+    assert data.score("test", wrong)["test_mae"] == pytest.approx(10.0 / real)
+    batch = next(iter(data.loaders("seq2seq", None, 4).val))
+    assert batch["y"].shape[1] == batch["x"].shape[1] == int(batch["lengths"].max())

@@ -47,3 +47,33 @@ def test_output_alone_equals_output_in_padded_batch(
         noisy[:, :3] if topology == "seq2seq" else noisy,
         batched[:, :3] if topology == "seq2seq" else batched,
     )
+
+
+def test_per_step_regression_validates_on_the_real_steps_only() -> None:
+    """The per-epoch validation loss and MAE of a per-step regression read the real steps: a
+    batch whose padded targets are 1e6 validates exactly as one whose padding is 0; and every
+    real step counts (not only the last, as in a forecast)."""
+    from automl_rnn import metric_names as M
+    from automl_rnn.models.module import RecurrentModule, TrainConfig
+
+    torch.manual_seed(0)
+    shape = DataShape("regression", 3, 1, 1, variable_length=True, per_step_target=True)
+    net = build_network(ArchConfig("gru", "seq2seq", 1, 8, 0.0, False, "last"), shape).eval()
+    lengths = torch.tensor([5, 11, 3])
+    x = torch.randn(3, 11, 3)
+    y = torch.randn(3, 11, 1)
+    padding = torch.arange(11).unsqueeze(0) >= lengths.unsqueeze(1)
+    scores = []
+    for fill in (0.0, 1e6):
+        module = RecurrentModule(net, shape, TrainConfig(loss="mae"))
+        batch = {"x": x, "y": y.masked_fill(padding.unsqueeze(-1), fill), "lengths": lengths}
+        with torch.no_grad():
+            module.validation_step(batch, 0)
+        module._sum_validation()
+        scores.append(module._val.mean(M.VAL_METRIC))
+    assert scores[0] == pytest.approx(scores[1])
+    with torch.no_grad():
+        pred = net(x, lengths)
+    real = ~padding
+    expected = (pred - y).abs()[real].mean().item()
+    assert scores[0] == pytest.approx(expected, rel=1e-5)
