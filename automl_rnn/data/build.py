@@ -136,7 +136,10 @@ def _task(source: DataSource) -> PreparedData:
         )  # fmt: skip
     if spec.builder == "sequences":
         assert spec.id_col is not None and spec.target is not None
-        columns = SequenceColumns(spec.id_col, spec.features, spec.target, spec.time_col, spec.kind)
+        columns = SequenceColumns(
+            spec.id_col, spec.features, spec.target, spec.time_col,
+            None if spec.per_step else spec.kind, spec.per_step,
+        )  # fmt: skip
         path = data_file(spec, task_file)
         return read_sequences(path, columns, spec.split_seed, spec.name, spec.metric)
     if source.horizon is not None or source.season is not None or source.missing is not None:

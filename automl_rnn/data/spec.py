@@ -83,6 +83,8 @@ class TaskSpec(BaseModel):
     """``sequences``: the input columns at each step; ``panel``: the covariates."""
     static_features: tuple[str, ...] = ()
     """``panel``: per-series constants."""
+    per_step: bool = False
+    """``sequences``: the target labels every step (sequence labelling, ``tokens``)."""
     params: dict[str, int | float | str] = Field(default_factory=dict)
     horizon: int | None = Field(None, ge=1)
     season: int | None = Field(None, ge=1)
@@ -103,6 +105,8 @@ class TaskSpec(BaseModel):
         kind, fits, defaults = BUILDERS[self.builder]
         if self.builder == "sequences" and self.kind == "regression":
             kind = "regression"
+        if self.builder == "sequences" and self.per_step:
+            kind, fits = "tokens", frozenset({"seq2seq"})
         if self.kind != kind:
             raise ValueError(f"builder '{self.builder}' makes a {kind} task, not {self.kind}")
         bad = [t for t in self.topologies if t not in fits]

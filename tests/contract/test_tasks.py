@@ -24,6 +24,7 @@ BUILTIN = {
     "dates",
     "japanese_vowels",  # issue 18: labelled sequences from a long table
     "us_employment",  # issue 18: many series, one global model
+    "seattle_weather",  # issue 18: a label at every step
 }
 CASES = [(path.stem, topology) for path in task_files() for topology in load_spec(path).topologies]
 

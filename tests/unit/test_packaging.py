@@ -59,7 +59,7 @@ def test_builtin_tasks_and_spaces_load_from_an_installed_wheel(tmp_path: Path) -
     )
     origin, n_tasks, n_spaces, rows = __import__("json").loads(out.stdout.strip().splitlines()[-1])
     assert origin.startswith(str(site))  # imported from the wheel, not the checkout
-    assert (n_tasks, rows) == (10, 144)
+    assert (n_tasks, rows) == (11, 144)
     assert n_spaces >= 5
 
 
