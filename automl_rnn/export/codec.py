@@ -167,14 +167,7 @@ def _forecast(
         "sd": [float(v) for v in prepared.sd],
         "scale_floor": SCALE_FLOOR,
     }
-    if isinstance(times, pd.DatetimeIndex) and len(times) > 1:
-        inputs["time_kind"] = "datetime"
-        inputs["dayfirst"] = prepared.dayfirst
-        inputs["step"] = str(pd.Series(times).diff().median())
-        inputs["freq"] = runtime.infer_freq(times)
-    elif times is not None and len(times) > 1:
-        inputs["time_kind"] = "number"
-        inputs["step"] = float(np.median(np.diff(np.asarray(times, dtype=np.float64))))
+    inputs.update(panel_codec.time_fields(times, prepared.dayfirst))
     output = {
         "type": "forecast",
         "horizon": int(prepared.horizon or 1),

@@ -37,14 +37,7 @@ def describe(spec: ExperimentSpec, prepared: PanelData, hp: Hyperparams) -> dict
     }
     longest = int(np.argmax(prepared.lengths))
     times = _times(prepared, slice(prepared.offsets[longest], prepared.offsets[longest + 1]))
-    if isinstance(times, pd.DatetimeIndex) and len(times) > 1:
-        inputs["time_kind"] = "datetime"
-        inputs["dayfirst"] = prepared.dayfirst
-        inputs["step"] = str(pd.Series(times).diff().median())
-        inputs["freq"] = runtime.infer_freq(times)
-    elif times is not None and len(times) > 1:
-        inputs["time_kind"] = "number"
-        inputs["step"] = float(np.median(np.diff(np.asarray(times, dtype=np.float64))))
+    inputs.update(time_fields(times, prepared.dayfirst))
     output = {
         "type": "forecast",
         "horizon": int(prepared.horizon),
@@ -52,6 +45,22 @@ def describe(spec: ExperimentSpec, prepared: PanelData, hp: Hyperparams) -> dict
         "targets": [columns.target],
     }
     return {"input": inputs, "output": output}
+
+
+def time_fields(times: object, dayfirst: bool | None) -> dict[str, Any]:
+    """How ``predict`` reads and extends a time column: its kind, day order, typical step and
+    frequency (nothing for fewer than two times)."""
+    if isinstance(times, pd.DatetimeIndex) and len(times) > 1:
+        return {
+            "time_kind": "datetime",
+            "dayfirst": dayfirst,
+            "step": str(pd.Series(times).diff().median()),
+            "freq": runtime.infer_freq(times),
+        }
+    if isinstance(times, np.ndarray) and len(times) > 1:
+        step = float(np.median(np.diff(np.asarray(times, dtype=np.float64))))
+        return {"time_kind": "number", "step": step}
+    return {}
 
 
 def _times(prepared: PanelData, rows: slice) -> pd.DatetimeIndex | np.ndarray | None:

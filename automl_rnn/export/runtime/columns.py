@@ -83,3 +83,22 @@ def cells(frame: pd.DataFrame, name: str, source: str, row: str) -> pd.Series:
         i = int(np.argmax(empty))
         raise BundleError(f"{source}: column '{name}' is empty at {where(row, column.index[i])}")
     return column
+
+
+def id_names(
+    spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str, what: str
+) -> pd.Series:
+    """The id column of a long table (``spec["id_col"]``) as stripped text; a missing column or
+    an empty cell is an error (``what`` says what the model does with the ids)."""
+    id_col = str(spec["id_col"])
+    if id_col not in frame.columns:
+        raise BundleError(
+            f"{source}: no column '{id_col}'; the model {what} (columns it needs: "
+            f"{', '.join([id_col, *spec['columns']])})"
+        )
+    ids = frame[id_col]
+    empty = ids.isna().to_numpy()
+    if empty.any():
+        label = frame.index[int(np.argmax(empty))]
+        raise BundleError(f"{source}: column '{id_col}' is empty at {where(row, label)}")
+    return ids.astype(str).str.strip()

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import parse_numbers, parse_times, stripped, where
+from .columns import id_names, parse_numbers, parse_times, stripped, where
 from .manifest import BundleError
 
 
@@ -109,18 +109,7 @@ def read_panel_history(
     """The model's input window of each series of a long history table (``id_col`` names the
     series; ids in order of first appearance), each read as :func:`read_history` reads one."""
     frame = stripped(frame)
-    id_col = str(spec["id_col"])
-    if id_col not in frame.columns:
-        raise BundleError(
-            f"{source}: no column '{id_col}'; the model forecasts each series named in it "
-            f"(columns it needs: {', '.join([id_col, *spec['columns']])})"
-        )
-    ids = frame[id_col]
-    empty = ids.isna().to_numpy()
-    if empty.any():
-        label = frame.index[int(np.argmax(empty))]
-        raise BundleError(f"{source}: column '{id_col}' is empty at {where(row, label)}")
-    names = ids.astype(str).str.strip()
+    names = id_names(spec, frame, source, row, "forecasts each series named in it")
     return {
         str(name): read_history(spec, group, f"{source} (id '{name}')", row)
         for name, group in frame.groupby(names, sort=False)

@@ -155,21 +155,23 @@ def decode_steps(
         best = p.argmax(axis=-1)
         for k, row_best, row_p in zip(index, best, np.take_along_axis(p, best[..., None], -1)):
             answers[int(k)] = (classes[row_best], row_p[:, 0].astype(np.float32))
-    lengths = [len(label) for label, _ in answers]
+    table = _step_keys(spec, read, [len(label) for label, _ in answers])
+    table["prediction"] = np.concatenate([label for label, _ in answers])
+    table["probability"] = np.concatenate([prob for _, prob in answers])
+    return pd.DataFrame(table)
+
+
+def _step_keys(spec: dict[str, Any], read: LongSequences, lengths: list[int]) -> dict[str, Any]:
+    """The key columns of per-step rows: each id repeated, and its steps' times as given (or
+    ``step`` 1..T without a time column)."""
     time_name = str(spec["time_col"]) if read.times is not None else "step"
     steps = (
         np.concatenate(read.times)
         if read.times is not None
         else np.concatenate([np.arange(1, n + 1) for n in lengths])
     )
-    return pd.DataFrame(
-        {
-            str(spec["id_col"]): np.repeat(np.asarray(read.ids, dtype=object), lengths),
-            time_name: steps,
-            "prediction": np.concatenate([label for label, _ in answers]),
-            "probability": np.concatenate([prob for _, prob in answers]),
-        }
-    )
+    ids = np.repeat(np.asarray(read.ids, dtype=object), lengths)
+    return {str(spec["id_col"]): ids, time_name: steps}
 
 
 def decode_id_steps(
@@ -213,17 +215,6 @@ def _step_values(
     for index, y in outputs:  # [n, T, 1] standardized
         for k, row in zip(index, y):
             values[int(k)] = row[:, 0] * np.float32(out["scale"]) + np.float32(out["loc"])
-    lengths = [len(v) for v in values]
-    time_name = str(spec["time_col"]) if read.times is not None else "step"
-    steps = (
-        np.concatenate(read.times)
-        if read.times is not None
-        else np.concatenate([np.arange(1, n + 1) for n in lengths])
-    )
-    return pd.DataFrame(
-        {
-            str(spec["id_col"]): np.repeat(np.asarray(read.ids, dtype=object), lengths),
-            time_name: steps,
-            "prediction": np.concatenate(values).astype(np.float32),
-        }
-    )
+    table = _step_keys(spec, read, [len(v) for v in values])
+    table["prediction"] = np.concatenate(values).astype(np.float32)
+    return pd.DataFrame(table)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import cells, parse_numbers, stripped, where
+from .columns import cells, id_names, parse_numbers, stripped, where
 from .manifest import PREPROCESS, BundleError
 
 
@@ -212,14 +212,5 @@ def first_row_per_id(
     """A long table's first row of each id (ids in order of first appearance): the static
     features a vector → sequence model reads; a table of one row per id passes as it is."""
     frame = stripped(frame)
-    id_col = str(spec["id_col"])
-    if id_col not in frame.columns:
-        raise BundleError(
-            f"{source}: no column '{id_col}'; the model answers one sequence per id (columns it "
-            f"needs: {', '.join([id_col, *spec['columns']])})"
-        )
-    ids = frame[id_col]
-    if ids.isna().any():
-        label = frame.index[int(np.argmax(ids.isna().to_numpy()))]
-        raise BundleError(f"{source}: column '{id_col}' is empty at {row} {label}")
-    return frame[~ids.astype(str).str.strip().duplicated()]
+    names = id_names(spec, frame, source, row, "answers one sequence per id")
+    return frame[~names.duplicated()]
