@@ -39,6 +39,21 @@ FILES = {
         for i in range(30)
         for t in range(5)
     ),
+    # many series: three monthly series of 30 steps; p2's static 'store' changes at its 11th row
+    "panel_store_changes.csv": "id,month,sales,store\n"
+    + "".join(
+        f"p{i},{2000 + t // 12}-{t % 12 + 1:02d},{10 * i + t % 12 + t / 10:.1f},"
+        f"{2 if i == 2 and t >= 10 else 1}\n"
+        for i in (1, 2, 3)
+        for t in range(30)
+    ),
+    # constants to a curve: 20 ids of 4 steps, k0 has 3
+    "curves.csv": "id,t,a,y\n"
+    + "".join(
+        f"k{i},{t},{i / 10:.1f},{(i * t) % 5 / 4:.2f}\n"
+        for i in range(20)
+        for t in range(4 if i else 3)
+    ),
 }
 SEQUENCES = ["--id-col", "id", "--time-col", "t", "--features", "x", "--target", "label"]
 
@@ -60,6 +75,52 @@ CASES: list[tuple[str, list[str]]] = [
     ("resume_no_study", ["--study", "nosuch"]),
     ("label_changes_within_an_id", ["--data", "changing_label.csv", *SEQUENCES]),
     ("kind_without_id_col", ["--data", "series.csv", "--target", "sales", "--kind", "regression"]),
+    (
+        "many_series_static_changes",
+        [
+            "--data",
+            "panel_store_changes.csv",
+            "--id-col",
+            "id",
+            "--time-col",
+            "month",
+            "--target",
+            "sales",
+            "--static-features",
+            "store",
+        ],
+    ),
+    (
+        "many_series_too_short",
+        [
+            "--data",
+            "panel_store_changes.csv",
+            "--id-col",
+            "id",
+            "--time-col",
+            "month",
+            "--target",
+            "sales",
+            "--horizon",
+            "12",
+        ],
+    ),
+    (
+        "curves_of_different_lengths",
+        [
+            "--data",
+            "curves.csv",
+            "--id-col",
+            "id",
+            "--time-col",
+            "t",
+            "--static-features",
+            "a",
+            "--per-step",
+            "--target",
+            "y",
+        ],
+    ),
 ]
 
 
