@@ -287,3 +287,14 @@ def test_panel_flags_that_do_not_fit_are_refused_before_reading() -> None:
             DataSource.from_args({"data": "x.csv", **FLAGS, **flags})
     with pytest.raises(ConfigError, match="--static-features applies to long tables"):
         DataSource.from_args({"data": "x.csv", "target": "y", "static_features": "s"})
+
+
+def test_a_repeated_time_in_a_file_written_in_order_is_refused_too(
+    table: pd.DataFrame, tmp_path: Path
+) -> None:
+    """A file written id by id in time order skips the sort; its repeated (id, time) is still
+    found, with both lines."""
+    tidy = table.sort_values(["series", "date"]).reset_index(drop=True)
+    doubled = pd.concat([tidy.iloc[:6], tidy.iloc[[5]], tidy.iloc[6:]])
+    when = tidy["date"].iloc[5].date()
+    assert f"id 's0000' has time '{when}' twice (line 7 and line 8)" in refused(doubled, tmp_path)
