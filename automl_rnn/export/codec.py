@@ -91,20 +91,10 @@ def describe(spec: ExperimentSpec, prepared: PreparedData, hp: Hyperparams) -> d
             "mu": [float(v) for v in prepared.feature_mu],
             "sd": [float(v) for v in prepared.feature_sd],
         }
-    elif made_by == "sequences" and topology == "vec2seq":  # each id's static features
-        assert isinstance(prepared, SequenceData)
-        inputs = {
-            "type": "vector",
-            "id_col": prepared.columns.id_col,
-            "time_col": prepared.columns.time_col,
-            "columns": list(prepared.columns.features),
-            "mu": [float(v) for v in prepared.feature_mu],
-            "sd": [float(v) for v in prepared.feature_sd],
-        }
     elif made_by == "sequences":
         assert isinstance(prepared, SequenceData)
-        inputs = {
-            "type": "long",
+        inputs = {  # vec2seq reads each id's static features, the others every step's
+            "type": "vector" if topology == "vec2seq" else "long",
             "id_col": prepared.columns.id_col,
             "time_col": prepared.columns.time_col,
             "columns": list(prepared.columns.features),

@@ -121,5 +121,5 @@ def test_the_built_in_panel_searches_and_reports_per_series(tmp_path: Path) -> N
                "--no-tracking", "--quiet", "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(done.stdout)
-    verdict = summary["best"]["baseline"] if "best" in summary else summary["baseline"]
+    verdict = summary["baseline"]
     assert "on average over 21 series" in verdict["verdict"]
