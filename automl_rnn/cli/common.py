@@ -78,6 +78,14 @@ StaticFeaturesOpt = Annotated[
         help="With --id-col (many series): comma-separated per-series constants, fed at every step.",
     ),
 ]
+OutputStepsColOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output-steps-col",
+        help="With --id-col: the column marking each id's output steps (1/true/output; the rest, "
+        "0/false/input, are its input steps): numeric pairs, encoder-decoder.",
+    ),
+]
 
 #: The data-source flags of every command that reads data, in their order in ``--help``:
 #: parameter name (the data layer's ``DataSource`` field) -> its declaration.
@@ -96,6 +104,7 @@ DATA_FLAGS: dict[str, object] = {
     "kind": KindOpt,
     "per_step": PerStepOpt,
     "static_features": StaticFeaturesOpt,
+    "output_steps_col": OutputStepsColOpt,
 }
 
 StudyOpt = Annotated[str, typer.Option("--study", help="Study name.")]

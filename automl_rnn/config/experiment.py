@@ -57,6 +57,7 @@ DATA_KEYS = (
     "kind",
     "per_step",
     "static_features",
+    "output_steps_col",
     "task_params",
 )
 
@@ -81,6 +82,7 @@ class ExperimentSpec(BaseModel):
     kind: str | None = None
     per_step: bool | None = None
     static_features: str | list[str] | None = None
+    output_steps_col: str | None = None
     task_params: dict[str, Any] = Field(default_factory=dict)
     # --- what to search ---
     topology: str = "auto"

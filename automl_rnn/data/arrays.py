@@ -86,7 +86,10 @@ class ArrayData(PreparedData):
         if self.kind == "regression" and topology == "seq2seq" and view.lengths is not None:
             return DataShape("regression", input_size, view.y.shape[2], 1, True, True)
         if self.kind == "regression":
-            return DataShape("regression", input_size, view.y.shape[2], view.y.shape[1])
+            return DataShape(
+                "regression", input_size, view.y.shape[2], view.y.shape[1],
+                view.lengths is not None,
+            )  # fmt: skip
         if self.kind == "classification":
             return DataShape(
                 "classification", input_size, len(self.classes), 1, view.lengths is not None
@@ -179,9 +182,7 @@ class ArrayData(PreparedData):
             else:
                 dummy = np.zeros((n, *first.y.shape[1:]))
             scores = self.score(split, dummy)
-            out.update(
-                {k: round(v, 4) for k, v in scores.items() if "majority" in k or "mean" in k}
-            )
+            out.update({k: round(v, 4) for k, v in scores.items() if _is_baseline(k)})
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -203,3 +204,8 @@ class ArrayData(PreparedData):
             out["vocab"] = "".join(v if len(v) == 1 else f"<{v.strip('<>')}>" for v in self.vocab)
         out.update(baselines=self.baselines(), notes=list(self.notes), fingerprint=self.fingerprint)
         return out
+
+
+def _is_baseline(key: str) -> bool:
+    """A baseline's score key: the majority class or token, the training mean, the last value."""
+    return any(f"_{name}_" in key for name in ("majority", "mean", "last"))

@@ -15,6 +15,7 @@ from automl_rnn.data.panel import read_panel
 from automl_rnn.data.panel_data import PanelColumns
 from automl_rnn.data.prepared import PreparedData
 from automl_rnn.data.seasonality import acf_season
+from automl_rnn.data.sequence_pairs import read_sequence_pairs
 from automl_rnn.data.sequences import SequenceColumns, read_sequences
 from automl_rnn.data.series import RawSeries, read_series
 from automl_rnn.data.source import DataSource
@@ -52,6 +53,12 @@ def build(source: DataSource) -> PreparedData:
             source.kind, per_step=True,
         )  # fmt: skip
         return read_static_steps(source.data, static)
+    if source.id_col is not None and source.output_steps_col is not None:
+        pairs = SequenceColumns(
+            source.id_col, source.features, source.target[0], source.time_col,
+            output_steps_col=source.output_steps_col,
+        )  # fmt: skip
+        return read_sequence_pairs(source.data, pairs)
     if source.id_col is not None:
         columns = SequenceColumns(
             source.id_col,
@@ -134,6 +141,12 @@ def _task(source: DataSource) -> PreparedData:
         return ForecastData(
             spec.name, raw, horizon, season, val, test, spec.topologies, spec.metric
         )  # fmt: skip
+    if spec.builder == "sequences" and spec.output_last is not None:
+        assert spec.id_col is not None and spec.target is not None
+        pairs = SequenceColumns(
+            spec.id_col, spec.features, spec.target, spec.time_col, output_last=spec.output_last
+        )
+        return read_sequence_pairs(data_file(spec, task_file), pairs, spec.split_seed, spec.name)
     if spec.builder == "sequences":
         assert spec.id_col is not None and spec.target is not None
         columns = SequenceColumns(

@@ -30,7 +30,7 @@ yields ``dict[str, torch.Tensor]`` batches with these keys:
                                      whole padded sequence can be compared for exact match)
     ==============  ===============  ===============================================
 
-``loc``, ``scale`` (forecast only)
+``loc``, ``scale`` (forecast; a regression trained standardized)
     float32 ``[B, 1, D]``: ``y`` (and the network's output) are in scaled units; original units are
     ``y * scale + loc``. Global scaling gives the same values on every row; window-local scaling the
     statistics of each row's own input window. The loss is computed in scaled units, the metrics in
@@ -46,6 +46,10 @@ from automl_rnn.kinds import TaskKind
 IGNORE_INDEX = -100  # int targets with this value are not scored (torch's cross-entropy default)
 PAD_TOKEN = 0  # class index of padding in token outputs
 PAD_LABEL = "<pad>"  # its name in an output vocabulary (never answered)
+#: How a long table of numeric pairs marks its rows (``--output-steps-col``), read case-blind:
+#: an output step (whose target the model answers) or an input step (whose features it reads).
+OUTPUT_MARKS = ("1", "true", "yes", "output")
+INPUT_MARKS = ("0", "false", "no", "input")
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,10 @@ class SequenceColumns:
     """``classification`` or ``regression``; None infers it from the target's values."""
     per_step: bool = False
     """The target labels every step (sequence labelling, sequence -> sequence), not each id."""
+    output_steps_col: str | None = None
+    """Numeric pairs: the column marking each id's output steps (:mod:`.sequence_pairs`)."""
+    output_last: int | None = None
+    """Numeric pairs without a marking column: the last N steps of each id are its outputs."""
 
 
 def read_sequences(
@@ -243,8 +247,9 @@ class SequenceData(ArrayData):
         view = self.views[self.topologies[0]]
         out = super().summary()
         out["sequences"] = len(self.ids)
-        if view.lengths is None:  # static features to a sequence: the outputs' lengths
+        if self.topologies[0] in ("vec2seq", "encoder_decoder"):  # a sequence answered per id
             out["output_steps"] = int(view.y.shape[1])
+        if view.lengths is None:  # static features to a sequence
             return out
         lengths = view.lengths
         out["lengths"] = {

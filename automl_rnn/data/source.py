@@ -61,6 +61,9 @@ class DataSource(BaseModel):
     """Long format: the target labels each step (sequence labelling), not each id."""
     static_features: tuple[str, ...] = ()
     """Many series: per-series constants (store size, region code) fed at every step."""
+    output_steps_col: str | None = None
+    """Long format, numeric pairs: the column marking each id's output steps (the rest are its
+    input steps); the encoder-decoder shape on numbers."""
     task_params: dict[str, int | float | str] = Field(default_factory=dict)
 
     @field_validator("target", "features", "static_features", mode="before")
@@ -93,6 +96,7 @@ class DataSource(BaseModel):
                     "kind",
                     "per_step",
                     "static_features",
+                    "output_steps_col",
                 )
                 if getattr(self, n)
             ]
@@ -140,6 +144,8 @@ class DataSource(BaseModel):
         sequences need them)."""
         if self.id_col is None or self.per_step or self.kind in ("classification", "regression"):
             return False
+        if self.output_steps_col is not None:
+            return False
         return bool(
             self.kind == "forecast"
             or self.horizon
@@ -156,15 +162,14 @@ class DataSource(BaseModel):
 
     def _check_sequences(self) -> None:
         if self.id_col is None:
-            if self.kind is not None or self.per_step or self.static_features:
-                flag = (
-                    "--kind"
-                    if self.kind is not None
-                    else "--per-step"
-                    if self.per_step
-                    else "--static-features"
-                )
+            long_only = ("kind", "per_step", "static_features", "output_steps_col")
+            given = [name for name in long_only if getattr(self, name)]
+            if given:
+                flag = "--" + given[0].replace("_", "-")
                 raise ValueError(f"{flag} applies to long tables: give --id-col too")
+            return
+        if self.output_steps_col is not None:
+            self._check_pairs_of_numbers()
             return
         if self.is_panel:
             self._check_panel()
@@ -196,6 +201,31 @@ class DataSource(BaseModel):
             raise ValueError(
                 f"column '{self.target[0]}' is both a feature and the target; the model would "
                 "read the answer: name it in one role"
+            )
+
+    def _check_pairs_of_numbers(self) -> None:
+        if self.per_step or self.static_features or self.text_col or self.kind == "classification":
+            raise ValueError(
+                "--output-steps-col makes numeric pairs (input steps to output steps): drop "
+                "--per-step, --static-features, --text-col and --kind classification"
+            )
+        if self.horizon or self.season or self.missing or self.max_gap is not None:
+            raise ValueError(
+                "--output-steps-col marks the steps to answer: drop --horizon, --season, "
+                "--missing and --max-gap"
+            )
+        if not self.features or len(self.target) != 1:
+            raise ValueError(
+                "--output-steps-col needs --features COL,... (read on the input steps) and one "
+                "--target (answered on the output steps)"
+            )
+        keys = [name for name in (self.id_col, self.time_col, self.output_steps_col) if name]
+        clash = set(keys) & {*self.features, *self.target}
+        if clash or len(set(keys)) < len(keys):
+            named = sorted(clash) or [keys[-1]]
+            raise ValueError(
+                f"column '{named[0]}' has two roles (id, time, output marks, feature or "
+                "target); name each column in one role"
             )
 
     def _check_static_steps(self) -> None:

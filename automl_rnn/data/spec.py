@@ -85,6 +85,9 @@ class TaskSpec(BaseModel):
     """``panel``: per-series constants."""
     per_step: bool = False
     """``sequences``: the target labels every step (sequence labelling, ``tokens``)."""
+    output_last: int | None = Field(None, ge=1)
+    """``sequences``: the last N steps of each id are its output steps, the rest its input
+    steps (numeric pairs, ``encoder_decoder``: the target on those N steps is the answer)."""
     params: dict[str, int | float | str] = Field(default_factory=dict)
     horizon: int | None = Field(None, ge=1)
     season: int | None = Field(None, ge=1)
@@ -107,6 +110,8 @@ class TaskSpec(BaseModel):
             kind = "regression"
         if self.builder == "sequences" and self.per_step:
             kind, fits = "tokens", frozenset({"seq2seq"})
+        if self.builder == "sequences" and self.output_last is not None:
+            kind, fits = "regression", frozenset({"encoder_decoder"})
         if self.kind != kind:
             raise ValueError(f"builder '{self.builder}' makes a {kind} task, not {self.kind}")
         bad = [t for t in self.topologies if t not in fits]

@@ -18,6 +18,7 @@ import pandas as pd
 from automl_rnn.config.experiment import ExperimentSpec
 from automl_rnn.config.hparams import Hyperparams
 from automl_rnn.data.arrays import ArrayData, View
+from automl_rnn.data.contract import INPUT_MARKS, OUTPUT_MARKS
 from automl_rnn.data.forecast import SCALE_FLOOR, ForecastData
 from automl_rnn.data.panel_data import PanelData
 from automl_rnn.data.prepared import PreparedData
@@ -101,6 +102,12 @@ def describe(spec: ExperimentSpec, prepared: PreparedData, hp: Hyperparams) -> d
             "mu": [float(v) for v in prepared.feature_mu],
             "sd": [float(v) for v in prepared.feature_sd],
         }
+        if prepared.columns.output_steps_col is not None:  # numeric pairs: read input steps
+            inputs["output_steps"] = {
+                "column": prepared.columns.output_steps_col,
+                "output": list(OUTPUT_MARKS),
+                "input": list(INPUT_MARKS),
+            }
     else:
         raise ConfigError(f"export does not know how to read inputs of task builder '{made_by}'")
     if inputs["type"] in ("chars", "tokens"):
@@ -111,7 +118,8 @@ def describe(spec: ExperimentSpec, prepared: PreparedData, hp: Hyperparams) -> d
 
 
 def _array_output(prepared: ArrayData, topology: str, view: View) -> dict[str, Any]:
-    if isinstance(prepared, SequenceData) and topology == "vec2seq":  # a sequence per id
+    if isinstance(prepared, SequenceData) and topology in ("vec2seq", "encoder_decoder"):
+        # a sequence per id: from its static features, or after its input steps (pairs)
         if prepared.kind == "tokens":
             return {"type": "id_steps", "classes": list(prepared.vocab[1:])}
         return {"type": "id_steps", "loc": prepared.target_loc, "scale": prepared.target_scale}

@@ -81,6 +81,14 @@ def test_sentence(
             f"On the held-out test part it {words} (test accuracy "
             f"{fmt(verdict['test_accuracy'])} vs {fmt(verdict['majority_accuracy'])})."
         )
+    if words and "rivals_mae" in verdict:
+        rivals = verdict["rivals_mae"]
+        assert isinstance(rivals, dict)
+        numbers = ", ".join(f"{fmt(mae)} for {name}" for name, mae in rivals.items())
+        return (
+            f"On the held-out test part it {words} "
+            f"(test MAE {fmt(verdict['test_mae'])} vs {numbers})."
+        )
     if "test_accuracy" in metrics:
         return f"Test accuracy {fmt(metrics['test_accuracy'])}."
     tests = [f"{k}={fmt(v)}" for k, v in sorted(metrics.items()) if k.startswith("test_")]

@@ -20,8 +20,9 @@ def baseline_verdict(
 
     Forecasts compare with seasonal naive (``test_rel_mae`` below 1 beats it) and, when scored,
     the classical models (:mod:`automl_rnn.data.classical`) on the same windows;
-    classification with the majority class; any other kind gets its ``test_*`` metrics without
-    a verdict. None when there is no best trial (``metrics`` None).
+    classification with the majority class; regression with the training mean (and numeric
+    pairs with their last input value repeated); any other kind gets its ``test_*`` metrics
+    without a verdict. None when there is no best trial (``metrics`` None).
     """
     if metrics is None:
         return None
@@ -53,7 +54,31 @@ def baseline_verdict(
             if acc > base
             else "does NOT beat the majority class",
         }
+    if kind == "regression" and "test_mae" in metrics and "test_mean_mae" in metrics:
+        return _against_simple(metrics)
     return {k: v for k, v in metrics.items() if k.startswith("test_")}
+
+
+#: A regression's simple rivals: the infix of their score keys (``test_mean_mae``) and their name.
+SIMPLE_RIVALS = {"mean": "the training mean", "last": "the last value repeated"}
+
+
+def _against_simple(metrics: Mapping[str, float]) -> Verdict:
+    """A regression's test MAE against the training mean's and, for numeric pairs whose target
+    is an input too, against repeating its last input value."""
+    ours = metrics["test_mae"]
+    rivals = {
+        name: metrics[f"test_{key}_mae"]
+        for key, name in SIMPLE_RIVALS.items()
+        if f"test_{key}_mae" in metrics
+    }
+    lost = [name for name, mae in rivals.items() if mae <= ours]
+    won = [name for name in rivals if name not in lost]
+    return {
+        "test_mae": ours,
+        "rivals_mae": rivals,
+        "verdict": f"does NOT beat {_join(lost)}" if lost else f"beats {_join(won)}",
+    }
 
 
 def _against_classical(metrics: Mapping[str, float], classical: Classical) -> Verdict:

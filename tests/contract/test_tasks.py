@@ -25,6 +25,7 @@ BUILTIN = {
     "japanese_vowels",  # issue 18: labelled sequences from a long table
     "us_employment",  # issue 18: many series, one global model
     "seattle_weather",  # issue 18: a label at every step
+    "seattle_weather_week",  # issue 18: numeric pairs (a month's days to its last week)
 }
 CASES = [(path.stem, topology) for path in task_files() for topology in load_spec(path).topologies]
 
@@ -52,7 +53,7 @@ def _check_batch(batch: dict[str, torch.Tensor], shape: DataShape, topology: str
         assert torch.all(x[steps >= lengths[:, None]] == 0)  # right-padded with zeros
     else:
         assert "lengths" not in batch
-    if shape.kind == "forecast":
+    if shape.is_float_target and (shape.kind == "forecast" or "loc" in batch):
         for key in ("loc", "scale"):
             assert batch[key].dtype == torch.float32
             assert batch[key].shape == (b, 1, shape.output_size)
@@ -81,9 +82,9 @@ def _true_predictions(data: object, loader: object, topology: str, shape: DataSh
     rows = []
     for batch in loader:  # type: ignore[attr-defined]
         y = batch["y"]
-        if shape.kind == "forecast":
-            if topology == "seq2seq":  # the last step's horizon, [B, L * D] -> [B, L, D]
-                y = y[:, -1].reshape(y.shape[0], shape.output_len, shape.output_size)
+        if shape.kind == "forecast" and topology == "seq2seq":  # the last step's horizon
+            y = y[:, -1].reshape(y.shape[0], shape.output_len, shape.output_size)  # [B, L, D]
+        if "scale" in batch:  # scaled targets (forecasts, a standardized regression)
             y = y * batch["scale"] + batch["loc"]
         rows.append(y.double().numpy() if y.is_floating_point() else y.numpy())
     return np.concatenate(rows)

@@ -68,6 +68,20 @@ CURVES = "id,t,a,y\n" + "".join(
     for t in range(4 if i else 3)
 )
 STATIC = ["--id-col", "id", "--time-col", "t", "--static-features", "a", "--per-step"]
+
+
+def pairs_table(marks: dict[tuple[int, int], int] | None = None, extra: str = "") -> str:
+    """Numeric pairs: 20 ids of 4 input steps then 2 output steps (column ``out``); ``marks``
+    overrides the mark of (id, t); id q3's t=5 is line 25."""
+    rows = [
+        f"q{i},{t},{(marks or {}).get((i, t), int(t >= 4))},{(i + t) % 7 / 7:.3f},{i * t % 5}\n"
+        for i in range(20)
+        for t in range(6)
+    ]
+    return "id,t,out,x,y\n" + "".join(rows) + extra
+
+
+PAIRS = ["--id-col", "id", "--time-col", "t", "--features", "x", "--target", "y"]
 LONG = [line.split(",") for line in long_table().splitlines()[1:]]
 LONG_ROWS = [(i, int(t), x, label) for i, t, x, label in LONG]
 FILES = {
@@ -85,6 +99,8 @@ FILES = {
     "twice.csv": long_table([*LONG_ROWS[:8], ("r1", 2, "0.1", "b"), *LONG_ROWS[8:]]),
     "panel.csv": panel_table(),
     "curves.csv": CURVES,
+    "pairs_input_late.csv": pairs_table({(3, 5): 0}),
+    "pairs_unequal.csv": pairs_table(extra="q0,6,1,0.5,3\n"),
     "global_scaling.yaml": "params:\n  scaling: {choices: [window, global]}\n",
     "panel_store_changes.csv": panel_table(store="2"),
     "panel_one_value.csv": panel_table(value="5"),
@@ -203,6 +219,21 @@ CASES: list[tuple[str, list[str], list[str]]] = [
         "curves_of_different_lengths",
         ["--data", "curves.csv", *STATIC, "--target", "y"],
         ["curves.csv", "id 'k0' has 3 steps, others 4", "one length"],
+    ),
+    (
+        "pairs_with_an_input_step_after_the_outputs",
+        ["--data", "pairs_input_late.csv", *PAIRS, "--output-steps-col", "out"],
+        ["pairs_input_late.csv", "id 'q3' has an input step at line 25 after one of its output"],
+    ),
+    (
+        "pairs_with_unequal_output_steps",
+        ["--data", "pairs_unequal.csv", *PAIRS, "--output-steps-col", "out"],
+        ["pairs_unequal.csv", "id 'q0' has 3 output steps, the other ids mostly 2"],
+    ),
+    (
+        "output_steps_without_an_id",
+        ["--data", "series.csv", "--target", "sales", "--output-steps-col", "out"],
+        ["--output-steps-col applies to long tables: give --id-col too"],
     ),
     (
         "many_series_too_short",

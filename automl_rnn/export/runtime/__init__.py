@@ -143,7 +143,7 @@ class Bundle:
         if self.kind == "forecast":
             return self._forecast(frame, source, row)
         spec, out = self.pre["input"], self.pre["output"]
-        if out["type"] == "id_steps":  # one sequence per id, from its static features
+        if out["type"] == "id_steps" and spec["type"] == "vector":  # from static features
             frame = first_row_per_id(spec, frame, source, row)
             answers = [(index, self.run(x)) for index, x in encode_rows(spec, frame, source, row)]
             return decode_id_steps(spec, out, frame, answers)
@@ -154,6 +154,8 @@ class Bundle:
             if out["type"] in ("step_classes", "step_values"):
                 return decode_steps(spec, out, read, outputs)
             frame = pd.DataFrame({str(spec["id_col"]): read.ids})
+            if out["type"] == "id_steps":  # numeric pairs: output steps after the inputs
+                return decode_id_steps(spec, out, frame, outputs)
         return decode_rows(spec, out, frame, outputs)
 
     def _forecast(self, frame: pd.DataFrame, source: str, row: str) -> pd.DataFrame:

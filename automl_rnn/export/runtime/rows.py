@@ -163,7 +163,7 @@ def long_sequences(
 ) -> LongSequences:
     """A long table (one row per step) -> its sequences, each ordered by the time column when the
     model has one, else in table order."""
-    frame = stripped(frame)
+    frame = input_steps(spec, stripped(frame), source, row)
     ids = cells(frame, str(spec["id_col"]), source, row).astype(str)
     values = np.stack(
         [parse_numbers(cells(frame, c, source, row), c, source, row) for c in spec["columns"]],
@@ -189,6 +189,27 @@ def long_sequences(
     cuts = np.cumsum(np.bincount(codes, minlength=len(names)))[:-1]
     times = None if given is None else np.split(given.to_numpy()[order], cuts)
     return LongSequences([str(n) for n in names], np.split(scaled[order], cuts), times)
+
+
+def input_steps(spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str) -> pd.DataFrame:
+    """A numeric pair model's input steps: the rows its ``output_steps`` column does not mark
+    (all rows when the table has no such column: input steps only)."""
+    marks = spec.get("output_steps")
+    if marks is None or str(marks["column"]) not in frame.columns:
+        return frame
+    text = frame[str(marks["column"])].astype(str).str.strip().str.lower()
+    numbers = pd.to_numeric(text, errors="coerce")
+    text = text.where(numbers.isna(), numbers.astype(str).str.removesuffix(".0"))
+    output, given = text.isin(marks["output"]), text.isin(marks["input"])
+    bad = ~(output | given)
+    if bad.any():
+        label = frame.index[int(np.argmax(bad.to_numpy()))]
+        raise BundleError(
+            f"{source}: column '{marks['column']}' has {frame.loc[label, marks['column']]!r} at "
+            f"{where(row, label)}; mark output steps ({', '.join(marks['output'])}) or input "
+            f"steps ({', '.join(marks['input'])}), or leave output steps out"
+        )
+    return frame[~output.to_numpy()]
 
 
 def _step_times(column: pd.Series, name: str, source: str, row: str) -> np.ndarray:

@@ -44,9 +44,28 @@ def test_other_kinds_get_their_test_metrics_and_no_best_trial_gets_none() -> Non
     assert baseline_verdict("forecast", None) is None
 
 
+def test_a_regression_is_compared_with_the_training_mean_and_the_last_value() -> None:
+    pairs = {"test_mae": 2.0, "test_mean_mae": 7.0, "test_last_mae": 1.9}
+    verdict = baseline_verdict("regression", pairs)
+    assert verdict is not None
+    assert verdict["verdict"] == "does NOT beat the last value repeated"
+    assert verdict["rivals_mae"] == {"the training mean": 7.0, "the last value repeated": 1.9}
+    better = baseline_verdict("regression", {**pairs, "test_mae": 1.5})
+    assert better is not None
+    assert better["verdict"] == "beats the training mean and the last value repeated"
+    tie = baseline_verdict("regression", {"test_mae": 7.0, "test_mean_mae": 7.0})
+    assert tie is not None and tie["verdict"] == "does NOT beat the training mean"
+
+
 @pytest.mark.parametrize(
     ("kind", "metrics", "expected"),
     [
+        (
+            "regression",
+            {"test_mae": 2.0, "test_mean_mae": 7.0, "test_last_mae": 1.9},
+            "On the held-out test part it does not beat the last value repeated (test MAE 2 vs "
+            "7 for the training mean, 1.9 for the last value repeated).",
+        ),
         (
             "forecast",
             FORECAST,

@@ -1,0 +1,235 @@
+"""Numeric pairs from a long table (the encoder-decoder shape on numbers): each id is an input
+sequence followed by the output steps the model answers, marked by ``--output-steps-col``.
+
+A demand history to the next week's hourly profile, a sensor's run-up to its settling curve, a
+control input to the response it causes. One row per step, as every long table here::
+
+    id,t,is_output,load,temp
+    a,0,0,1.2,14
+    a,1,0,1.4,15
+    a,2,1,1.9,
+    a,3,1,2.1,
+
+``--features`` are read on the input steps only (empty cells allowed on output steps) and the
+``--target`` on the output steps only, so a feature may be the target's own history (``--features
+load,temp --target load``): the model never reads an output step's value. Each id's input steps
+come first (in ``--time-col`` order), then its output steps; every id has the same number of
+output steps (the decoder emits that many), its input length may differ (packed, never padded
+into the recurrence). Split by id, seeded; features and target standardized with the training
+ids' statistics; scored against the training ids' mean curve.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from automl_rnn.data import metrics
+from automl_rnn.data.arrays import View, seeded_split
+from automl_rnn.data.contract import INPUT_MARKS, OUTPUT_MARKS
+from automl_rnn.data.csvread import Table, read_table, read_typed
+from automl_rnn.data.long_table import Grouped, group_rows
+from automl_rnn.data.parquet import is_parquet, read_parquet_table
+from automl_rnn.data.sequences import (
+    MIN_SEQUENCES,
+    SCALE_FLOOR,
+    TEST_FRACTION,
+    VAL_FRACTION,
+    SequenceColumns,
+    SequenceData,
+)
+from automl_rnn.errors import DataError
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+
+def read_sequence_pairs(
+    path: str | Path, columns: SequenceColumns, seed: int = 0, name: str | None = None
+) -> SequenceData:
+    """The ids of the long table at ``path`` as (input steps → output steps) pairs;
+    ``columns.output_steps_col`` marks the output steps (or they are each id's last
+    ``columns.output_last``)."""
+    assert (columns.output_steps_col is None) != (columns.output_last is None)
+    text = (columns.id_col, *([columns.output_steps_col] if columns.output_steps_col else []))
+    numbers = tuple(dict.fromkeys((*columns.features, columns.target)))
+    if is_parquet(path):
+        table = read_parquet_table(path, text, numbers, columns.time_col)
+        return _pairs(table, columns, seed, name)
+    typed = read_typed(path, text, numbers, columns.time_col)
+    if typed is not None:
+        try:
+            return _pairs(typed, columns, seed, name)
+        except DataError:
+            pass  # the exact read finds the problem again and names its line
+    return _pairs(read_table(path), columns, seed, name)
+
+
+def _pairs(table: Table, columns: SequenceColumns, seed: int, name: str | None) -> SequenceData:
+    grouped = group_rows(table, columns.id_col, columns.time_col)
+    codes, names = grouped.codes, grouped.names
+    if columns.output_steps_col is not None:
+        marked = output_marks(table, columns.output_steps_col)[grouped.order]
+    else:  # each id's last N steps
+        assert columns.output_last is not None
+        ends = np.cumsum(grouped.lengths)[codes]
+        marked = np.arange(len(codes)) >= ends - columns.output_last
+    inputs = np.bincount(codes[~marked], minlength=len(names))
+    outputs = np.bincount(codes[marked], minlength=len(names))
+    _check_steps(table, columns, grouped, marked, inputs, outputs)
+    if len(names) < MIN_SEQUENCES:
+        raise DataError(
+            f"{table.path}: {len(names)} ids in '{columns.id_col}' are too few to train, "
+            f"validate and test; needs >= {MIN_SEQUENCES}"
+        )
+    starts = np.r_[0, np.cumsum(inputs + outputs)[:-1]]
+    position = np.arange(len(codes)) - np.repeat(starts, inputs + outputs)
+    steps = np.empty((int(inputs.sum()), len(columns.features)))
+    for j, feature in enumerate(columns.features):
+        values = table.numeric(feature, "--features")[grouped.order]
+        empty = np.flatnonzero(np.isnan(values) & ~marked)
+        if empty.size:
+            raise DataError(
+                f"{table.path}: column '{feature}' is empty at "
+                f"{table.where(int(grouped.order[empty[0]]))}, an input step; every input step "
+                "needs every feature (output steps may leave them empty)"
+            )
+        steps[:, j] = values[~marked]
+    y = _outputs(table, columns.target, grouped, marked, position - inputs[codes], len(names))
+    split = seeded_split(len(names), VAL_FRACTION, TEST_FRACTION, seed)
+    train = steps[np.isin(codes[~marked], split["train"])]
+    mu, sd = train.mean(axis=0), np.maximum(train.std(axis=0), SCALE_FLOOR)
+    x = np.zeros((len(names), int(inputs.max()), len(columns.features)), dtype=np.float32)
+    x[codes[~marked], position[~marked]] = (steps - mu) / sd
+    notes = [
+        f"{len(names)} pairs (ids in '{columns.id_col}'): {int(inputs.min())}-{int(inputs.max())} "
+        f"input steps (median {float(np.median(inputs)):g}), {int(outputs[0])} output steps "
+        + (
+            f"marked by '{columns.output_steps_col}'"
+            if columns.output_steps_col
+            else "(each id's last)"
+        )
+    ]
+    return PairData(
+        name or Path(table.path).stem, "regression",
+        {"encoder_decoder": View(x, y, lengths=inputs.astype(np.int64))}, split, "mae",
+        str(table.path), notes=notes, ids=tuple(str(n) for n in names), columns=columns,
+        feature_mu=mu, feature_sd=sd,
+    )  # fmt: skip
+
+
+class PairData(SequenceData):
+    """Numeric pairs: :class:`SequenceData` also scored against repeating each id's last input
+    value of the target (``{split}_last_mae``, ``_mse``) when the target is among the features,
+    the persistence forecast any number sequence should beat."""
+
+    def score(self, split: str, predictions: npt.ArrayLike) -> dict[str, float]:
+        out = super().score(split, predictions)
+        if self.columns.target not in self.columns.features:
+            return out
+        view = self.views["encoder_decoder"]
+        assert view.lengths is not None
+        rows = self.split[split]
+        j = self.columns.features.index(self.columns.target)
+        last = view.x[rows, view.lengths[rows] - 1, j].astype(np.float64)
+        last = last * self.feature_sd[j] + self.feature_mu[j]
+        y = view.y[rows].astype(np.float64)
+        repeated = np.broadcast_to(last[:, None, None], y.shape)
+        out[f"{split}_last_mse"] = metrics.mse(y, repeated)
+        out[f"{split}_last_mae"] = metrics.mae(y, repeated)
+        return out
+
+
+def output_marks(table: Table, column: str) -> np.ndarray:
+    """``--output-steps-col`` as booleans (True: an output step), in table row order; a cell
+    that is neither mark is refused, naming its line."""
+    raw = table.column(column, "--output-steps-col")
+    if pd.api.types.is_bool_dtype(raw):  # Parquet booleans
+        return raw.to_numpy(dtype=bool)
+    text = raw.astype(str).str.strip().str.lower()
+    numbers = pd.to_numeric(text, errors="coerce")
+    text = text.where(numbers.isna(), numbers.astype(str).str.removesuffix(".0"))
+    out, into = text.isin(OUTPUT_MARKS).to_numpy(), text.isin(INPUT_MARKS).to_numpy()
+    bad = ~(out | into) | raw.isna().to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        shown = "an empty cell" if pd.isna(raw.iloc[i]) else repr(str(raw.iloc[i]))
+        raise DataError(
+            f"{table.path}: column '{column}' has {shown} at {table.where(i)}; mark each row "
+            f"as an output step ({', '.join(OUTPUT_MARKS)}) or an input step "
+            f"({', '.join(INPUT_MARKS)})"
+        )
+    return np.asarray(out)
+
+
+def _check_steps(
+    table: Table,
+    columns: SequenceColumns,
+    grouped: Grouped,
+    marked: np.ndarray,
+    inputs: np.ndarray,
+    outputs: np.ndarray,
+) -> None:
+    """Each id: input steps, then output steps (in time order), of both at least one, and the
+    same number of output steps as every other id."""
+    names, codes, order = grouped.names, grouped.codes, grouped.order
+    back = np.flatnonzero((np.diff(codes) == 0) & marked[:-1] & ~marked[1:])
+    if back.size:
+        k = int(back[0]) + 1
+        raise DataError(
+            f"{table.path}: id '{names[codes[k]]}' has an input step at "
+            f"{table.where(int(order[k]))} after one of its output steps; an id's output steps "
+            f"('{columns.output_steps_col}' set) come after all of its input steps"
+        )
+    marking = (
+        f"marked by '{columns.output_steps_col}'"
+        if columns.output_steps_col
+        else f"its last {columns.output_last}"
+    )
+    for count, part in ((inputs, "input"), (outputs, "output")):
+        if (count == 0).any():
+            k = int(np.argmax(count == 0))
+            raise DataError(
+                f"{table.path}: id '{names[k]}' has no {part} step; each id needs input steps "
+                f"and output steps ({marking})"
+            )
+    if outputs.min() != outputs.max():
+        common = int(np.bincount(outputs).argmax())
+        k = int(np.argmax(outputs != common))
+        raise DataError(
+            f"{table.path}: id '{names[k]}' has {int(outputs[k])} output steps, the other ids "
+            f"mostly {common}; every id needs the same number of output steps (the decoder "
+            "emits that many)"
+        )
+
+
+def _outputs(
+    table: Table,
+    target: str,
+    grouped: Grouped,
+    marked: np.ndarray,
+    step: np.ndarray,
+    ids: int,
+) -> np.ndarray:
+    """The target on each id's output steps: ``[ids, L, 1]`` float32 (``step``: each ordered
+    row's output step, meaningful where ``marked``)."""
+    values = table.numeric(target, "--target")[grouped.order]
+    empty = np.flatnonzero(np.isnan(values) & marked)
+    if empty.size:
+        raise DataError(
+            f"{table.path}: column '{target}' is empty at "
+            f"{table.where(int(grouped.order[empty[0]]))}, an output step; every output step "
+            "needs its target"
+        )
+    answers = values[marked]
+    if np.ptp(answers) == 0:
+        raise DataError(
+            f"{table.path}: column '{target}' is {answers[0]:g} at every output step; there is "
+            "nothing to learn"
+        )
+    y = np.empty((ids, int(np.bincount(grouped.codes[marked]).max()), 1), dtype=np.float32)
+    y[grouped.codes[marked], step[marked], 0] = answers
+    return y
