@@ -33,6 +33,7 @@ from automl_rnn.data.contract import INPUT_MARKS, OUTPUT_MARKS
 from automl_rnn.data.csvread import Table, read_table, read_typed
 from automl_rnn.data.long_table import Grouped, group_rows
 from automl_rnn.data.parquet import is_parquet, read_parquet_table
+from automl_rnn.data.prepared import fingerprint
 from automl_rnn.data.sequences import (
     MIN_SEQUENCES,
     SCALE_FLOOR,
@@ -45,6 +46,8 @@ from automl_rnn.errors import DataError
 
 if TYPE_CHECKING:
     import numpy.typing as npt
+
+    from automl_rnn.data.batching import TensorBatches
 
 
 def read_sequence_pairs(
@@ -122,22 +125,54 @@ def _pairs(table: Table, columns: SequenceColumns, seed: int, name: str | None) 
 
 
 class PairData(SequenceData):
-    """Numeric pairs: :class:`SequenceData` also scored against repeating each id's last input
-    value of the target (``{split}_last_mae``, ``_mse``) when the target is among the features,
-    the persistence forecast any number sequence should beat."""
+    """Numeric pairs: :class:`SequenceData` that, when the target is among the features, learns
+    each output step as a change from the id's last input value of the target (the batches'
+    ``loc`` is that value: a network answering zeros repeats it) and is also scored against
+    repeating it (``{split}_last_mae``, ``_mse``), the persistence forecast a sequence of
+    numbers should beat."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.last_feature = (
+            self.columns.features.index(self.columns.target)
+            if self.columns.target in self.columns.features
+            else None
+        )
+        """Which feature holds the target's history (None: the target is no input)."""
+        if self.last_feature is not None:
+            self.fingerprint = fingerprint(self.fingerprint, "change from the last input value")
+
+    def last_values(self, rows: np.ndarray) -> np.ndarray:
+        """Each of ``rows``' last input value of the target, in its units (float64)."""
+        assert self.last_feature is not None
+        view = self.views["encoder_decoder"]
+        assert view.lengths is not None
+        j = self.last_feature
+        last = view.x[rows, view.lengths[rows] - 1, j].astype(np.float64)
+        return last * self.feature_sd[j] + self.feature_mu[j]
+
+    def _datasets(
+        self, topology: str, seq_len: int | None, scaling: str
+    ) -> dict[str, TensorBatches]:
+        """:meth:`SequenceData._datasets`, the targets as changes from the last input value."""
+        import torch
+
+        datasets = super()._datasets(topology, seq_len, scaling)
+        if self.last_feature is None:
+            return datasets
+        for split, batches in datasets.items():
+            last = self.last_values(self.split[split])
+            offset = torch.from_numpy(((last - self.target_loc) / self.target_scale)[:, None, None])
+            batches.tensors["y"] = batches.tensors["y"] - offset.float()
+            batches.tensors["loc"] = torch.from_numpy(last[:, None, None]).float()
+        return datasets
 
     def score(self, split: str, predictions: npt.ArrayLike) -> dict[str, float]:
         out = super().score(split, predictions)
-        if self.columns.target not in self.columns.features:
+        if self.last_feature is None:
             return out
-        view = self.views["encoder_decoder"]
-        assert view.lengths is not None
-        rows = self.split[split]
-        j = self.columns.features.index(self.columns.target)
-        last = view.x[rows, view.lengths[rows] - 1, j].astype(np.float64)
-        last = last * self.feature_sd[j] + self.feature_mu[j]
-        y = view.y[rows].astype(np.float64)
-        repeated = np.broadcast_to(last[:, None, None], y.shape)
+        y = self.views["encoder_decoder"].y[self.split[split]].astype(np.float64)
+        repeated = np.broadcast_to(self.last_values(self.split[split])[:, None, None], y.shape)
         out[f"{split}_last_mse"] = metrics.mse(y, repeated)
         out[f"{split}_last_mae"] = metrics.mae(y, repeated)
         return out

@@ -22,6 +22,7 @@ from automl_rnn.data.contract import INPUT_MARKS, OUTPUT_MARKS
 from automl_rnn.data.forecast import SCALE_FLOOR, ForecastData
 from automl_rnn.data.panel_data import PanelData
 from automl_rnn.data.prepared import PreparedData
+from automl_rnn.data.sequence_pairs import PairData
 from automl_rnn.data.sequences import SequenceData
 from automl_rnn.data.text_pairs import VectorTextData
 from automl_rnn.errors import ConfigError
@@ -122,7 +123,10 @@ def _array_output(prepared: ArrayData, topology: str, view: View) -> dict[str, A
         # a sequence per id: from its static features, or after its input steps (pairs)
         if prepared.kind == "tokens":
             return {"type": "id_steps", "classes": list(prepared.vocab[1:])}
-        return {"type": "id_steps", "loc": prepared.target_loc, "scale": prepared.target_scale}
+        out = {"type": "id_steps", "loc": prepared.target_loc, "scale": prepared.target_scale}
+        if isinstance(prepared, PairData) and prepared.last_feature is not None:
+            out["from_last"] = prepared.last_feature  # answers are changes from this input
+        return out
     if isinstance(prepared, SequenceData) and prepared.kind == "tokens":  # a class per step
         return {"type": "step_classes", "classes": list(prepared.vocab[1:])}
     if isinstance(prepared, SequenceData) and prepared.step_values:  # a value per step

@@ -51,6 +51,7 @@ from .outputs import (
     forecast_frame,
     future_times,
     infer_freq,
+    last_inputs,
     time_text,
     token_text,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "forecast_frame",
     "future_times",
     "infer_freq",
+    "last_inputs",
     "load_bundle",
     "long_sequences",
     "pixels",
@@ -155,7 +157,7 @@ class Bundle:
                 return decode_steps(spec, out, read, outputs)
             frame = pd.DataFrame({str(spec["id_col"]): read.ids})
             if out["type"] == "id_steps":  # numeric pairs: output steps after the inputs
-                return decode_id_steps(spec, out, frame, outputs)
+                return decode_id_steps(spec, out, frame, outputs, last_inputs(spec, out, read))
         return decode_rows(spec, out, frame, outputs)
 
     def _forecast(self, frame: pd.DataFrame, source: str, row: str) -> pd.DataFrame:

@@ -174,14 +174,28 @@ def _step_keys(spec: dict[str, Any], read: LongSequences, lengths: list[int]) ->
     return {str(spec["id_col"]): ids, time_name: steps}
 
 
+def last_inputs(
+    spec: dict[str, Any], out: dict[str, Any], read: LongSequences
+) -> np.ndarray | None:
+    """Numeric pairs that answer changes (``from_last``): each id's last input value of the
+    target, in its units; None for a model answering values."""
+    if out.get("from_last") is None:
+        return None
+    j = int(out["from_last"])
+    scaled = np.asarray([steps[-1, j] for steps in read.steps], dtype=np.float64)
+    return scaled * float(spec["sd"][j]) + float(spec["mu"][j])
+
+
 def decode_id_steps(
     spec: dict[str, Any],
     out: dict[str, Any],
     frame: pd.DataFrame,
     outputs: list[tuple[np.ndarray, np.ndarray]],
+    locs: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """A sequence per id as rows (id, ``step`` 1..L, ``prediction`` [, ``probability``]): values
-    back in the target's units, or classes up to the padding class that ends the sequence."""
+    back in the target's units (``locs``: each id's own offset, else the output's ``loc``), or
+    classes up to the padding class that ends the sequence."""
     ids = frame[str(spec["id_col"])].astype(str).str.strip().tolist()
     parts: list[pd.DataFrame] = [pd.DataFrame()] * len(ids)
     classes = out.get("classes")
@@ -189,7 +203,8 @@ def decode_id_steps(
         for k, answer in zip(index, y):
             table: dict[str, Any]
             if classes is None:  # [L, 1] standardized values
-                values = answer.reshape(-1) * np.float32(out["scale"]) + np.float32(out["loc"])
+                loc = out["loc"] if locs is None else locs[int(k)]
+                values = answer.reshape(-1) * np.float32(out["scale"]) + np.float32(loc)
                 table = {"prediction": values.astype(np.float32)}
             else:  # [L, 1 + C] logits, class 0 the padding that ends the sequence
                 p = _softmax(answer)

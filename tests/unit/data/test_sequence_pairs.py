@@ -210,3 +210,22 @@ def test_the_built_in_pairs_answer_each_months_last_week() -> None:
         assert view.lengths[k] == len(month) - 7
         raw = view.x[k, : len(month) - 7, 1] * data.feature_sd[1] + data.feature_mu[1]
         assert np.allclose(raw, month["temp_max"].to_numpy()[:-7], atol=1e-4)
+
+
+def test_the_target_is_learnt_as_a_change_from_its_last_input_value(tmp_path: Path) -> None:
+    """With the target among the features, a network answering zeros repeats each id's last
+    input value; the batches still give the true answers back in the target's units."""
+    frame = pairs()
+    data = read(frame, tmp_path)
+    batch = next(iter(data.loaders("encoder_decoder", None, 64, "none", 0).val))
+    rows = data.split["val"]
+    y = data.views["encoder_decoder"].y[rows]
+    last = [
+        frame[(frame["id"] == data.ids[k]) & (frame["is_output"] == 0)].sort_values("t")["load"]
+        for k in rows
+    ]
+    assert np.allclose(batch["loc"].numpy()[:, 0, 0], [s.iloc[-1] for s in last], atol=1e-4)
+    assert np.allclose((batch["y"] * batch["scale"] + batch["loc"]).numpy(), y, atol=1e-4)
+    plain = read(frame, tmp_path, "plain.csv", features="temp")  # no history of the target
+    flat = next(iter(plain.loaders("encoder_decoder", None, 64, "none", 0).val))
+    assert np.allclose(flat["loc"].numpy(), plain.target_loc)
