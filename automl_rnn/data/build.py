@@ -151,7 +151,7 @@ def _task(source: DataSource) -> PreparedData:
         assert spec.id_col is not None and spec.target is not None
         columns = SequenceColumns(
             spec.id_col, spec.features, spec.target, spec.time_col,
-            None if spec.per_step else spec.kind, spec.per_step,
+            spec.kind if spec.kind in ("classification", "regression") else None, spec.per_step,
         )  # fmt: skip
         path = data_file(spec, task_file)
         return read_sequences(path, columns, spec.split_seed, spec.name, spec.metric)

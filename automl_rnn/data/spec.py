@@ -84,7 +84,8 @@ class TaskSpec(BaseModel):
     static_features: tuple[str, ...] = ()
     """``panel``: per-series constants."""
     per_step: bool = False
-    """``sequences``: the target labels every step (sequence labelling, ``tokens``)."""
+    """``sequences``: the target labels every step (sequence labelling, ``tokens``; with
+    ``kind: regression``, a value at every step)."""
     output_last: int | None = Field(None, ge=1)
     """``sequences``: the last N steps of each id are its output steps, the rest its input
     steps (numeric pairs, ``encoder_decoder``: the target on those N steps is the answer)."""
@@ -108,8 +109,9 @@ class TaskSpec(BaseModel):
         kind, fits, defaults = BUILDERS[self.builder]
         if self.builder == "sequences" and self.kind == "regression":
             kind = "regression"
-        if self.builder == "sequences" and self.per_step:
-            kind, fits = "tokens", frozenset({"seq2seq"})
+        if self.builder == "sequences" and self.per_step:  # a class or a value at every step
+            kind = "regression" if self.kind == "regression" else "tokens"
+            fits = frozenset({"seq2seq"})
         if self.builder == "sequences" and self.output_last is not None:
             kind, fits = "regression", frozenset({"encoder_decoder"})
         if self.kind != kind:

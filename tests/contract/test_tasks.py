@@ -26,6 +26,7 @@ BUILTIN = {
     "us_employment",  # issue 18: many series, one global model
     "seattle_weather",  # issue 18: a label at every step
     "seattle_weather_week",  # issue 18: numeric pairs (a month's days to its last week)
+    "seattle_weather_temp",  # issue 18: per-step regression (each day's maximum temperature)
 }
 CASES = [(path.stem, topology) for path in task_files() for topology in load_spec(path).topologies]
 

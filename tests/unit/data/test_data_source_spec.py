@@ -101,7 +101,7 @@ def test_listing_is_cheap_and_torch_free() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-    assert len(list_tasks()) == 12
+    assert len(list_tasks()) == 13
 
 
 def test_prepare_is_memoised() -> None:
