@@ -65,8 +65,8 @@ class Table:
         if bad.any():
             i = int(np.argmax(bad))
             raise DataError(
-                f"{self.path}: column '{name}' has non-numeric value {raw.iloc[i]!r} at line "
-                f"{self.lines[i]}; fix it, or leave the cell empty to mark it missing"
+                f"{self.path}: column '{name}' has non-numeric value {raw.iloc[i]!r} at "
+                f"{self.where(i)}; fix it, or leave the cell empty to mark it missing"
             )
         return values
 
@@ -80,10 +80,7 @@ def read_table(path: str | Path) -> Table:
     path = Path(path)
     raw = read_file(path, "data file", DataError)
     if raw.startswith(PARQUET_MAGIC):
-        raise DataError(
-            f"{path} is a Parquet file; Parquet is read for long tables of sequences (--id-col) "
-            "so far: write this one as CSV"
-        )
+        return _parquet_as_text(path, raw)
     if not raw.strip():
         raise DataError(f"{path} is empty; give a CSV with a header row and data rows")
     head = raw[:8192]
@@ -164,6 +161,37 @@ def read_typed(
     frame.columns = [str(c).strip() for c in frame.columns]
     lines = np.arange(len(frame), dtype=np.int64) + 2
     return Table(path, frame, lines, ",", ".")
+
+
+def _parquet_as_text(path: Path, raw: bytes) -> Table:
+    """A Parquet file as the CSV reader's table of strings (rows counted from 1 in messages), so
+    every shape read from a CSV reads Parquet too (long tables read it typed: ``parquet.py``)."""
+    if not raw.endswith(PARQUET_MAGIC):
+        raise DataError(
+            f"{path} is not a Parquet file (no PAR1 mark at its end); write it with pandas' "
+            "to_parquet, or give a CSV"
+        )
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        stored = pq.read_table(pa.BufferReader(raw)).to_pandas()
+    except Exception as err:  # a damaged file fails anywhere in pyarrow or pandas' metadata
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(f"{path}: unreadable Parquet ({detail})") from None
+    if stored.empty:
+        raise DataError(f"{path} has columns but no rows")
+    names = [str(c).strip() for c in stored.columns]
+    frame = pd.DataFrame(
+        {
+            name: stored.iloc[:, j].astype("string").str.strip().astype(object)
+            for j, name in enumerate(names)
+        }
+    )
+    frame = frame.where(frame.notna() & (frame != ""), np.nan)
+    repeated = frozenset(name for name in names if names.count(name) > 1)
+    lines = np.arange(1, len(frame) + 1, dtype=np.int64)
+    return Table(path, frame, lines, ",", ".", repeated, row_name="row")
 
 
 def _numeric_in(lines: list[str], column: int) -> bool:

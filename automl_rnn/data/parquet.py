@@ -60,7 +60,9 @@ def read_parquet_table(
                 f"columns: {', '.join(schema.names)}"
             )
         frame = pq.read_table(path, columns=list(dict.fromkeys(wanted))).to_pandas()
-    except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+    except DataError:
+        raise
+    except Exception as err:  # a damaged file fails anywhere in pyarrow or pandas' metadata
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise DataError(f"{path}: unreadable Parquet ({detail})") from None
     for name in numbers:

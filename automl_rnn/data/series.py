@@ -30,21 +30,23 @@ class RawSeries:
     notes: list[str] = field(default_factory=list)
     dayfirst: bool | None = None
     """Day order the time column was read in (None: it did not matter)."""
+    row_name: str = "line"
+    """What ``lines`` count: file lines (CSV), or rows from 1 (Parquet)."""
 
     def where(self, i: int) -> str:
         """Where row ``i`` is, for messages: its file line, or its time when the file lacks it."""
         if self.lines[i] > 0:
-            return f"line {self.lines[i]}"
+            return f"{self.row_name} {self.lines[i]}"
         when = self.times[i] if self.times is not None else i
         after = self.lines[:i][self.lines[:i] > 0]
-        return f"{when} (missing row after line {after[-1] if len(after) else 1})"
+        return f"{when} (missing row after {self.row_name} {after[-1] if len(after) else 1})"
 
     def take(self, keep: np.ndarray) -> RawSeries:
         """The rows selected by ``keep`` (a boolean mask or indices)."""
         times = self.times[keep] if self.times is not None else None
         return RawSeries(
             self.label, self.columns, self.n_targets, self.values[keep], self.lines[keep], times,
-            self.season_hint, self.notes, self.dayfirst,
+            self.season_hint, self.notes, self.dayfirst, self.row_name,
         )  # fmt: skip
 
 
@@ -63,7 +65,9 @@ def read_series(
     if time_col is not None:
         table.column(time_col, "--time-col")
     values = np.stack([table.numeric(c, r) for c, r in zip(columns, roles)], axis=1)
-    series = RawSeries(str(path), columns, len(targets), values, table.lines.copy())
+    series = RawSeries(
+        str(path), columns, len(targets), values, table.lines.copy(), row_name=table.row_name
+    )
     if time_col is not None:
         series = _in_time_order(series, table, time_col)
     return series
@@ -82,8 +86,8 @@ def _in_time_order(series: RawSeries, table: Table, time_col: str) -> RawSeries:
         i = int(dup[0])
         shown = table.frame[time_col].iloc[int(order[i + 1])]
         raise DataError(
-            f"{table.path}: column '{time_col}' has duplicated timestamp '{shown}' at lines "
-            f"{series.lines[i]} and {series.lines[i + 1]}; each time must appear once "
+            f"{table.path}: column '{time_col}' has duplicated timestamp '{shown}' at "
+            f"{table.row_name}s {series.lines[i]} and {series.lines[i + 1]}; each time must appear once "
             "(aggregate or remove the duplicates)"
         )
     series.times = sorted_times
@@ -120,6 +124,7 @@ def _regular(series: RawSeries, times: pd.DatetimeIndex) -> RawSeries:
     return RawSeries(
         series.label, series.columns, series.n_targets, values, lines,
         _fill_times(n, slot, times), series.season_hint, series.notes, series.dayfirst,
+        series.row_name,
     )  # fmt: skip
 
 

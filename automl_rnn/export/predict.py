@@ -111,7 +111,7 @@ def _read(data: str, bundle: runtime.Bundle) -> tuple[pd.DataFrame, str]:
     time_col = spec.get("time_col") if spec["type"] == "series" else None
     if time_col and time_col in frame.columns:
         frame[time_col] = list(parse_times(table, time_col, spec.get("dayfirst")))
-    return frame, "line"
+    return frame, table.row_name
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -122,7 +122,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     check_parquet(path)
     try:
         frame = pd.read_parquet(path)
-    except (OSError, ValueError) as err:
+    except Exception as err:  # a damaged file fails anywhere in pyarrow or pandas' metadata
         raise DataError(f"{path}: unreadable Parquet ({str(err).strip()[:200]})") from None
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     return frame

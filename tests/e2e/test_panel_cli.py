@@ -117,8 +117,9 @@ def test_a_series_shorter_than_the_window_is_refused_by_name(
 
 
 def test_the_built_in_panel_searches_and_reports_per_series(tmp_path: Path) -> None:
+    # the per-series AutoETS / AutoARIMA fits are unit-tested (test_classical_baselines.py)
     done = cli("search", "--task", "us_employment", *ROUND_TRIP, "--workspace", str(tmp_path),
-               "--no-tracking", "--quiet", "--json")  # fmt: skip
+               "--no-tracking", "--no-classical-baselines", "--quiet", "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(done.stdout)
     verdict = summary["baseline"]

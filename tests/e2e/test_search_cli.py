@@ -176,7 +176,7 @@ def wait_for_one_finished_and_one_running(process: subprocess.Popen[str], worksp
 @pytest.mark.slow
 def test_search_killed_mid_trial_resumes_to_the_requested_trials(tmp_path: Path) -> None:
     # Trials long enough (12 epochs) that the search cannot finish while `status` runs.
-    command = [*CLI, "search", *TINY, "--trials", "4", "--max-epochs", "12"]
+    command = [*CLI, "search", *TINY, "--trials", "3", "--max-epochs", "12"]
     command += ["--workspace", str(tmp_path)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -196,7 +196,7 @@ def test_search_killed_mid_trial_resumes_to_the_requested_trials(tmp_path: Path)
     assert summary["recovered_trials"] == [killed.number]
 
     study = load(tmp_path)
-    assert len(study.get_trials(states=FINISHED)) == 4
+    assert len(study.get_trials(states=FINISHED)) == 3
     assert not study.get_trials(states=(OptunaState.RUNNING, OptunaState.WAITING))
     dead = study.trials[killed.number]
     assert dead.state == OptunaState.FAIL
