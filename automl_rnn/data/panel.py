@@ -68,6 +68,7 @@ def _panel(
         values[:, j] = raw[grouped.order]
         del raw, table.frame[column]  # large tables: the column lives on in ``values`` only
     _check_rows(table, grouped, values, columns)
+    _check_gaps(table, grouped, columns)
     notes: list[str] = []
     step = _step(grouped)
     if season is None and step is not None:
@@ -116,6 +117,47 @@ def _check_rows(table: Table, grouped: Grouped, values: np.ndarray, columns: Pan
         )
     for j, column in enumerate(columns.static, start=1 + len(columns.features)):
         check_static(table, grouped, values[:, j], column)
+
+
+def _check_gaps(table: Table, grouped: Grouped, columns: PanelColumns) -> None:
+    """Every series steps by the same interval: a skipped step (a missing date) is refused,
+    naming the id and the rows around it, since a window over it would read a longer step as one
+    (and shift every season after it). Calendar months, quarters and years count in months."""
+    if grouped.when is None:
+        return
+    same_id = np.diff(grouped.codes) == 0
+    if not same_id.any():
+        return
+    when = grouped.when
+    if grouped.datetimes and np.median(np.diff(when)[same_id]) >= 27 * 86_400e9:  # months +
+        stamps = pd.DatetimeIndex(when.astype("datetime64[ns]"))
+        position = (stamps.year * 12 + stamps.month).to_numpy(dtype=np.float64)
+        unit = "month(s)"
+    else:
+        position, unit = when, ""
+    gaps = np.diff(position)
+    step = float(np.median(gaps[same_id]))
+    skipped = np.flatnonzero(same_id & (gaps > 1.5 * step))
+    if not skipped.size:
+        return
+    k = int(skipped[0])
+    shown = table.column(columns.time_col or "", "--time-col")
+    before, after = (shown.iloc[int(grouped.order[i])] for i in (k, k + 1))
+    missing = round(float(gaps[k]) / step) - 1
+    if unit:
+        every = f"{step:g} {unit}"
+    elif grouped.datetimes:
+        interval = pd.Timedelta(int(step), unit="ns")
+        whole_days = interval == pd.Timedelta(days=interval.days)
+        every = f"{interval.days} day(s)" if whole_days else str(interval)
+    else:
+        every = f"{step:g}"
+    raise DataError(
+        f"{table.path}: id '{grouped.names[grouped.codes[k]]}' skips {missing} time step(s) "
+        f"between '{before}' and '{after}' ({table.where(int(grouped.order[k + 1]))}; the "
+        f"series step by {every}); many series need a row at every step: add the missing "
+        "rows (fill their values) or cut the series there"
+    )
 
 
 def _step(grouped: Grouped) -> pd.Timedelta | None:

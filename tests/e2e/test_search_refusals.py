@@ -99,6 +99,7 @@ FILES = {
     "twice.csv": long_table([*LONG_ROWS[:8], ("r1", 2, "0.1", "b"), *LONG_ROWS[8:]]),
     "panel.csv": panel_table(),
     "curves.csv": CURVES,
+    "panel_skips.csv": "\n".join(panel_table().splitlines()[:41] + panel_table().splitlines()[42:]),
     "pairs_input_late.csv": pairs_table({(3, 5): 0}),
     "pairs_unequal.csv": pairs_table(extra="q0,6,1,0.5,3\n"),
     "global_scaling.yaml": "params:\n  scaling: {choices: [window, global]}\n",
@@ -219,6 +220,14 @@ CASES: list[tuple[str, list[str], list[str]]] = [
         "curves_of_different_lengths",
         ["--data", "curves.csv", *STATIC, "--target", "y"],
         ["curves.csv", "id 'k0' has 3 steps, others 4", "one length"],
+    ),
+    (
+        "many_series_with_a_skipped_month",
+        ["--data", "panel_skips.csv", *PANEL],
+        [
+            "id 'p2' skips 1 time step(s) between '2000-10' and '2000-12' (line 42; the series "
+            "step by 1 month(s))"
+        ],
     ),
     (
         "pairs_with_an_input_step_after_the_outputs",

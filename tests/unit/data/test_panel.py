@@ -298,3 +298,29 @@ def test_a_repeated_time_in_a_file_written_in_order_is_refused_too(
     doubled = pd.concat([tidy.iloc[:6], tidy.iloc[[5]], tidy.iloc[6:]])
     when = tidy["date"].iloc[5].date()
     assert f"id 's0000' has time '{when}' twice (line 7 and line 8)" in refused(doubled, tmp_path)
+
+
+@pytest.mark.parametrize("freq", ["D", "MS"], ids=["daily", "monthly"])
+def test_a_skipped_step_inside_a_series_is_refused_by_id_and_dates(
+    tmp_path: Path, freq: str
+) -> None:
+    """A missing date would make a window read two steps as one; months count by the calendar
+    (28-31 days apart is one step, two months apart is a gap)."""
+    rows = []
+    for name in ("a", "b", "c"):
+        for i, when in enumerate(pd.date_range("2020-01-01", periods=60, freq=freq)):
+            if name == "b" and i in (30, 31):
+                continue  # b skips two steps
+            rows.append({"series": name, "date": when.strftime("%Y-%m-%d"), "sales": i % 7 + 1.0})
+    frame = pd.DataFrame(rows)
+    with pytest.raises(DataError) as refused:
+        panel(write(frame, tmp_path / "g.csv"), horizon=3)
+    message = str(refused.value)
+    dates = pd.date_range("2020-01-01", periods=60, freq=freq)
+    assert (
+        f"id 'b' skips 2 time step(s) between '{dates[29]:%Y-%m-%d}' and '{dates[32]:%Y-%m-%d}'"
+        in message
+    )
+    assert "line 92" in message  # b's rows start at line 62; its 31st row (dates[32]) is line 92
+    whole = frame[frame["series"] != "b"]
+    assert len(panel(write(whole, tmp_path / "ok.csv"), horizon=3).ids) == 2
