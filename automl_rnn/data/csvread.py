@@ -144,10 +144,12 @@ def read_typed(
     if any(names.count(name) != 1 for name in wanted):
         return None
     # ids, labels and dates repeat: categories hold each distinct value once (a numeric time
-    # column, a step index, reads faster and smaller as numbers)
+    # column, a step index, reads faster and smaller as numbers). They are read as Arrow strings
+    # and categorised by one factorize: pandas' own category read infers numbers, so ids '12'
+    # and '012' became one id (and a label '01' became 1)
     dated = times is not None and not _numeric_in(head[1:], names.index(times))
     categories = (*text, *([times] if dated and times else []))
-    dtypes: dict[str, str | type[np.float64]] = {name: "category" for name in categories}
+    dtypes: dict[str, str | type[np.float64]] = {name: "string[pyarrow]" for name in categories}
     dtypes.update({name: np.float64 for name in numbers})
     try:
         frame = pd.read_csv(
@@ -156,6 +158,10 @@ def read_typed(
         )  # fmt: skip
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
         return None
+    for name in categories:
+        codes, uniques = pd.factorize(frame[name])
+        named = pd.Index(np.asarray(uniques, dtype=object))
+        frame[name] = pd.Categorical.from_codes(codes, categories=named)
     if frame.empty or any(_padded(frame[name]) for name in text):
         return None  # spaces around a text value: the exact reader strips them
     frame.columns = [str(c).strip() for c in frame.columns]

@@ -349,3 +349,26 @@ def test_per_step_values_score_the_real_steps_only(tmp_path: Path) -> None:
     assert data.score("test", wrong)["test_mae"] == pytest.approx(10.0 / real)
     batch = next(iter(data.loaders("seq2seq", None, 4).val))
     assert batch["y"].shape[1] == batch["x"].shape[1] == int(batch["lengths"].max())
+
+
+def test_ids_and_labels_keep_their_text_in_the_fast_read(tmp_path: Path) -> None:
+    """Ids '12' and '012' are two sequences and a label '01' stays '01': pandas' category read
+    (the fast path for large files) inferred numbers and merged them."""
+    rows = []
+    for i in range(20):
+        for name in (str(i + 1), f"0{i + 1}"):  # '1' and '01', ..., '20' and '020'
+            for t in range(4):
+                label = "01" if name.startswith("0") else "02"
+                rows.append({"id": name, "t": t, "x": (i + t) % 5 / 5, "label": label})
+    frame = pd.DataFrame(rows).astype({"id": str, "label": str})
+    path = tmp_path / "ids.csv"
+    frame.to_csv(path, index=False)
+    from automl_rnn.data.csvread import read_typed
+
+    typed = read_typed(path, ("id", "label"), ("x",), "t")
+    assert typed is not None
+    assert typed.frame["id"].tolist() == frame["id"].tolist()
+    assert typed.frame["label"].tolist() == frame["label"].tolist()
+    data = read_sequences(path, SequenceColumns("id", ("x",), "label", "t"))
+    assert len(data.ids) == 40 and "012" in data.ids and "12" in data.ids
+    assert data.classes == ("01", "02")
