@@ -144,12 +144,20 @@ def read_typed(
     if any(names.count(name) != 1 for name in wanted):
         return None
     # ids, labels and dates repeat: categories hold each distinct value once (a numeric time
-    # column, a step index, reads faster and smaller as numbers). They are read as Arrow strings
-    # and categorised by one factorize: pandas' own category read infers numbers, so ids '12'
-    # and '012' became one id (and a label '01' became 1)
-    dated = times is not None and not _numeric_in(head[1:], names.index(times))
-    categories = (*text, *([times] if dated and times else []))
-    dtypes: dict[str, str | type[np.float64]] = {name: "string[pyarrow]" for name in categories}
+    # column, a step index, reads faster and smaller as numbers). pandas' category read infers
+    # numbers when every value looks like one (ids '12' and '012' would become one id, a label
+    # '01' would become 1): a column whose head looks numeric is read as Arrow strings and
+    # categorised by one factorize instead, and any category read that still came out as
+    # numbers sends the file to the exact reader
+    numeric_head = {
+        name for name in (*text, times) if name and _numeric_in(head[1:], names.index(name))
+    }
+    as_text = [name for name in text if name in numeric_head]
+    categories = [name for name in text if name not in numeric_head]
+    if times is not None and times not in numeric_head:
+        categories.append(times)
+    dtypes: dict[str, str | type[np.float64]] = {name: "category" for name in categories}
+    dtypes.update({name: "string[pyarrow]" for name in as_text})
     dtypes.update({name: np.float64 for name in numbers})
     try:
         frame = pd.read_csv(
@@ -158,7 +166,9 @@ def read_typed(
         )  # fmt: skip
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
         return None
-    for name in categories:
+    if any(not _text_categories(frame[name]) for name in categories):
+        return None
+    for name in as_text:
         codes, uniques = pd.factorize(frame[name])
         named = pd.Index(np.asarray(uniques, dtype=object))
         frame[name] = pd.Categorical.from_codes(codes, categories=named)
@@ -204,6 +214,12 @@ def _numeric_in(lines: list[str], column: int) -> bool:
     """Whether the cells of ``column`` in these CSV lines are all plain numbers."""
     cells = [row[column].strip() for row in csv.reader(lines) if len(row) > column]
     return bool(cells) and all(re.fullmatch(r"[+-]?\d+(\.\d*)?", cell) for cell in cells)
+
+
+def _text_categories(column: pd.Series) -> bool:
+    """Whether a category column's categories are text (not numbers pandas inferred)."""
+    kind = column.cat.categories.dtype
+    return bool(pd.api.types.is_object_dtype(kind) or pd.api.types.is_string_dtype(kind))
 
 
 def _padded(column: pd.Series) -> bool:
