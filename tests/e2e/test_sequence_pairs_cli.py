@@ -48,10 +48,14 @@ def test_predict_answers_each_ids_output_steps_as_the_search_model_does(
     done = cli("predict", "--model", str(exported.folder), "--data", str(tmp_path / "new.csv"))
     assert done.returncode == 0, done.stderr
     got = pd.read_csv(io.StringIO(done.stdout))
-    assert list(got.columns) == ["id", "step", "prediction"]
+    # marked output rows give the answers their times; without them the answers are numbered
+    assert list(got.columns) == ["id", "step", *(["t"] if with_outputs else []), "prediction"]
     for row, k in enumerate(prepared.split["test"]):
         mine = got[got["id"] == prepared.ids[k]]
         assert mine["step"].tolist() == list(range(1, OUTPUTS + 1))
+        if with_outputs:
+            asked = new[(new["id"] == prepared.ids[k]) & (new["is_output"] == 1)]
+            assert mine["t"].tolist() == sorted(asked["t"].tolist())
         assert np.allclose(mine["prediction"], expected[row, :, 0], rtol=1e-4, atol=1e-4)
 
 
@@ -62,3 +66,17 @@ def test_a_bad_mark_in_the_new_table_is_one_line(exported: Exported, tmp_path: P
     done = cli("predict", "--model", str(exported.folder), "--data", str(tmp_path / "bad.csv"))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "column 'is_output' has 'later' at line 5" in done.stderr
+
+
+def test_marking_another_number_of_output_steps_is_one_line(
+    exported: Exported, tmp_path: Path
+) -> None:
+    table = pd.read_csv(exported.source["data"])
+    last = table[table["id"] == "p3"]["t"].max()
+    table = table[~((table["id"] == "p3") & (table["t"] == last))]  # p3 marks one step less
+    table.to_csv(tmp_path / "short.csv", index=False)
+    done = cli("predict", "--model", str(exported.folder), "--data", str(tmp_path / "short.csv"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"id 'p3' marks {OUTPUTS - 1} output step(s) in 'is_output'; this model answers" in (
+        done.stderr
+    )

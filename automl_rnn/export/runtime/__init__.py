@@ -62,6 +62,7 @@ from .rows import (
     first_row_per_id,
     float_steps,
     long_sequences,
+    output_times,
     pixels,
     token_ids,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "last_inputs",
     "load_bundle",
     "long_sequences",
+    "output_times",
     "pixels",
     "read_history",
     "read_json",
@@ -155,9 +157,13 @@ class Bundle:
         if read is not None:  # one answer per id, or per step of each id
             if out["type"] in ("step_classes", "step_values"):
                 return decode_steps(spec, out, read, outputs)
-            frame = pd.DataFrame({str(spec["id_col"]): read.ids})
+            keys = pd.DataFrame({str(spec["id_col"]): read.ids})
             if out["type"] == "id_steps":  # numeric pairs: output steps after the inputs
-                return decode_id_steps(spec, out, frame, outputs, last_inputs(spec, out, read))
+                steps = int(outputs[0][1].shape[1])
+                times = output_times(spec, frame, read.ids, steps, source, row)
+                locs = last_inputs(spec, out, read)
+                return decode_id_steps(spec, out, keys, outputs, locs, times)
+            frame = keys
         return decode_rows(spec, out, frame, outputs)
 
     def _forecast(self, frame: pd.DataFrame, source: str, row: str) -> pd.DataFrame:

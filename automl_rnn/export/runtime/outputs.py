@@ -192,10 +192,12 @@ def decode_id_steps(
     frame: pd.DataFrame,
     outputs: list[tuple[np.ndarray, np.ndarray]],
     locs: np.ndarray | None = None,
+    times: list[np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    """A sequence per id as rows (id, ``step`` 1..L, ``prediction`` [, ``probability``]): values
-    back in the target's units (``locs``: each id's own offset, else the output's ``loc``), or
-    classes up to the padding class that ends the sequence."""
+    """A sequence per id as rows (id, ``step`` 1..L [, the time column: ``times`` of each id's
+    answers], ``prediction`` [, ``probability``]): values back in the target's units (``locs``:
+    each id's own offset, else the output's ``loc``), or classes up to the padding class that
+    ends the sequence."""
     ids = frame[str(spec["id_col"])].astype(str).str.strip().tolist()
     parts: list[pd.DataFrame] = [pd.DataFrame()] * len(ids)
     classes = out.get("classes")
@@ -213,9 +215,11 @@ def decode_id_steps(
                 labels = np.asarray(classes, dtype=object)[np.maximum(best[:end] - 1, 0)]
                 table = {"prediction": labels, "probability": p[np.arange(end), best[:end]]}
             n = len(table["prediction"])
-            parts[int(k)] = pd.DataFrame(
-                {str(spec["id_col"]): [ids[int(k)]] * n, "step": np.arange(1, n + 1), **table}
-            )
+            keys: dict[str, Any] = {str(spec["id_col"]): [ids[int(k)]] * n}
+            keys["step"] = np.arange(1, n + 1)
+            if times is not None:
+                keys[str(spec["time_col"])] = times[int(k)]
+            parts[int(k)] = pd.DataFrame({**keys, **table})
     return pd.concat(parts, ignore_index=True)
 
 

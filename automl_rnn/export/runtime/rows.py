@@ -194,9 +194,44 @@ def long_sequences(
 def input_steps(spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str) -> pd.DataFrame:
     """A numeric pair model's input steps: the rows its ``output_steps`` column does not mark
     (all rows when the table has no such column: input steps only)."""
+    output = _marked(spec, frame, source, row)
+    return frame if output is None else frame[~output]
+
+
+def output_times(
+    spec: dict[str, Any], frame: pd.DataFrame, ids: list[str], steps: int, source: str, row: str
+) -> list[np.ndarray] | None:
+    """The times of a numeric pair model's answers: each id's marked output rows' times, in
+    time order (None when the table marks no output row: the answers are numbered). An id that
+    marks another number of steps than the model answers, or none while others do, is refused."""
+    frame = stripped(frame)
+    output = _marked(spec, frame, source, row)
+    time_col = spec.get("time_col")
+    if output is None or not output.any() or not time_col:
+        return None
+    rows = frame[output]
+    names = cells(rows, str(spec["id_col"]), source, row).astype(str).to_numpy()
+    given = cells(rows, str(time_col), source, row)
+    when = _step_times(given, str(time_col), source, row)
+    answers = []
+    for name in ids:
+        mine = np.flatnonzero(names == name)
+        if len(mine) != steps:
+            raise BundleError(
+                f"{source}: id '{name}' marks {len(mine)} output step(s) in "
+                f"'{spec['output_steps']['column']}'; this model answers {steps} (mark that many "
+                "after each id's input steps, or leave every output row out)"
+            )
+        answers.append(given.to_numpy()[mine[np.argsort(when[mine], kind="stable")]])
+    return answers
+
+
+def _marked(spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str) -> np.ndarray | None:
+    """Which rows the model's ``output_steps`` column marks as output steps (None: the model
+    reads no such column, or the table lacks it); a mark of neither kind is refused."""
     marks = spec.get("output_steps")
     if marks is None or str(marks["column"]) not in frame.columns:
-        return frame
+        return None
     text = frame[str(marks["column"])].astype(str).str.strip().str.lower()
     numbers = pd.to_numeric(text, errors="coerce")
     text = text.where(numbers.isna(), numbers.astype(str).str.removesuffix(".0"))
@@ -209,7 +244,7 @@ def input_steps(spec: dict[str, Any], frame: pd.DataFrame, source: str, row: str
             f"{where(row, label)}; mark output steps ({', '.join(marks['output'])}) or input "
             f"steps ({', '.join(marks['input'])}), or leave output steps out"
         )
-    return frame[~output.to_numpy()]
+    return np.asarray(output.to_numpy(), dtype=bool)
 
 
 def _step_times(column: pd.Series, name: str, source: str, row: str) -> np.ndarray:
