@@ -8,13 +8,41 @@ repeated (id, time) is refused with both lines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
-from automl_rnn.data.csvread import Table, read_times
+from automl_rnn.data.csvread import Table, read_table, read_times, read_typed
+from automl_rnn.data.parquet import is_parquet, read_parquet_table
 from automl_rnn.errors import DataError
+
+Shaped = TypeVar("Shaped")
+
+
+def read_long(
+    path: str | Path,
+    text: tuple[str, ...],
+    numbers: tuple[str, ...],
+    times: str | None,
+    shape: Callable[[Table], Shaped],
+) -> Shaped:
+    """The read stage of every long-table shape: ``shape`` applied to the table at ``path``,
+    read typed (Parquet, or the fast CSV read of only the named columns: seconds for millions of
+    rows). A problem found on the fast CSV read is found again on the exact read, whose refusal
+    names the line."""
+    if is_parquet(path):  # typed, rows counted exactly: no second read
+        return shape(read_parquet_table(path, text, numbers, times))
+    typed = read_typed(path, text, numbers, times)
+    if typed is not None:
+        try:
+            return shape(typed)
+        except DataError:
+            pass
+    return shape(read_table(path))
 
 
 @dataclass(frozen=True)

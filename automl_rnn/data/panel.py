@@ -14,11 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from automl_rnn.data.csvread import Table, read_table, read_typed
+from automl_rnn.data.csvread import Table
 from automl_rnn.data.lengths import shortest_window
-from automl_rnn.data.long_table import Grouped, group_rows
+from automl_rnn.data.long_table import Grouped, group_rows, read_long
 from automl_rnn.data.panel_data import PanelColumns, PanelData, PanelSeries
-from automl_rnn.data.parquet import is_parquet, read_parquet_table
 from automl_rnn.data.seasonality import season_from_step
 from automl_rnn.data.static_steps import check_static
 from automl_rnn.errors import DataError
@@ -33,16 +32,10 @@ def read_panel(
 ) -> PanelData:
     """The series of the long table at ``path``; ``horizon`` and ``season`` None infer them."""
     numbers = (columns.target, *columns.features, *columns.static)
-    if is_parquet(path):
-        table = read_parquet_table(path, (columns.id_col,), numbers, columns.time_col)
-        return _panel(table, columns, horizon, season, name)
-    typed = read_typed(path, (columns.id_col,), numbers, columns.time_col)
-    if typed is not None:
-        try:
-            return _panel(typed, columns, horizon, season, name)
-        except DataError:
-            pass  # the exact read below finds the problem again and names its line
-    return _panel(read_table(path), columns, horizon, season, name)
+    return read_long(
+        path, (columns.id_col,), numbers, columns.time_col,
+        lambda table: _panel(table, columns, horizon, season, name),
+    )  # fmt: skip
 
 
 def _panel(

@@ -30,9 +30,8 @@ import pandas as pd
 from automl_rnn.data import metrics
 from automl_rnn.data.arrays import View, seeded_split
 from automl_rnn.data.contract import INPUT_MARKS, OUTPUT_MARKS
-from automl_rnn.data.csvread import Table, read_table, read_typed
-from automl_rnn.data.long_table import Grouped, group_rows
-from automl_rnn.data.parquet import is_parquet, read_parquet_table
+from automl_rnn.data.csvread import Table
+from automl_rnn.data.long_table import Grouped, group_rows, read_long
 from automl_rnn.data.prepared import fingerprint
 from automl_rnn.data.sequences import (
     MIN_SEQUENCES,
@@ -59,16 +58,9 @@ def read_sequence_pairs(
     assert (columns.output_steps_col is None) != (columns.output_last is None)
     text = (columns.id_col, *([columns.output_steps_col] if columns.output_steps_col else []))
     numbers = tuple(dict.fromkeys((*columns.features, columns.target)))
-    if is_parquet(path):
-        table = read_parquet_table(path, text, numbers, columns.time_col)
-        return _pairs(table, columns, seed, name)
-    typed = read_typed(path, text, numbers, columns.time_col)
-    if typed is not None:
-        try:
-            return _pairs(typed, columns, seed, name)
-        except DataError:
-            pass  # the exact read finds the problem again and names its line
-    return _pairs(read_table(path), columns, seed, name)
+    return read_long(
+        path, text, numbers, columns.time_col, lambda table: _pairs(table, columns, seed, name)
+    )
 
 
 def _pairs(table: Table, columns: SequenceColumns, seed: int, name: str | None) -> SequenceData:

@@ -21,9 +21,8 @@ import pandas as pd
 from automl_rnn.data import metrics
 from automl_rnn.data.arrays import ArrayData, View, seeded_split
 from automl_rnn.data.contract import PAD_TOKEN
-from automl_rnn.data.csvread import Table, read_table, read_typed
-from automl_rnn.data.long_table import filled_column, group_rows
-from automl_rnn.data.parquet import is_parquet, read_parquet_table
+from automl_rnn.data.csvread import Table
+from automl_rnn.data.long_table import filled_column, group_rows, read_long
 from automl_rnn.data.step_labels import class_order, step_labels
 from automl_rnn.errors import DataError
 
@@ -76,16 +75,10 @@ def read_sequences(
     A large file is read typed first (:func:`read_typed`, seconds for millions of rows); any
     problem found that way is found again on the exact read, whose refusal names the line."""
     text = (columns.id_col, columns.target)
-    if is_parquet(path):  # read typed, rows counted exactly: no second read
-        table = read_parquet_table(path, text, columns.features, columns.time_col)
-        return _sequences(table, columns, seed, name, metric)
-    typed = read_typed(path, text, columns.features, columns.time_col)
-    if typed is not None:
-        try:
-            return _sequences(typed, columns, seed, name, metric)
-        except DataError:
-            pass
-    return _sequences(read_table(path), columns, seed, name, metric)
+    return read_long(
+        path, text, columns.features, columns.time_col,
+        lambda table: _sequences(table, columns, seed, name, metric),
+    )  # fmt: skip
 
 
 def _sequences(

@@ -19,9 +19,8 @@ import pandas as pd
 
 from automl_rnn.data.arrays import View, seeded_split
 from automl_rnn.data.contract import PAD_LABEL, PAD_TOKEN
-from automl_rnn.data.csvread import Table, read_table, read_typed
-from automl_rnn.data.long_table import Grouped, filled_column, group_rows
-from automl_rnn.data.parquet import is_parquet, read_parquet_table
+from automl_rnn.data.csvread import Table
+from automl_rnn.data.long_table import Grouped, filled_column, group_rows, read_long
 from automl_rnn.data.sequences import (
     MIN_SEQUENCES,
     SCALE_FLOOR,
@@ -41,16 +40,10 @@ def read_static_steps(
     """The ids of the long table at ``path`` as (static features → per-step target) pairs;
     ``columns.features`` are the static features."""
     text = (columns.id_col, columns.target)
-    if is_parquet(path):
-        table = read_parquet_table(path, text, columns.features, columns.time_col)
-        return _static_steps(table, columns, seed, name)
-    typed = read_typed(path, text, columns.features, columns.time_col)
-    if typed is not None:
-        try:
-            return _static_steps(typed, columns, seed, name)
-        except DataError:
-            pass  # the exact read finds the problem again and names its line
-    return _static_steps(read_table(path), columns, seed, name)
+    return read_long(
+        path, text, columns.features, columns.time_col,
+        lambda table: _static_steps(table, columns, seed, name),
+    )  # fmt: skip
 
 
 def _static_steps(

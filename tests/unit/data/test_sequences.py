@@ -180,13 +180,13 @@ def test_the_typed_read_and_the_exact_read_give_the_same_sequences(
 ) -> None:
     """Large files are read typed (pandas' C reader); what the search sees is what the exact,
     line-counting read gives."""
-    from automl_rnn.data import sequences
+    from automl_rnn.data import long_table
 
     frame = long_frame().sample(frac=1.0, random_state=2)
     frame.to_csv(tmp_path / "d.csv", index=False)
-    assert sequences.read_typed(tmp_path / "d.csv", ("rec", "label"), ("a", "b"), "t") is not None
+    assert long_table.read_typed(tmp_path / "d.csv", ("rec", "label"), ("a", "b"), "t") is not None
     typed = read_sequences(tmp_path / "d.csv", COLUMNS)
-    monkeypatch.setattr(sequences, "read_typed", lambda *args: None)
+    monkeypatch.setattr(long_table, "read_typed", lambda *args: None)
     exact = read_sequences(tmp_path / "d.csv", COLUMNS)
     assert typed.ids == exact.ids and typed.classes == exact.classes
     assert typed.fingerprint == exact.fingerprint  # tensors, targets and split
