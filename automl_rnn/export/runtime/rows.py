@@ -213,16 +213,22 @@ def output_times(
     names = cells(rows, str(spec["id_col"]), source, row).astype(str).to_numpy()
     given = cells(rows, str(time_col), source, row)
     when = _step_times(given, str(time_col), source, row)
+    codes, uniques = pd.factorize(names)
+    at = {str(name): k for k, name in enumerate(uniques)}
+    counts = np.bincount(codes, minlength=len(uniques))
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    ordered = given.to_numpy()[np.lexsort((when, codes))]  # id by id, in time order
     answers = []
     for name in ids:
-        mine = np.flatnonzero(names == name)
-        if len(mine) != steps:
+        k = at.get(name)
+        marked = 0 if k is None else int(counts[k])
+        if k is None or marked != steps:
             raise BundleError(
-                f"{source}: id '{name}' marks {len(mine)} output step(s) in "
+                f"{source}: id '{name}' marks {marked} output step(s) in "
                 f"'{spec['output_steps']['column']}'; this model answers {steps} (mark that many "
                 "after each id's input steps, or leave every output row out)"
             )
-        answers.append(given.to_numpy()[mine[np.argsort(when[mine], kind="stable")]])
+        answers.append(ordered[starts[k] : starts[k] + steps])
     return answers
 
 
