@@ -20,9 +20,7 @@ import typer
 from automl_rnn.errors import Terminated
 
 TaskOpt = Annotated[str | None, typer.Option("--task", help="Built-in task name (see `tasks`).")]
-DataOpt = Annotated[
-    str | None, typer.Option("--data", help="Your own CSV file (or Parquet, with --id-col).")
-]
+DataOpt = Annotated[str | None, typer.Option("--data", help="Your own CSV or Parquet file.")]
 TargetOpt = Annotated[
     str | None, typer.Option("--target", help="Target column (forecast) or label column (text).")
 ]
