@@ -47,6 +47,13 @@ FILES = {
         for i in (1, 2, 3)
         for t in range(30)
     ),
+    # numeric pairs: 20 ids of 4 input steps then 2 output steps; q3's last step is an input
+    "pairs_input_late.csv": "id,t,out,x,y\n"
+    + "".join(
+        f"q{i},{t},{0 if (i, t) == (3, 5) else int(t >= 4)},{(i + t) % 7 / 7:.3f},{i * t % 5}\n"
+        for i in range(20)
+        for t in range(6)
+    ),
     # constants to a curve: 20 ids of 4 steps, k0 has 3
     "curves.csv": "id,t,a,y\n"
     + "".join(
@@ -56,6 +63,9 @@ FILES = {
     ),
 }
 SEQUENCES = ["--id-col", "id", "--time-col", "t", "--features", "x", "--target", "label"]
+PANEL = ["--data", "panel_store_changes.csv", "--id-col", "id", "--time-col", "month", "--target", "sales"]  # fmt: skip
+PAIRS = ["--data", "pairs_input_late.csv", "--id-col", "id", "--time-col", "t", "--features", "x", "--target", "y"]  # fmt: skip
+CURVES = ["--data", "curves.csv", "--id-col", "id", "--time-col", "t", "--static-features", "a", "--per-step"]  # fmt: skip
 
 #: Bounds a case a tree accepts (the 9-row series, before the rule) to one one-epoch trial.
 ONE_SHORT_TRIAL = ["--trials", "1", "--max-epochs", "1", "--no-tracking"]
@@ -75,52 +85,10 @@ CASES: list[tuple[str, list[str]]] = [
     ("resume_no_study", ["--study", "nosuch"]),
     ("label_changes_within_an_id", ["--data", "changing_label.csv", *SEQUENCES]),
     ("kind_without_id_col", ["--data", "series.csv", "--target", "sales", "--kind", "regression"]),
-    (
-        "many_series_static_changes",
-        [
-            "--data",
-            "panel_store_changes.csv",
-            "--id-col",
-            "id",
-            "--time-col",
-            "month",
-            "--target",
-            "sales",
-            "--static-features",
-            "store",
-        ],
-    ),
-    (
-        "many_series_too_short",
-        [
-            "--data",
-            "panel_store_changes.csv",
-            "--id-col",
-            "id",
-            "--time-col",
-            "month",
-            "--target",
-            "sales",
-            "--horizon",
-            "12",
-        ],
-    ),
-    (
-        "curves_of_different_lengths",
-        [
-            "--data",
-            "curves.csv",
-            "--id-col",
-            "id",
-            "--time-col",
-            "t",
-            "--static-features",
-            "a",
-            "--per-step",
-            "--target",
-            "y",
-        ],
-    ),
+    ("many_series_static_changes", [*PANEL, "--static-features", "store"]),
+    ("many_series_too_short", [*PANEL, "--horizon", "12"]),
+    ("curves_of_different_lengths", [*CURVES, "--target", "y"]),
+    ("pairs_input_after_outputs", [*PAIRS, "--output-steps-col", "out"]),
 ]
 
 

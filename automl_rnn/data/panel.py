@@ -134,7 +134,8 @@ def _check_gaps(table: Table, grouped: Grouped, columns: PanelColumns) -> None:
     if not skipped.size:
         return
     k = int(skipped[0])
-    shown = table.column(columns.time_col or "", "--time-col")
+    assert columns.time_col is not None  # times were read, so a time column was named
+    shown = table.column(columns.time_col, "--time-col")
     before, after = (shown.iloc[int(grouped.order[i])] for i in (k, k + 1))
     missing = round(float(gaps[k]) / step) - 1
     if unit:

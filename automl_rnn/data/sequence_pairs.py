@@ -102,11 +102,7 @@ def _pairs(table: Table, columns: SequenceColumns, seed: int, name: str | None) 
     notes = [
         f"{len(names)} pairs (ids in '{columns.id_col}'): {int(inputs.min())}-{int(inputs.max())} "
         f"input steps (median {float(np.median(inputs)):g}), {int(outputs[0])} output steps "
-        + (
-            f"marked by '{columns.output_steps_col}'"
-            if columns.output_steps_col
-            else "(each id's last)"
-        )
+        f"({_marking(columns)})"
     ]
     return PairData(
         name or Path(table.path).stem, "regression",
@@ -211,11 +207,7 @@ def _check_steps(
             f"{table.where(int(order[k]))} after one of its output steps; an id's output steps "
             f"('{columns.output_steps_col}' set) come after all of its input steps"
         )
-    marking = (
-        f"marked by '{columns.output_steps_col}'"
-        if columns.output_steps_col
-        else f"its last {columns.output_last}"
-    )
+    marking = _marking(columns)
     for count, part in ((inputs, "input"), (outputs, "output")):
         if (count == 0).any():
             k = int(np.argmax(count == 0))
@@ -231,6 +223,13 @@ def _check_steps(
             f"mostly {common}; every id needs the same number of output steps (the decoder "
             "emits that many)"
         )
+
+
+def _marking(columns: SequenceColumns) -> str:
+    """How the output steps are told apart, for messages."""
+    if columns.output_steps_col:
+        return f"marked by '{columns.output_steps_col}'"
+    return f"each id's last {columns.output_last}"
 
 
 def _outputs(
