@@ -6,11 +6,13 @@ with a batch's indices; the loaders' ``collate_fn`` then passes the dict through
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol, cast
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 
 def _passthrough(batch: Any) -> Any:
@@ -42,7 +44,7 @@ class TensorBatches(Dataset[dict[str, torch.Tensor]]):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         return self.__getitems__([index])
 
-    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+    def __getitems__(self, indices: Sequence[int] | torch.Tensor) -> dict[str, torch.Tensor]:
         # index_select, not value[rows]: advanced indexing is far slower on numpy-backed tensors.
         rows = torch.as_tensor(indices, dtype=torch.long)
         batch = {key: value.index_select(0, rows) for key, value in self.tensors.items()}
@@ -73,7 +75,7 @@ class SeqForecastBatches(TensorBatches):
         steps = torch.arange(seq_len) - seq_len + 1
         self.offsets = steps[:, None] + torch.arange(horizon)[None, :]  # [T, L]
 
-    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+    def __getitems__(self, indices: Sequence[int] | torch.Tensor) -> dict[str, torch.Tensor]:
         batch = super().__getitems__(indices)
         start = batch.pop("start")  # [B]
         index = start[:, None, None] + self.offsets[None]  # [B, T, L]
@@ -84,21 +86,49 @@ class SeqForecastBatches(TensorBatches):
         return batch
 
 
+class ShuffledBatches(Sampler[torch.Tensor]):
+    """Each epoch, a seeded permutation of ``size`` rows cut into batches of index tensors: the
+    batches torch's ``RandomSampler`` with a ``BatchSampler`` gives from the same generator,
+    without a Python int per row (a large panel has millions of windows)."""
+
+    def __init__(self, size: int, batch_size: int, seed: int) -> None:
+        self.size, self.batch_size = size, batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return math.ceil(self.size / self.batch_size)
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        order = torch.randperm(self.size, generator=self.generator)
+        torch.randperm(self.size, generator=self.generator)  # RandomSampler draws twice an epoch
+        yield from order.split(self.batch_size)
+
+
+def shuffled_loader(dataset: TensorBatches, batch_size: int, seed: int) -> DataLoader[Any]:
+    """A loader over ``dataset`` in seeded random batches; no workers, no collation."""
+    # torch's stubs ask for lists of ints; its fetcher hands any batch on to ``__getitems__``
+    batches = cast("Sampler[list[Any]]", ShuffledBatches(len(dataset), batch_size, seed))
+    return DataLoader(dataset, batch_sampler=batches, collate_fn=_passthrough, num_workers=0)
+
+
+def shuffle_of(loader: DataLoader[Any]) -> torch.Generator | None:
+    """The generator that shuffles ``loader`` (snapshots keep its state), None when unshuffled."""
+    batches = loader.batch_sampler
+    return batches.generator if isinstance(batches, ShuffledBatches) else loader.generator
+
+
 def make_loaders(
     datasets: dict[str, TensorBatches], batch_size: int, seed: int
 ) -> dict[str, DataLoader[Any]]:
     """A loader per split: ``train`` shuffled with a seeded generator; no workers, no collation."""
     loaders: dict[str, DataLoader[Any]] = {}
     for split, dataset in datasets.items():
-        shuffle = split == "train"
-        loaders[split] = DataLoader(
-            dataset,
-            batch_size=batch_size,
-            shuffle=shuffle,
-            generator=torch.Generator().manual_seed(seed) if shuffle else None,
-            collate_fn=_passthrough,
-            num_workers=0,
-        )
+        if split == "train":
+            loaders[split] = shuffled_loader(dataset, batch_size, seed)
+        else:
+            loaders[split] = DataLoader(
+                dataset, batch_size=batch_size, collate_fn=_passthrough, num_workers=0
+            )
     return loaders
 
 
@@ -121,7 +151,7 @@ class PanelBatches(TensorBatches):
         super().__init__({"start": torch.from_numpy(np.ascontiguousarray(starts))})
         self.source, self.seq_len, self.per_step = source, seq_len, per_step
 
-    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+    def __getitems__(self, indices: Sequence[int] | torch.Tensor) -> dict[str, torch.Tensor]:
         starts = self.tensors["start"].numpy()[np.asarray(indices, dtype=np.int64)]
         arrays = self.source.gather(starts, self.seq_len, self.per_step)
         batch = {key: torch.from_numpy(value) for key, value in arrays.items()}

@@ -59,6 +59,13 @@ class Grouped:
     """Whether ``when`` holds datetimes (else plain numbers)."""
     dayfirst: bool | None = None
     """The day order dates were read in (None: it did not matter)."""
+    in_order: bool = False
+    """The table's rows were already id by id in time order (``order`` is ``0 .. n-1``): a
+    column needs no gather (``column[order]`` would only copy it)."""
+
+    def ordered(self, column: np.ndarray) -> np.ndarray:
+        """``column`` (one value per table row) with its rows in grouped order."""
+        return column if self.in_order else column[self.order]
 
     @property
     def lengths(self) -> np.ndarray:
@@ -85,14 +92,21 @@ def group_rows(table: Table, id_col: str, time_col: str | None) -> Grouped:
     names = np.asarray(uniques)
     step = np.diff(codes)
     if time_col is None:
-        order = np.arange(len(codes)) if np.all(step >= 0) else np.argsort(codes, kind="stable")
+        if np.all(step >= 0):
+            return Grouped(np.arange(len(codes)), codes, names, None, False, in_order=True)
+        order = np.argsort(codes, kind="stable")
         return Grouped(order, codes[order], names, None, False)
     when, datetimes, dayfirst = _times(table, time_col)
-    if np.all((step > 0) | ((step == 0) & (np.diff(when) >= 0))):  # written id by id, in time
-        order = np.arange(len(codes))  # order: the sort's own answer, without a sort
+    later = np.diff(when)
+    in_order = bool(np.all((step > 0) | ((step == 0) & (later >= 0))))
+    if in_order:  # written id by id, in time order: the sort's own answer, without a sort
+        order = np.arange(len(codes))
     else:
         order = np.lexsort((np.arange(len(codes)), when, codes))
-    same = (np.diff(codes[order]) == 0) & (np.diff(when[order]) == 0)
+        codes, when = codes[order], when[order]
+        step, later = np.diff(codes), np.diff(when)
+    same = (step == 0) & (later == 0)
+    del step, later
     if same.any():
         i = int(np.argmax(same))
         first, second = sorted((int(order[i]), int(order[i + 1])))
@@ -101,7 +115,7 @@ def group_rows(table: Table, id_col: str, time_col: str | None) -> Grouped:
             f"'{table.column(time_col, '--time-col').iloc[first]}' twice ("
             f"{table.where(first)} and {table.where(second)}); each (id, time) must be one row"
         )
-    return Grouped(order, codes[order], names, when[order], datetimes, dayfirst)
+    return Grouped(order, codes, names, when, datetimes, dayfirst, in_order)
 
 
 def _times(table: Table, time_col: str) -> tuple[np.ndarray, bool, bool | None]:

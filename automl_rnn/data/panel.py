@@ -58,7 +58,7 @@ def _panel(
                 f"{table.path}: column '{column}' is empty at {table.where(i)} (id "
                 f"'{table.frame[columns.id_col].iloc[i]}'); fill the gap or drop the row"
             )
-        values[:, j] = raw[grouped.order]
+        values[:, j] = grouped.ordered(raw)
         del raw, table.frame[column]  # large tables: the column lives on in ``values`` only
     _check_rows(table, grouped, values, columns)
     _check_gaps(table, grouped, columns)
@@ -121,15 +121,12 @@ def _check_gaps(table: Table, grouped: Grouped, columns: PanelColumns) -> None:
     same_id = np.diff(grouped.codes) == 0
     if not same_id.any():
         return
-    when = grouped.when
-    if grouped.datetimes and np.median(np.diff(when)[same_id]) >= 27 * 86_400e9:  # months +
-        stamps = pd.DatetimeIndex(when.astype("datetime64[ns]"))
-        position = (stamps.year * 12 + stamps.month).to_numpy(dtype=np.float64)
-        unit = "month(s)"
-    else:
-        position, unit = when, ""
-    gaps = np.diff(position)
+    gaps, unit = np.diff(grouped.when), ""
     step = float(np.median(gaps[same_id]))
+    if grouped.datetimes and step >= 27 * 86_400e9:  # months and longer: count in months
+        stamps = pd.DatetimeIndex(grouped.when.astype("datetime64[ns]"))
+        gaps = np.diff((stamps.year * 12 + stamps.month).to_numpy(dtype=np.float64))
+        step, unit = float(np.median(gaps[same_id])), "month(s)"
     skipped = np.flatnonzero(same_id & (gaps > 1.5 * step))
     if not skipped.size:
         return

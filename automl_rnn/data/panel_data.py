@@ -24,6 +24,7 @@ from automl_rnn.data import panel_scores
 from automl_rnn.data.contract import DataShape
 from automl_rnn.data.lengths import shortest_window
 from automl_rnn.data.prepared import PreparedData, fingerprint
+from automl_rnn.data.scaling import standardize
 from automl_rnn.data.seasonality import window_candidates
 from automl_rnn.errors import ConfigError, DataError
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 LEVEL_FLOOR = 1e-3
 """A window's scale is at least this share of its mean absolute level (1.0 for an all-zero window)."""
-FEATURE_FLOOR = 1e-8
 
 
 @dataclass(frozen=True)
@@ -101,16 +101,17 @@ class PanelData(PreparedData):
         self.train_len = self.lengths - 2 * horizon
         self.values = series.values
         self.targets = series.values[:, 0]
-        position = np.arange(len(self.codes)) - self.offsets[self.codes]
-        train = position < self.train_len[self.codes]
-        extra = series.values[train, 1:]
-        self.mu = extra.mean(axis=0) if len(extra) else np.zeros(0)
-        self.sd = np.maximum(extra.std(axis=0), FEATURE_FLOOR) if len(extra) else np.zeros(0)
+        position = np.arange(len(self.codes))
+        position -= self.offsets[self.codes]
         inputs = series.values.astype(np.float32)
-        inputs[:, 1:] = (series.values[:, 1:] - self.mu) / self.sd
-        self._inputs32, self._targets32 = inputs, inputs[:, 0].copy()
+        self._targets32 = inputs[:, 0].copy()
+        self.mu, self.sd = np.zeros(0), np.zeros(0)
+        in_train = position < self.train_len[self.codes]
+        if series.values.shape[1] > 1:  # covariates and static features, scaled in place
+            self.mu, self.sd = standardize(inputs[:, 1:], in_train.astype(np.float64))
+        self._inputs32 = inputs
         self.mase_scale = panel_scores.insample_scales(
-            self.targets, self.codes, position, self.train_len, season or 1
+            self.targets, self.codes, position, in_train, self.train_len, season or 1
         )
         self.min_seq_len = shortest_window(horizon, season)
         self.max_seq_len = int(self.train_len.min()) - horizon

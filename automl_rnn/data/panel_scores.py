@@ -13,18 +13,25 @@ from automl_rnn.data import metrics
 
 
 def insample_scales(
-    targets: np.ndarray, codes: np.ndarray, position: np.ndarray, train_len: np.ndarray, season: int
+    targets: np.ndarray,
+    codes: np.ndarray,
+    position: np.ndarray,
+    in_train: np.ndarray,
+    train_len: np.ndarray,
+    season: int,
 ) -> np.ndarray:
     """MASE's scale per series: the mean absolute seasonal difference over its training part
-    (lag 1 where the part is shorter than two seasons or repeats its season exactly); NaN for a
-    series constant over its training part (left out of MASE's averages)."""
+    (rows where ``in_train``; lag 1 where the part is shorter than two seasons or repeats its
+    season exactly); NaN for a series constant over its training part (left out of MASE's
+    averages). ``position`` is each row's step within its series."""
     series = len(train_len)
 
-    def mean_abs_diff(lag: int) -> np.ndarray:
-        rows = np.flatnonzero((position >= lag) & (position < train_len[codes]))
-        diffs = np.abs(targets[rows] - targets[rows - lag])
-        total = np.bincount(codes[rows], weights=diffs, minlength=series)
-        count = np.bincount(codes[rows], minlength=series)
+    def mean_abs_diff(lag: int) -> np.ndarray:  # rows are series by series: shifted views
+        inside = in_train[lag:] & (position[lag:] >= lag)
+        diffs = np.abs(targets[lag:] - targets[:-lag])
+        diffs[~inside] = 0.0
+        total = np.bincount(codes[lag:], weights=diffs, minlength=series)
+        count = np.bincount(codes[lag:], weights=inside, minlength=series)
         return np.divide(total, count, out=np.zeros(series), where=count > 0)
 
     naive = mean_abs_diff(1)

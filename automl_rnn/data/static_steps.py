@@ -59,10 +59,10 @@ def _static_steps(
     firsts = np.r_[0, np.cumsum(lengths)[:-1]]
     static = np.empty((len(grouped.names), len(columns.features)))
     for j, column in enumerate(columns.features):
-        values = table.numeric(column, "--static-features")[grouped.order]
+        values = grouped.ordered(table.numeric(column, "--static-features"))
         check_static(table, grouped, values, column)
         static[:, j] = values[firsts]
-    raw = filled_column(table, columns.target, "--target").astype(str).to_numpy()[grouped.order]
+    raw = grouped.ordered(filled_column(table, columns.target, "--target").astype(str).to_numpy())
     kind = columns.kind or infer_kind(np.unique(raw))
     split = seeded_split(len(grouped.names), VAL_FRACTION, TEST_FRACTION, seed)
     position = np.arange(len(raw)) - np.repeat(firsts, lengths)

@@ -11,7 +11,7 @@ from typing import Any, cast
 import torch
 from torch.utils.data import DataLoader
 
-from automl_rnn.data.batching import TensorBatches
+from automl_rnn.data.batching import TensorBatches, shuffled_loader
 from automl_rnn.data.prepared import Loaders
 from automl_rnn.models.topologies import Batch
 
@@ -48,11 +48,4 @@ def train_and_val(loaders: Loaders, batch_size: int, seed: int) -> DataLoader[An
     merged = copy.copy(train)
     merged.tensors = {k: torch.cat([v, extra.tensors[k]]) for k, v in train.tensors.items()}
     merged.size = len(train) + len(extra)
-    return DataLoader(
-        merged,
-        batch_size=batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(seed),
-        collate_fn=loaders.train.collate_fn,
-        num_workers=0,
-    )
+    return shuffled_loader(merged, batch_size, seed)

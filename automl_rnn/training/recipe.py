@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 
 from automl_rnn.config.experiment import ExperimentSpec
 from automl_rnn.config.hparams import Hyperparams
+from automl_rnn.data.batching import shuffle_of
 from automl_rnn.data.contract import DataShape
 from automl_rnn.data.prepared import Loaders, PreparedData
 from automl_rnn.models.averaging import cpu_copy
@@ -181,7 +182,7 @@ def fit(
         train, val = loaders.train, loaders.val
     else:
         train, val = train_and_val(loaders, hp.batch_size, seed), None
-    module.shuffle = train.generator
+    module.shuffle = shuffle_of(train)
     remaining = experiment.max_epochs if epochs is None else epochs
     if resume is not None:
         continue_from(resume, module)

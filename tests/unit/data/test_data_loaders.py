@@ -95,3 +95,24 @@ def test_batches_come_whole_not_sample_by_sample(monkeypatch: pytest.MonkeyPatch
         data = prepare(DataSource(task=name))
         for topology in data.topologies:
             assert next(iter(data.loaders(topology, None, 4).train))["x"].shape[0] == 4
+
+
+def test_shuffled_batches_cover_every_row_once_as_torch_would_shuffle_them() -> None:
+    """The train loader's batches: every row once an epoch, a new order each epoch, and the very
+    batches torch's RandomSampler + BatchSampler draw from the same seed (so the seeded results
+    of earlier versions stand); indices come as tensors, not a Python int per row."""
+    from torch.utils.data import BatchSampler, RandomSampler
+
+    from automl_rnn.data.batching import ShuffledBatches
+
+    ours = ShuffledBatches(103, 10, seed=5)
+    torch_way = BatchSampler(
+        RandomSampler(range(103), generator=torch.Generator().manual_seed(5)), 10, False
+    )
+    epochs = [[b.tolist() for b in ours] for _ in range(2)]
+    assert epochs == [list(torch_way) for _ in range(2)]
+    assert len(ours) == 11 and [len(b) for b in epochs[0]] == [10] * 10 + [3]
+    for epoch in epochs:
+        assert sorted(i for batch in epoch for i in batch) == list(range(103))
+    assert epochs[0] != epochs[1]
+    assert all(isinstance(b, torch.Tensor) for b in ours)

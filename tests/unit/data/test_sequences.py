@@ -178,7 +178,7 @@ def test_the_runtime_reads_a_shuffled_table_into_the_training_tensors(tmp_path: 
 def test_the_typed_read_and_the_exact_read_give_the_same_sequences(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Large files are read typed (pandas' C reader); what the search sees is what the exact,
+    """Large files are read typed (Arrow's CSV reader); what the search sees is what the exact,
     line-counting read gives."""
     from automl_rnn.data import long_table
 
