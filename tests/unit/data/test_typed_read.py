@@ -24,11 +24,7 @@ def test_a_plain_table_reads_typed_as_the_exact_reader_reads_it(tmp_path: Path) 
     not asked for: the same ids (text kept: '012' is not '12'), numbers and missing cells."""
     path = _write(
         tmp_path,
-        "\ufeffid,t,x,note,note\n"
-        '012,0,"1.5",a,b\n'
-        "12,1,NA,a,b\n"
-        '"12",2,-3e2,a,b\n'
-        "x y,3,,a,b\n",
+        '\ufeffid,t,x,note,note\n012,0,"1.5",a,b\n12,1,NA,a,b\n"12",2,-3e2,a,b\nx y,3,,a,b\n',
     )
     typed = read_typed(path, ("id",), ("x",), "t")
     exact = read_table(path)
