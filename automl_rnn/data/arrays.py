@@ -30,6 +30,9 @@ class View:
     y: np.ndarray
     one_hot: int = 0
     lengths: np.ndarray | None = None
+    out_lengths: np.ndarray | None = None
+    """Output steps of each row when they differ (``y`` is padded past them, never trained on
+    nor scored); None: every row answers ``y.shape[1]`` steps."""
 
 
 def seeded_split(
@@ -72,6 +75,8 @@ class ArrayData(PreparedData):
         parts: list[object] = [name, kind, *(split[s] for s in ("train", "val", "test"))]
         for topology, view in views.items():
             parts += [topology, view.x, view.y]
+            if view.out_lengths is not None:
+                parts.append(view.out_lengths)
         self.fingerprint = fingerprint(*parts)
 
     def seq_len_candidates(self) -> list[int]:
@@ -113,6 +118,8 @@ class ArrayData(PreparedData):
             tensors = {"x": torch.from_numpy(view.x[rows]), "y": torch.from_numpy(view.y[rows])}
             if view.lengths is not None:
                 tensors["lengths"] = torch.from_numpy(view.lengths[rows])
+            if view.out_lengths is not None:
+                tensors["out_lengths"] = torch.from_numpy(view.out_lengths[rows])
             datasets[split] = TensorBatches(tensors, one_hot=view.one_hot)
         return datasets
 

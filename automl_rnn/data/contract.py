@@ -8,6 +8,9 @@ yields ``dict[str, torch.Tensor]`` batches with these keys:
     ``[B, F]`` for vec2seq. Token inputs arrive one-hot encoded (F = input vocabulary size).
 ``lengths`` (only when ``DataShape.variable_length``)
     int64 ``[B]``: valid steps of each row of ``x``; rows are right-padded with zeros.
+``out_lengths`` (encoder_decoder regression whose rows answer different numbers of steps)
+    int64 ``[B]``: valid steps of each row of ``y`` (``[B, L, D]``, L the longest); the steps
+    past it are padding, masked out of the loss and the metric.
 ``y``
     The target, shaped like the network's output (see ``output_layout``):
 

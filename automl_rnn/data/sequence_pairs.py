@@ -13,10 +13,10 @@ control input to the response it causes. One row per step, as every long table h
 ``--features`` are read on the input steps only (empty cells allowed on output steps) and the
 ``--target`` on the output steps only, so a feature may be the target's own history (``--features
 load,temp --target load``): the model never reads an output step's value. Each id's input steps
-come first (in ``--time-col`` order), then its output steps; every id has the same number of
-output steps (the decoder emits that many), its input length may differ (packed, never padded
-into the recurrence). Split by id, seeded; features and target standardized with the training
-ids' statistics; scored against the training ids' mean curve.
+come first (in ``--time-col`` order), then its output steps; both may differ in number from
+id to id (inputs packed, never padded into the recurrence; the decoder emits the most output
+steps any id has, and the steps past an id's own are never trained on nor scored). Split by id, seeded; features and target standardized with the
+training ids' statistics; scored against the training ids' mean curve.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _pairs(table: Table, columns: SequenceColumns, seed: int, name: str | None) 
     grouped = group_rows(table, columns.id_col, columns.time_col)
     codes, names = grouped.codes, grouped.names
     if columns.output_steps_col is not None:
-        marked = output_marks(table, columns.output_steps_col)[grouped.order]
+        marked = grouped.ordered(output_marks(table, columns.output_steps_col))
     else:  # each id's last N steps
         assert columns.output_last is not None
         ends = np.cumsum(grouped.lengths)[codes]
@@ -84,7 +84,7 @@ def _pairs(table: Table, columns: SequenceColumns, seed: int, name: str | None) 
     position = np.arange(len(codes)) - np.repeat(starts, inputs + outputs)
     steps = np.empty((int(inputs.sum()), len(columns.features)))
     for j, feature in enumerate(columns.features):
-        values = table.numeric(feature, "--features")[grouped.order]
+        values = grouped.ordered(table.numeric(feature, "--features"))
         empty = np.flatnonzero(np.isnan(values) & ~marked)
         if empty.size:
             raise DataError(
@@ -99,14 +99,21 @@ def _pairs(table: Table, columns: SequenceColumns, seed: int, name: str | None) 
     mu, sd = train.mean(axis=0), np.maximum(train.std(axis=0), SCALE_FLOOR)
     x = np.zeros((len(names), int(inputs.max()), len(columns.features)), dtype=np.float32)
     x[codes[~marked], position[~marked]] = (steps - mu) / sd
+    varies = bool(outputs.min() != outputs.max())
+    answered = f"{int(outputs.min())}-{int(outputs.max())}" if varies else f"{int(outputs[0])}"
     notes = [
         f"{len(names)} pairs (ids in '{columns.id_col}'): {int(inputs.min())}-{int(inputs.max())} "
-        f"input steps (median {float(np.median(inputs)):g}), {int(outputs[0])} output steps "
+        f"input steps (median {float(np.median(inputs)):g}), {answered} output steps "
         f"({_marking(columns)})"
     ]
+    view = View(
+        x,
+        y,
+        lengths=inputs.astype(np.int64),
+        out_lengths=outputs.astype(np.int64) if varies else None,
+    )
     return PairData(
-        name or Path(table.path).stem, "regression",
-        {"encoder_decoder": View(x, y, lengths=inputs.astype(np.int64))}, split, "mae",
+        name or Path(table.path).stem, "regression", {"encoder_decoder": view}, split, "mae",
         str(table.path), notes=notes, ids=tuple(str(n) for n in names), columns=columns,
         feature_mu=mu, feature_sd=sd,
     )  # fmt: skip
@@ -156,14 +163,44 @@ class PairData(SequenceData):
         return datasets
 
     def score(self, split: str, predictions: npt.ArrayLike) -> dict[str, float]:
-        out = super().score(split, predictions)
-        if self.last_feature is None:
-            return out
-        y = self.views["encoder_decoder"].y[self.split[split]].astype(np.float64)
-        repeated = np.broadcast_to(self.last_values(self.split[split])[:, None, None], y.shape)
-        out[f"{split}_last_mse"] = metrics.mse(y, repeated)
-        out[f"{split}_last_mae"] = metrics.mae(y, repeated)
+        """MAE and MSE over each id's output steps (not the padding past a shorter output),
+        against the training ids' mean curve (each step's mean over the training ids that reach
+        it) and, when the target is a feature, against repeating its last input value."""
+        self.check_split(split)
+        rows = self.split[split]
+        y = self.views["encoder_decoder"].y[rows].astype(np.float64)
+        p = np.asarray(predictions, dtype=np.float64).reshape(y.shape)
+        valid = self._answered(rows)
+        mean = np.broadcast_to(self._mean_curve(), y.shape)
+        out = {
+            f"{split}_mse": metrics.mse(y[valid], p[valid]),
+            f"{split}_mae": metrics.mae(y[valid], p[valid]),
+            f"{split}_mean_mse": metrics.mse(y[valid], mean[valid]),
+            f"{split}_mean_mae": metrics.mae(y[valid], mean[valid]),
+        }
+        if self.last_feature is not None:
+            repeated = np.broadcast_to(self.last_values(rows)[:, None, None], y.shape)
+            out[f"{split}_last_mse"] = metrics.mse(y[valid], repeated[valid])
+            out[f"{split}_last_mae"] = metrics.mae(y[valid], repeated[valid])
         return out
+
+    def _answered(self, rows: np.ndarray) -> np.ndarray:
+        """``[n, L]`` True at the output steps ``rows`` answer (all L when every id answers L)."""
+        view = self.views["encoder_decoder"]
+        width = view.y.shape[1]
+        if view.out_lengths is None:
+            return np.ones((len(rows), width), dtype=bool)
+        return np.arange(width)[None, :] < view.out_lengths[rows][:, None]
+
+    def _mean_curve(self) -> np.ndarray:
+        """``[L, 1]``: the training ids' mean at each output step, over the ids that reach it."""
+        train = self.split["train"]
+        y = self.views["encoder_decoder"].y[train].astype(np.float64)[..., 0]
+        valid = self._answered(train)
+        count = valid.sum(axis=0)
+        total = np.where(valid, y, 0.0).sum(axis=0)
+        curve = np.divide(total, count, out=np.full(len(count), self.target_loc), where=count > 0)
+        return curve[:, None]
 
 
 def output_marks(table: Table, column: str) -> np.ndarray:
@@ -196,8 +233,7 @@ def _check_steps(
     inputs: np.ndarray,
     outputs: np.ndarray,
 ) -> None:
-    """Each id: input steps, then output steps (in time order), of both at least one, and the
-    same number of output steps as every other id."""
+    """Each id: input steps, then output steps (in time order), of both at least one."""
     names, codes, order = grouped.names, grouped.codes, grouped.order
     back = np.flatnonzero((np.diff(codes) == 0) & marked[:-1] & ~marked[1:])
     if back.size:
@@ -215,14 +251,6 @@ def _check_steps(
                 f"{table.path}: id '{names[k]}' has no {part} step; each id needs input steps "
                 f"and output steps ({marking})"
             )
-    if outputs.min() != outputs.max():
-        common = int(np.bincount(outputs).argmax())
-        k = int(np.argmax(outputs != common))
-        raise DataError(
-            f"{table.path}: id '{names[k]}' has {int(outputs[k])} output steps, the other ids "
-            f"mostly {common}; every id needs the same number of output steps (the decoder "
-            "emits that many)"
-        )
 
 
 def _marking(columns: SequenceColumns) -> str:
@@ -240,9 +268,9 @@ def _outputs(
     step: np.ndarray,
     ids: int,
 ) -> np.ndarray:
-    """The target on each id's output steps: ``[ids, L, 1]`` float32 (``step``: each ordered
-    row's output step, meaningful where ``marked``)."""
-    values = table.numeric(target, "--target")[grouped.order]
+    """The target on each id's output steps: ``[ids, L, 1]`` float32, L the most any id has
+    (``step``: each ordered row's output step, meaningful where ``marked``)."""
+    values = grouped.ordered(table.numeric(target, "--target"))
     empty = np.flatnonzero(np.isnan(values) & marked)
     if empty.size:
         raise DataError(
@@ -256,6 +284,6 @@ def _outputs(
             f"{table.path}: column '{target}' is {answers[0]:g} at every output step; there is "
             "nothing to learn"
         )
-    y = np.empty((ids, int(np.bincount(grouped.codes[marked]).max()), 1), dtype=np.float32)
-    y[grouped.codes[marked], step[marked], 0] = answers
+    y = np.zeros((ids, int(np.bincount(grouped.codes[marked]).max()), 1), dtype=np.float32)
+    y[grouped.codes[marked], step[marked], 0] = answers  # zeros past a shorter output
     return y

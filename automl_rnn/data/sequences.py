@@ -22,7 +22,8 @@ from automl_rnn.data import metrics
 from automl_rnn.data.arrays import ArrayData, View, seeded_split
 from automl_rnn.data.contract import PAD_TOKEN
 from automl_rnn.data.csvread import Table
-from automl_rnn.data.long_table import filled_column, group_rows, read_long
+from automl_rnn.data.long_table import Grouped, filled_column, group_rows, read_long
+from automl_rnn.data.scaling import standardize
 from automl_rnn.data.step_labels import class_order, step_labels
 from automl_rnn.errors import DataError
 
@@ -87,20 +88,10 @@ def _sequences(
     path = table.path
     grouped = group_rows(table, columns.id_col, columns.time_col)
     order, codes, names = grouped.order, grouped.codes, grouped.names
-    steps = np.empty((len(order), len(columns.features)))  # the features, rows in step order
-    for j, feature in enumerate(columns.features):
-        column = table.numeric(feature, "--features")
-        missing = np.isnan(column)
-        if missing.any():
-            raise DataError(
-                f"{table.path}: column '{feature}' is empty at {table.where(int(np.argmax(missing)))}"
-                "; every step needs every feature (fill or drop those rows)"
-            )
-        steps[:, j] = column[order]
-        del column, table.frame[feature]  # large tables: the column lives on in ``steps`` only
+    steps = _feature_steps(table, columns.features, grouped)
     label_codes, label_names = pd.factorize(filled_column(table, columns.target, "--target"))
     labels = np.asarray(label_names, dtype=str)
-    ordered = label_codes[order]
+    ordered = grouped.ordered(label_codes)
     if columns.per_step:
         firsts = np.flatnonzero(np.r_[True, np.diff(codes) != 0])
     else:
@@ -140,11 +131,7 @@ def _sequences(
     else:
         y = _numbers(table, columns.target, targets)
         split = seeded_split(len(names), VAL_FRACTION, TEST_FRACTION, seed)
-    train = steps[np.isin(codes, split["train"])]
-    mu, sd = train.mean(axis=0), np.maximum(train.std(axis=0), SCALE_FLOOR)
-    del train
-    steps -= mu  # in place: large tables hold one copy of the steps
-    steps /= sd
+    mu, sd = standardize(steps, np.isin(codes, split["train"]).astype(np.float64))
     x = np.zeros((len(names), int(lengths.max()), len(columns.features)), dtype=np.float32)
     x[codes, positions] = steps
     metric = metric or DEFAULT_METRIC[kind]
@@ -154,6 +141,24 @@ def _sequences(
         str(path), classes=classes, vocab=vocab, notes=_notes(columns, names, lengths, table),
         ids=tuple(str(n) for n in names), columns=columns, feature_mu=mu, feature_sd=sd,
     )  # fmt: skip
+
+
+def _feature_steps(table: Table, features: tuple[str, ...], grouped: Grouped) -> np.ndarray:
+    """``[rows, features]`` float64: the feature columns with the rows in grouped order; an
+    empty cell is refused with its line. Each column is dropped from the table once copied
+    (large tables hold one copy of the steps)."""
+    steps = np.empty((len(grouped.order), len(features)))
+    for j, feature in enumerate(features):
+        column = table.numeric(feature, "--features")
+        missing = np.isnan(column)
+        if missing.any():
+            raise DataError(
+                f"{table.path}: column '{feature}' is empty at {table.where(int(np.argmax(missing)))}"
+                "; every step needs every feature (fill or drop those rows)"
+            )
+        steps[:, j] = grouped.ordered(column)
+        del column, table.frame[feature]
+    return steps
 
 
 class SequenceData(ArrayData):
@@ -176,8 +181,9 @@ class SequenceData(ArrayData):
         self.step_values = self.kind == "regression" and self.topologies == ("seq2seq",)
         """A value at every step of the input (per-step regression)."""
         if self.kind == "regression":
-            train = self.views[self.topologies[0]].y[self.split["train"]].astype(np.float64)
-            if self.step_values:  # the valid steps only, not the padding
+            view = self.views[self.topologies[0]]
+            train = view.y[self.split["train"]].astype(np.float64)
+            if self.step_values or view.out_lengths is not None:  # not the padding
                 train = train[self.valid_steps("train")]
             self.target_loc = float(train.mean())
             self.target_scale = max(float(train.std()), SCALE_FLOOR)
@@ -214,11 +220,12 @@ class SequenceData(ArrayData):
         return super().score(split, p)
 
     def valid_steps(self, split: str) -> np.ndarray:
-        """``[n, T_max]`` True at the real (unpadded) steps of a split's sequences."""
-        lengths = self.views[self.topologies[0]].lengths
+        """``[n, W]`` True at the real (unpadded) target steps of a split's rows: each input
+        step (per-step targets), or each output step (pairs whose outputs differ in length)."""
+        view = self.views[self.topologies[0]]
+        lengths = view.lengths if view.out_lengths is None else view.out_lengths
         assert lengths is not None
-        width = self.views[self.topologies[0]].y.shape[1]
-        return np.arange(width)[None, :] < lengths[self.split[split]][:, None]
+        return np.arange(view.y.shape[1])[None, :] < lengths[self.split[split]][:, None]
 
     def _step_scores(self, split: str, p: np.ndarray) -> dict[str, float]:
         """Per-step regression: MAE and MSE over the valid steps, against the training mean."""
@@ -241,16 +248,22 @@ class SequenceData(ArrayData):
         out = super().summary()
         out["sequences"] = len(self.ids)
         if self.topologies[0] in ("vec2seq", "encoder_decoder"):  # a sequence answered per id
-            out["output_steps"] = int(view.y.shape[1])
+            out["output_steps"] = int(view.y.shape[1])  # the most any id answers
+            if view.out_lengths is not None:
+                out["output_lengths"] = _spread(view.out_lengths)
         if view.lengths is None:  # static features to a sequence
             return out
-        lengths = view.lengths
-        out["lengths"] = {
-            "min": int(lengths.min()),
-            "median": float(np.median(lengths)),
-            "max": int(lengths.max()),
-        }
+        out["lengths"] = _spread(view.lengths)
         return out
+
+
+def _spread(lengths: np.ndarray) -> dict[str, float]:
+    """Minimum, median and maximum of ``lengths``, for ``inspect``."""
+    return {
+        "min": int(lengths.min()),
+        "median": float(np.median(lengths)),
+        "max": int(lengths.max()),
+    }
 
 
 def _constant_within_id(

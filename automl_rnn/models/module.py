@@ -252,8 +252,8 @@ class RecurrentModule(pl.LightningModule):
         if self.shape.is_float_target:
             final = self.final_forecast(pred, batch)
             target = self.final_forecast(batch["y"], batch)
-            lengths = batch.get("lengths") if self.shape.per_step_target else None
-            mask = step_mask(lengths, final.shape[1], final)
+            valid = batch.get("lengths") if self.shape.per_step_target else batch.get("out_lengths")
+            mask = step_mask(valid, final.shape[1], final)
             loss = self.chunk_loss(Chunk(final, target, mask))
             error = self.to_original_units(final, batch) - self.to_original_units(target, batch)
             if mask is None:

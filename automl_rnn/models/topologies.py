@@ -43,7 +43,7 @@ class Chunk:
 
     pred: Tensor
     target: Tensor
-    mask: Tensor | None = None  # [B, T] for per-step outputs with variable lengths
+    mask: Tensor | None = None  # [B, T] for per-step outputs or outputs of variable lengths
 
 
 def _truncates(tbptt_steps: int | None, steps: int) -> bool:
@@ -190,7 +190,7 @@ class EncoderDecoder(nn.Module):
         )
         y = batch["y"]
         out, _, _ = self.decoder(self.bridge(state), self.output_len, y, teacher_forcing)
-        yield Chunk(out, y)
+        yield Chunk(out, y, step_mask(batch.get("out_lengths"), out.shape[1], out))
 
 
 class Vec2Seq(nn.Module):

@@ -195,9 +195,9 @@ def decode_id_steps(
     times: list[np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """A sequence per id as rows (id, ``step`` 1..L [, the time column: ``times`` of each id's
-    answers], ``prediction`` [, ``probability``]): values back in the target's units (``locs``:
-    each id's own offset, else the output's ``loc``), or classes up to the padding class that
-    ends the sequence."""
+    answers, which cut its answer to as many steps], ``prediction`` [, ``probability``]):
+    values back in the target's units (``locs``: each id's own offset, else the output's
+    ``loc``), or classes up to the padding class that ends the sequence."""
     ids = frame[str(spec["id_col"])].astype(str).str.strip().tolist()
     parts: list[pd.DataFrame] = [pd.DataFrame()] * len(ids)
     classes = out.get("classes")
@@ -214,6 +214,8 @@ def decode_id_steps(
                 end = int(np.argmax(best == 0)) if (best == 0).any() else len(best)
                 labels = np.asarray(classes, dtype=object)[np.maximum(best[:end] - 1, 0)]
                 table = {"prediction": labels, "probability": p[np.arange(end), best[:end]]}
+            if times is not None:
+                table = {key: column[: len(times[int(k)])] for key, column in table.items()}
             n = len(table["prediction"])
             keys: dict[str, Any] = {str(spec["id_col"]): [ids[int(k)]] * n}
             keys["step"] = np.arange(1, n + 1)

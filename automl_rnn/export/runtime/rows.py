@@ -202,8 +202,9 @@ def output_times(
     spec: dict[str, Any], frame: pd.DataFrame, ids: list[str], steps: int, source: str, row: str
 ) -> list[np.ndarray] | None:
     """The times of a numeric pair model's answers: each id's marked output rows' times, in
-    time order (None when the table marks no output row: the answers are numbered). An id that
-    marks another number of steps than the model answers, or none while others do, is refused."""
+    time order (None when the table marks no output row: every id gets the model's ``steps``
+    answers, numbered). An id answers as many steps as it marks; one that marks more than the
+    model answers, or none while others do, is refused."""
     frame = stripped(frame)
     output = _marked(spec, frame, source, row)
     time_col = spec.get("time_col")
@@ -222,13 +223,13 @@ def output_times(
     for name in ids:
         k = at.get(name)
         marked = 0 if k is None else int(counts[k])
-        if k is None or marked != steps:
+        if k is None or marked > steps:
             raise BundleError(
                 f"{source}: id '{name}' marks {marked} output step(s) in "
-                f"'{spec['output_steps']['column']}'; this model answers {steps} (mark that many "
-                "after each id's input steps, or leave every output row out)"
+                f"'{spec['output_steps']['column']}'; this model answers 1 to {steps} (mark "
+                "that many after each id's input steps, or leave every output row out)"
             )
-        answers.append(ordered[starts[k] : starts[k] + steps])
+        answers.append(ordered[starts[k] : starts[k] + marked])
     return answers
 
 

@@ -25,16 +25,18 @@ FLAGS = {
 OUTPUTS = 6
 
 
-def pairs(ids: int = 30, outputs: int = OUTPUTS, seed: int = 0) -> pd.DataFrame:
+def pairs(ids: int = 30, outputs: int = OUTPUTS, seed: int = 0, vary: bool = False) -> pd.DataFrame:
     """``load = a * sin(b * t + c)``: 8-16 input steps (``load`` and ``temp = cos(b * t)``), then
-    ``outputs`` steps of ``load`` to answer (``temp`` empty there); rows shuffled."""
+    ``outputs`` steps of ``load`` to answer (``vary``: 2 to ``outputs``; ``temp`` empty there);
+    rows shuffled."""
     rng = np.random.default_rng(seed)
     parts = []
     for i in range(ids):
         a, b, c = rng.uniform(0.5, 2), rng.uniform(0.3, 0.9), rng.uniform(0, 3)
         inputs = int(rng.integers(8, 17))
-        t = np.arange(inputs + outputs)
-        mark = np.r_[np.zeros(inputs, dtype=int), np.ones(outputs, dtype=int)]
+        answers = int(rng.integers(2, outputs + 1)) if vary else outputs
+        t = np.arange(inputs + answers)
+        mark = np.r_[np.zeros(inputs, dtype=int), np.ones(answers, dtype=int)]
         parts.append(pd.DataFrame({
             "id": f"p{i}", "t": t, "is_output": mark, "load": np.round(a * np.sin(b * t + c), 4),
             "temp": np.where(mark == 0, np.round(np.cos(b * t), 4), np.nan),
@@ -132,10 +134,6 @@ def test_output_marks_in_any_usual_spelling(tmp_path: Path, marks: tuple[str, st
     assert read(spelled, tmp_path).fingerprint == read(frame, tmp_path / "plain").fingerprint
 
 
-def _one_output_less(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[~((frame["id"] == "p5") & (frame["t"] == frame[frame["id"] == "p5"]["t"].max()))]
-
-
 def _late_input(frame: pd.DataFrame) -> pd.DataFrame:
     last = frame[(frame["id"] == "p4")]["t"].max()
     return frame.assign(is_output=frame["is_output"].where(
@@ -148,14 +146,13 @@ def _late_input(frame: pd.DataFrame) -> pd.DataFrame:
     [
         (_late_input, "id 'p4' has an input step at line"),
         (lambda f: f[~((f["id"] == "p2") & (f["is_output"] == 1))], "id 'p2' has no output step"),
-        (_one_output_less, "id 'p5' has 5 output steps, the other ids mostly 6"),
         (lambda f: f.assign(is_output=f["is_output"].replace(1, "maybe")), "'maybe' at line"),
         (lambda f: f.assign(temp=f["temp"].where(f["t"] != 0)), "'temp' is empty at line"),
         (lambda f: f.assign(load=f["load"].where(f["t"] < 20)), "an output step; every"),
         (lambda f: f.assign(load=1.5), "is 1.5 at every output step"),
         (lambda f: f[f["id"].isin([f"p{i}" for i in range(10)])], "10 ids in 'id' are too few"),
     ],
-    ids=["input-after-output", "no-output", "unequal", "mark", "feature", "target", "flat", "few"],
+    ids=["input-after-output", "no-output", "mark", "feature", "target", "flat", "few"],
 )
 def test_refusals_name_the_id_or_line(tmp_path: Path, change: object, expected: str) -> None:
     frame = pairs()
@@ -229,3 +226,34 @@ def test_the_target_is_learnt_as_a_change_from_its_last_input_value(tmp_path: Pa
     plain = read(frame, tmp_path, "plain.csv", features="temp")  # no history of the target
     flat = next(iter(plain.loaders("encoder_decoder", None, 64, "none", 0).val))
     assert np.allclose(flat["loc"].numpy(), plain.target_loc)
+
+
+def test_ids_may_answer_different_numbers_of_output_steps(tmp_path: Path) -> None:
+    """Each id answers its own marked steps (2 to 6 here): ``y`` is padded past them, and the
+    padding is neither in the target's statistics, nor scored, nor in the mean curve."""
+    frame = pairs(vary=True)
+    data = read(frame, tmp_path)
+    view = data.views["encoder_decoder"]
+    marked = frame[frame["is_output"] == 1].groupby("id").size()
+    assert view.out_lengths is not None and marked.nunique() > 1
+    assert view.out_lengths.tolist() == [int(marked[name]) for name in data.ids]
+    assert view.y.shape[1] == marked.max() == data.shape("encoder_decoder").output_len
+    answered = np.arange(view.y.shape[1])[None, :] < view.out_lengths[:, None]
+    train = data.split["train"]
+    real = view.y[train][answered[train]]
+    assert data.target_loc == pytest.approx(float(real.mean()), rel=1e-6)
+    test = data.split["test"]
+    garbage = np.where(answered[test][..., None], view.y[test], 1e6)
+    scores = data.score("test", garbage)
+    assert scores["test_mae"] == 0.0
+    curve = [view.y[train][answered[train][:, j], j, 0].mean() for j in range(view.y.shape[1])]
+    errors = np.abs(view.y[test, :, 0] - np.asarray(curve))[answered[test]]
+    assert scores["test_mean_mae"] == pytest.approx(float(errors.mean()), rel=1e-6)
+    batch = next(iter(data.loaders("encoder_decoder", None, 8, "none", 0).val))
+    assert batch["out_lengths"].tolist() == view.out_lengths[data.split["val"][:8]].tolist()
+    assert data.summary()["output_lengths"] == {
+        "min": 2,
+        "median": float(marked.median()),
+        "max": 6,
+    }
+    assert read(pairs(), tmp_path, "same.csv").views["encoder_decoder"].out_lengths is None

@@ -77,3 +77,37 @@ def test_per_step_regression_validates_on_the_real_steps_only() -> None:
     real = ~padding
     expected = (pred - y).abs()[real].mean().item()
     assert scores[0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_encoder_decoder_outputs_past_each_rows_length_are_neither_trained_nor_validated() -> None:
+    """Numeric pairs whose ids answer different numbers of steps (``out_lengths``): the training
+    loss and the validation loss and MAE read each row's own output steps only, so targets of
+    1e6 past them change nothing; and every real output step counts."""
+    from automl_rnn import metric_names as M
+    from automl_rnn.models.module import RecurrentModule, TrainConfig
+
+    torch.manual_seed(0)
+    shape = DataShape("regression", 3, 1, 6, variable_length=True)
+    net = build_network(ArchConfig("gru", "encoder_decoder", 1, 8, 0.0, False, "last"), shape)
+    net.eval()
+    lengths, out_lengths = torch.tensor([5, 9, 3]), torch.tensor([6, 2, 4])
+    x, y = torch.randn(3, 9, 3), torch.randn(3, 6, 1)
+    padding = torch.arange(6).unsqueeze(0) >= out_lengths.unsqueeze(1)
+    losses, scores = [], []
+    for fill in (0.0, 1e6):
+        batch = {
+            "x": x,
+            "y": y.masked_fill(padding.unsqueeze(-1), fill),
+            "lengths": lengths,
+            "out_lengths": out_lengths,
+        }
+        module = RecurrentModule(net, shape, TrainConfig(loss="mae"))
+        with torch.no_grad():
+            losses += [module.chunk_loss(c).item() for c in net.train_chunks(batch, None, 1.0)]
+            module.validation_step(batch, 0)
+        module._sum_validation()
+        scores.append(module._val.mean(M.VAL_METRIC))
+    assert losses[0] == pytest.approx(losses[1]) and scores[0] == pytest.approx(scores[1])
+    with torch.no_grad():
+        pred = net(x, lengths)
+    assert scores[0] == pytest.approx((pred - y).abs()[~padding].mean().item(), rel=1e-5)
