@@ -1,8 +1,29 @@
-"""The data layer: built-in tasks, the user's CSV, splits, windows, scaling, loaders and scores.
+"""The data layer: built-in tasks, the user's files, splits, windows, scaling, loaders and scores.
 
 ``prepare(source)`` parses and validates a :class:`~automl_rnn.data.source.DataSource` once per
 process and returns a :class:`~automl_rnn.data.prepared.PreparedData`. Importing this package is
 cheap: numpy, pandas and torch load only when data are prepared or loaders built.
+
+Every shape and every built-in task goes through the same stages, each in its own modules (the
+``data stages`` contract in ``pyproject.toml`` keeps imports pointing down this list):
+
+1. **which shape** -- :mod:`.build` reads the flags (:mod:`.source`) or the task file
+   (:mod:`.catalog`, :mod:`.spec`) and calls one shape's reader;
+2. **read** -- :mod:`.csvread` (CSV: the exact line-counting reader and the fast typed one),
+   :mod:`.parquet`; a long table's rows grouped by id in time order: :mod:`.long_table`; one
+   series in time order with its gaps: :mod:`.series`, :mod:`.missing`;
+3. **shape** -- one module each: a series (:mod:`.series`), many series (:mod:`.panel`),
+   labelled sequences and per-step targets (:mod:`.sequences`, :mod:`.step_labels`), numeric
+   pairs (:mod:`.sequence_pairs`), constants to a sequence (:mod:`.static_steps`), texts
+   (:mod:`.text`), text pairs and vector to text (:mod:`.text_pairs`), generated and image
+   tasks (:mod:`.generators`, :mod:`.images`);
+4. **split** -- by row or id, seeded or stratified: :mod:`.splits`; by time, the last steps of
+   each series: :mod:`.forecast`, :mod:`.panel_data` (sizes ruled by :mod:`.lengths`); scaled
+   with the training part's statistics: :mod:`.scaling`;
+5. **windows** -- indices into the series, gathered a batch at a time: :mod:`.forecast`,
+   :mod:`.panel_data`; whole samples: :mod:`.arrays`;
+6. **loaders and scores** -- :mod:`.batching` (torch datasets and seeded loaders),
+   :mod:`.metrics`, :mod:`.panel_scores`; the classical baselines: :mod:`.classical`.
 """
 
 from __future__ import annotations

@@ -35,19 +35,6 @@ class View:
     nor scored); None: every row answers ``y.shape[1]`` steps."""
 
 
-def seeded_split(
-    n: int, val_fraction: float, test_fraction: float, seed: int
-) -> dict[str, np.ndarray]:
-    """Train/val/test indices of a seeded permutation (each part sorted, non-empty)."""
-    order = np.random.default_rng(seed).permutation(n)
-    n_val, n_test = max(1, round(n * val_fraction)), max(1, round(n * test_fraction))
-    return {
-        "train": np.sort(order[n_val + n_test :]),
-        "val": np.sort(order[:n_val]),
-        "test": np.sort(order[n_val : n_val + n_test]),
-    }
-
-
 class ArrayData(PreparedData):
     """Samples held whole; ``loaders`` slices them per batch."""
 

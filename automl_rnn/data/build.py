@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from automl_rnn.data import generators, images
-from automl_rnn.data.arrays import ArrayData, View, seeded_split
+from automl_rnn.data.arrays import ArrayData, View
 from automl_rnn.data.catalog import data_file, load_task
 from automl_rnn.data.forecast import ForecastData
 from automl_rnn.data.lengths import check_length, held_out_points
@@ -20,6 +20,7 @@ from automl_rnn.data.sequences import SequenceColumns, read_sequences
 from automl_rnn.data.series import RawSeries, read_series
 from automl_rnn.data.source import DataSource
 from automl_rnn.data.spec import TaskSpec
+from automl_rnn.data.splits import seeded_split
 from automl_rnn.data.static_steps import read_static_steps
 from automl_rnn.data.text import read_text_task
 from automl_rnn.data.text_pairs import read_text_pairs, read_vector_text

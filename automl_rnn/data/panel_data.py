@@ -108,7 +108,7 @@ class PanelData(PreparedData):
         self.mu, self.sd = np.zeros(0), np.zeros(0)
         in_train = position < self.train_len[self.codes]
         if series.values.shape[1] > 1:  # covariates and static features, scaled in place
-            self.mu, self.sd = standardize(inputs[:, 1:], in_train.astype(np.float64))
+            self.mu, self.sd = standardize(inputs[:, 1:], in_train)
         self._inputs32 = inputs
         self.mase_scale = panel_scores.insample_scales(
             self.targets, self.codes, position, in_train, self.train_len, season or 1

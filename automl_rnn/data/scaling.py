@@ -14,10 +14,11 @@ import numpy as np
 SD_FLOOR = 1e-8
 
 
-def standardize(steps: np.ndarray, train_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def standardize(steps: np.ndarray, in_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scale ``steps`` ``[rows, columns]`` in place to mean 0 and sd 1 over the rows where
-    ``train_rows`` (float64, one per row) is 1; returns that mean and sd (float64). Sums are
-    taken in float64 whatever the dtype of ``steps``."""
+    ``in_train`` (a boolean per row) is set; returns that mean and sd (float64). Sums are taken
+    in float64 whatever the dtype of ``steps``."""
+    train_rows = in_train.astype(np.float64)
     count = float(train_rows.sum())
     mu = train_rows @ steps.astype(np.float64, copy=False) / count
     steps -= mu.astype(steps.dtype)
@@ -25,3 +26,10 @@ def standardize(steps: np.ndarray, train_rows: np.ndarray) -> tuple[np.ndarray, 
     sd = np.maximum(np.sqrt(squares / count), SD_FLOOR)
     steps /= sd.astype(steps.dtype)
     return mu, sd
+
+
+def rows_mask(rows: int, chosen: np.ndarray) -> np.ndarray:
+    """A boolean per row, set at the indices ``chosen`` (a split's part)."""
+    mask = np.zeros(rows, dtype=bool)
+    mask[chosen] = True
+    return mask

@@ -28,19 +28,18 @@ import numpy as np
 import pandas as pd
 
 from automl_rnn.data import metrics
-from automl_rnn.data.arrays import View, seeded_split
+from automl_rnn.data.arrays import View
 from automl_rnn.data.contract import INPUT_MARKS, OUTPUT_MARKS
 from automl_rnn.data.csvread import Table
 from automl_rnn.data.long_table import Grouped, group_rows, read_long
 from automl_rnn.data.prepared import fingerprint
+from automl_rnn.data.scaling import standardize
 from automl_rnn.data.sequences import (
     MIN_SEQUENCES,
-    SCALE_FLOOR,
-    TEST_FRACTION,
-    VAL_FRACTION,
     SequenceColumns,
     SequenceData,
 )
+from automl_rnn.data.splits import seeded_split
 from automl_rnn.errors import DataError
 
 if TYPE_CHECKING:
@@ -94,11 +93,10 @@ def _pairs(table: Table, columns: SequenceColumns, seed: int, name: str | None) 
             )
         steps[:, j] = values[~marked]
     y = _outputs(table, columns.target, grouped, marked, position - inputs[codes], len(names))
-    split = seeded_split(len(names), VAL_FRACTION, TEST_FRACTION, seed)
-    train = steps[np.isin(codes[~marked], split["train"])]
-    mu, sd = train.mean(axis=0), np.maximum(train.std(axis=0), SCALE_FLOOR)
+    split = seeded_split(len(names), seed=seed)
+    mu, sd = standardize(steps, np.isin(codes[~marked], split["train"]))
     x = np.zeros((len(names), int(inputs.max()), len(columns.features)), dtype=np.float32)
-    x[codes[~marked], position[~marked]] = (steps - mu) / sd
+    x[codes[~marked], position[~marked]] = steps
     varies = bool(outputs.min() != outputs.max())
     answered = f"{int(outputs.min())}-{int(outputs.max())}" if varies else f"{int(outputs[0])}"
     notes = [

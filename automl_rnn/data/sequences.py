@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 
 from automl_rnn.data import metrics
-from automl_rnn.data.arrays import ArrayData, View, seeded_split
+from automl_rnn.data.arrays import ArrayData, View
 from automl_rnn.data.contract import PAD_TOKEN
 from automl_rnn.data.csvread import Table
 from automl_rnn.data.long_table import Grouped, filled_column, group_rows, read_long
-from automl_rnn.data.scaling import standardize
+from automl_rnn.data.scaling import SD_FLOOR, standardize
+from automl_rnn.data.splits import seeded_split, stratified_split
 from automl_rnn.data.step_labels import class_order, step_labels
 from automl_rnn.errors import DataError
 
@@ -37,8 +38,6 @@ MIN_SEQUENCES = 20
 MIN_PER_CLASS = 3
 #: An integer target with at most this many distinct values is a class label.
 MAX_INTEGER_CLASSES = 20
-VAL_FRACTION = TEST_FRACTION = 0.15
-SCALE_FLOOR = 1e-8
 #: The topology that fits each kind of target: one answer per id, or one per step.
 TOPOLOGY = {"classification": "seq2vec", "regression": "seq2vec", "tokens": "seq2seq"}
 #: The metric a search optimises when the caller names none, per kind.
@@ -119,19 +118,19 @@ def _sequences(
         kind = columns.kind or infer_kind(targets)
     if kind == "regression" and columns.per_step:
         y = _step_numbers(table, columns.target, labels, ordered, (codes, positions), len(names))
-        split = seeded_split(len(names), VAL_FRACTION, TEST_FRACTION, seed)
+        split = seeded_split(len(names), seed=seed)
     elif kind == "tokens":
         y, vocab = step_labels(
             table, columns.target, labels, ordered, (codes, positions), len(names)
         )
-        split = seeded_split(len(names), VAL_FRACTION, TEST_FRACTION, seed)
+        split = seeded_split(len(names), seed=seed)
     elif kind == "classification":
         y, classes = _classes(table, columns.target, targets)
         split = stratified_split(y, len(classes), seed)
     else:
         y = _numbers(table, columns.target, targets)
-        split = seeded_split(len(names), VAL_FRACTION, TEST_FRACTION, seed)
-    mu, sd = standardize(steps, np.isin(codes, split["train"]).astype(np.float64))
+        split = seeded_split(len(names), seed=seed)
+    mu, sd = standardize(steps, np.isin(codes, split["train"]))
     x = np.zeros((len(names), int(lengths.max()), len(columns.features)), dtype=np.float32)
     x[codes, positions] = steps
     metric = metric or DEFAULT_METRIC[kind]
@@ -186,7 +185,7 @@ class SequenceData(ArrayData):
             if self.step_values or view.out_lengths is not None:  # not the padding
                 train = train[self.valid_steps("train")]
             self.target_loc = float(train.mean())
-            self.target_scale = max(float(train.std()), SCALE_FLOOR)
+            self.target_scale = max(float(train.std()), SD_FLOOR)
 
     def _datasets(
         self, topology: str, seq_len: int | None, scaling: str
@@ -360,21 +359,6 @@ def _numbers(table: Table, target: str, targets: np.ndarray) -> np.ndarray:
             "to learn"
         )
     return values.astype(np.float32).reshape(-1, 1, 1)
-
-
-def stratified_split(y: np.ndarray, classes: int, seed: int) -> dict[str, np.ndarray]:
-    """Train/val/test indices, each class split in the same proportions (one at least in each
-    part), seeded; each part sorted."""
-    rng = np.random.default_rng(seed)
-    parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
-    for k in range(classes):
-        members = rng.permutation(np.flatnonzero(y == k))
-        n_val = max(1, round(len(members) * VAL_FRACTION))
-        n_test = max(1, round(len(members) * TEST_FRACTION))
-        parts["val"].append(members[:n_val])
-        parts["test"].append(members[n_val : n_val + n_test])
-        parts["train"].append(members[n_val + n_test :])
-    return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
 
 
 def _notes(

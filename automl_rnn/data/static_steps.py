@@ -17,19 +17,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from automl_rnn.data.arrays import View, seeded_split
+from automl_rnn.data.arrays import View
 from automl_rnn.data.contract import PAD_LABEL, PAD_TOKEN
 from automl_rnn.data.csvread import Table
 from automl_rnn.data.long_table import Grouped, filled_column, group_rows, read_long
+from automl_rnn.data.scaling import rows_mask, standardize
 from automl_rnn.data.sequences import (
     MIN_SEQUENCES,
-    SCALE_FLOOR,
-    TEST_FRACTION,
-    VAL_FRACTION,
     SequenceColumns,
     SequenceData,
     infer_kind,
 )
+from automl_rnn.data.splits import seeded_split
 from automl_rnn.data.step_labels import class_order
 from automl_rnn.errors import DataError
 
@@ -64,7 +63,7 @@ def _static_steps(
         static[:, j] = values[firsts]
     raw = grouped.ordered(filled_column(table, columns.target, "--target").astype(str).to_numpy())
     kind = columns.kind or infer_kind(np.unique(raw))
-    split = seeded_split(len(grouped.names), VAL_FRACTION, TEST_FRACTION, seed)
+    split = seeded_split(len(grouped.names), seed=seed)
     position = np.arange(len(raw)) - np.repeat(firsts, lengths)
     vocab: tuple[str, ...] = ()
     if kind == "regression":
@@ -73,9 +72,8 @@ def _static_steps(
     else:
         kind, metric = "tokens", "char_accuracy"
         y, vocab = _step_classes(table, columns.target, raw, grouped.codes, position)
-    mu = static[split["train"]].mean(axis=0)
-    sd = np.maximum(static[split["train"]].std(axis=0), SCALE_FLOOR)
-    x = ((static - mu) / sd).astype(np.float32)
+    mu, sd = standardize(static, rows_mask(len(static), split["train"]))
+    x = static.astype(np.float32)
     notes = [
         f"{len(grouped.names)} ids, {len(columns.features)} static feature(s) each, "
         f"{int(lengths.min())}-{int(lengths.max())} steps"

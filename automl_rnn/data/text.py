@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from automl_rnn.data.arrays import ArrayData, View, seeded_split
+from automl_rnn.data.arrays import ArrayData, View
 from automl_rnn.data.csvread import read_table
+from automl_rnn.data.splits import seeded_split
 from automl_rnn.errors import DataError
 
 log = logging.getLogger("automl_rnn.data")
@@ -40,7 +41,7 @@ def read_text_task(path: str | Path, text_col: str, label_col: str, seed: int = 
         )
     class_of = {name: i for i, name in enumerate(names)}
     y = np.array([class_of[v] for v in labels], dtype=np.int64)
-    split = seeded_split(n, 0.15, 0.15, seed)
+    split = seeded_split(n, seed=seed)
     notes: list[str] = []
     x, lengths, alphabet = char_ids([str(t) for t in texts], split["train"], notes, "texts")
     if notes:

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from automl_rnn.data.arrays import ArrayData, View, seeded_split
+from automl_rnn.data.arrays import ArrayData, View
 from automl_rnn.data.contract import PAD_LABEL
 from automl_rnn.data.csvread import Table, read_table
-from automl_rnn.data.sequences import SCALE_FLOOR
+from automl_rnn.data.scaling import rows_mask, standardize
+from automl_rnn.data.splits import seeded_split
 from automl_rnn.data.text import MAX_CHARS, MIN_ROWS, char_ids
 from automl_rnn.errors import DataError
 
@@ -31,7 +32,7 @@ def read_text_pairs(path: str | Path, text_col: str, target_col: str, seed: int 
     sources = _texts(table, text_col, "--text-col")
     targets = _target_texts(table, target_col)
     n = len(sources)
-    split = seeded_split(n, 0.15, 0.15, seed)
+    split = seeded_split(n, seed=seed)
     notes: list[str] = []
     train = split["train"]
     x, lengths, alphabet = char_ids(sources, train, notes, "source texts")
@@ -73,11 +74,10 @@ def read_vector_text(
             f"{path}: column '{features[j]}' is empty at {table.where(i)}; every row needs every "
             "feature"
         )
-    split = seeded_split(len(targets), 0.15, 0.15, seed)
-    mu = x[split["train"]].mean(axis=0)
-    sd = np.maximum(x[split["train"]].std(axis=0), SCALE_FLOOR)
+    split = seeded_split(len(targets), seed=seed)
+    mu, sd = standardize(x, rows_mask(len(x), split["train"]))
     y, vocab = _target_ids(targets, split["train"])
-    view = View(((x - mu) / sd).astype(np.float32), y)
+    view = View(x.astype(np.float32), y)
     return VectorTextData(
         Path(path).stem, "tokens", {"vec2seq": view}, split, "exact", str(path), vocab=vocab,
         features=features, feature_mu=mu, feature_sd=sd,

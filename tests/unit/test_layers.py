@@ -89,3 +89,16 @@ def test_no_module_is_oversized() -> None:
         for path in (ROOT / "automl_rnn").rglob("*.py")
     }
     assert {p: n for p, n in sizes.items() if n > MAX_MODULE_LINES} == {}
+
+
+def test_every_data_module_has_its_stage() -> None:
+    """The data layer's stage contract names every module of ``automl_rnn.data``: a new module
+    takes a stage (and its import rules) rather than slipping past them."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    stages = next(c for c in contracts if c.get("containers") == ["automl_rnn.data"])
+    named = {m.strip() for layer in stages["layers"] for m in layer.replace("|", ":").split(":")}
+    modules = {p.stem for p in (ROOT / "automl_rnn" / "data").glob("*.py")} - {"__init__"}
+    assert modules == named

@@ -14,9 +14,10 @@ import pytest
 from automl_rnn import metric_names as M
 from automl_rnn.backends.optuna_backend import OptunaReporter
 from automl_rnn.config.experiment import ExperimentSpec
-from automl_rnn.data.arrays import ArrayData, View, seeded_split
+from automl_rnn.data.arrays import ArrayData, View
 from automl_rnn.data.forecast import ForecastData
 from automl_rnn.data.series import RawSeries
+from automl_rnn.data.splits import seeded_split
 from automl_rnn.search.objectives import resolve_objectives
 from automl_rnn.search.storage import open_storage
 from automl_rnn.trial.outcome import (
