@@ -41,7 +41,7 @@ def parse_when(err: SpaceErrors, name: str, raw: dict[str, Any], earlier: list[P
             raise err(name, f"condition on '{key}' lists no value (got [])")
         checked = []
         for v in values:
-            v = field_value(err, key, v, f"condition value for '{key}'")
+            v = field_value(err, key, v, f"condition value for '{key}'", owner=name)
             if not ref.contains(v):
                 raise err(
                     name,

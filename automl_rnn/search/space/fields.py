@@ -47,14 +47,19 @@ def numeric_kind(name: str) -> Literal["int", "float"] | None:
     return None
 
 
-def field_value(err: SpaceErrors, name: str, value: Any, what: str = "value") -> Any:
-    """``value`` validated (and coerced) against the ``Hyperparams`` field ``name``."""
+def field_value(
+    err: SpaceErrors, name: str, value: Any, what: str = "value", owner: str | None = None
+) -> Any:
+    """``value`` validated (and coerced) against the ``Hyperparams`` field ``name``; an error
+    names ``owner`` (the parameter whose declaration holds the value: a condition's value is
+    checked against another parameter's field), ``name`` by default."""
+    about = owner or name
     if isinstance(value, bool) and numeric_kind(name) is not None:
-        raise err(name, f"{what} {value!r} is not a number")
+        raise err(about, f"{what} {value!r} is not a number")
     if isinstance(value, float) and not math.isfinite(value):
-        raise err(name, f"{what} {value!r} is not finite")
+        raise err(about, f"{what} {value!r} is not finite")
     try:  # the other fields keep their defaults, so only this one can fail
         return getattr(Hyperparams.model_validate({name: value}), name)
     except ValidationError as exc:
         reason = exc.errors()[0]["msg"]
-        raise err(name, f"{what} {value!r} is invalid for {name}: {reason}") from None
+        raise err(about, f"{what} {value!r} is invalid for {name}: {reason}") from None
