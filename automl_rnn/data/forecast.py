@@ -56,7 +56,7 @@ class ForecastData(PreparedData):
             horizon,
             season,
         )
-        self.dayfirst = series.dayfirst
+        self.dayfirst, self.fill_gap = series.dayfirst, series.fill_gap
         n, h = len(series.values), horizon
         self.val_size, self.test_size = max(h, val_size or h), max(h, test_size or h)
         self.min_seq_len = shortest_window(h, season)

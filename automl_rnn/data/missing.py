@@ -29,6 +29,7 @@ def handle_missing(series: RawSeries, mode: str, max_gap: int) -> RawSeries:
     """
     nan = np.isnan(series.values)
     if not nan.any():
+        series.fill_gap = max_gap if mode == "interpolate" else 0
         return series
     empty = [name for name, gone in zip(series.columns, nan.all(axis=0), strict=True) if gone]
     if empty:
@@ -70,6 +71,7 @@ def handle_missing(series: RawSeries, mode: str, max_gap: int) -> RawSeries:
         _note(
             series, f"interpolated {count} missing values in {len(gaps)} gaps (longest {longest})"
         )
+    series.fill_gap = max_gap
     return series
 
 

@@ -32,6 +32,9 @@ class RawSeries:
     """Day order the time column was read in (None: it did not matter)."""
     row_name: str = "line"
     """What ``lines`` count: file lines (CSV), or rows from 1 (Parquet)."""
+    fill_gap: int = 0
+    """The longest run of missing values filled (``--missing interpolate``'s ``--max-gap``; 0:
+    none), which ``predict`` fills in a history the same way."""
 
     def where(self, i: int) -> str:
         """Where row ``i`` is, for messages: its file line, or its time when the file lacks it."""
@@ -46,7 +49,7 @@ class RawSeries:
         times = self.times[keep] if self.times is not None else None
         return RawSeries(
             self.label, self.columns, self.n_targets, self.values[keep], self.lines[keep], times,
-            self.season_hint, self.notes, self.dayfirst, self.row_name,
+            self.season_hint, self.notes, self.dayfirst, self.row_name, self.fill_gap,
         )  # fmt: skip
 
 

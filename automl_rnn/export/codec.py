@@ -168,6 +168,7 @@ def _forecast(
         "mu": [float(v) for v in prepared.mu],
         "sd": [float(v) for v in prepared.sd],
         "scale_floor": SCALE_FLOOR,
+        "fill_gap": prepared.fill_gap,  # missing values a history may lack, filled as training did
     }
     inputs.update(panel_codec.time_fields(times, prepared.dayfirst))
     output = {

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import id_names, parse_numbers, parse_times, stripped, where
+from .gaps import check_steps, interpolated, regular_rows
 from .manifest import BundleError
 
 
@@ -50,17 +51,22 @@ def read_history(spec: dict[str, Any], frame: pd.DataFrame, source: str, row: st
                 f"{source}: column '{time_col}' repeats time {frame[time_col].iloc[int(same[0])]!r} "
                 f"at {where(row, label)}; each time must appear once"
             )
-        times = times[-window:]
-    tail = frame.iloc[-window:]
-    values = np.stack([parse_numbers(tail[c], c, source, row) for c in columns], axis=1)
+        frame, times = regular_rows(spec, frame, times)
+        check_steps(spec, times[-window:], frame.index[-window:], time_col, source, row)
+    filling = bool(spec.get("fill_gap"))  # a gap's known neighbours may lie before the window
+    read = frame if filling else frame.iloc[-window:]
+    values = np.stack([parse_numbers(read[c], c, source, row) for c in columns], axis=1)
+    values = interpolated(spec, values, times, columns, source)[-window:]
     empty = np.isnan(values)
     if empty.any():
         i, j = (int(k) for k in np.argwhere(empty)[0])
+        label = frame.index[len(frame) - window + i]
+        at = where(row, label) if label is not None else f"the missing step {times[-window:][i]}"
         raise BundleError(
-            f"{source}: column '{columns[j]}' is empty at {where(row, tail.index[i])}; the model "
-            f"reads every one of the last {window} rows: fill the gap"
+            f"{source}: column '{columns[j]}' is empty at {at}; the model reads every one of the "
+            f"last {window} rows: fill the gap"
         )
-    return History(values.astype(np.float32), times)
+    return History(values.astype(np.float32), None if times is None else times[-window:])
 
 
 def scale_window(

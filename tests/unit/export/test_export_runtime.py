@@ -101,6 +101,77 @@ def test_bad_history_is_refused_naming_file_column_and_line(change: Any, needle:
         assert text in message, (text, message)
 
 
+def test_a_history_that_skips_a_step_inside_the_window_is_refused() -> None:
+    """A missing month inside the model's last 24 rows would have it read 25 months as 24 and
+    date its forecast a month early: refused, naming the two times around the hole and the
+    line; a hole before the window changes nothing the model reads."""
+    frame = history(40)
+    with pytest.raises(BundleError) as refused:
+        runtime.read_history(series_spec(), frame.drop(index=30), "h.csv", "line")
+    assert str(refused.value) == (
+        "h.csv: column 'month' skips from 2002-06-01 to 2002-08-01 at line 31; the model reads "
+        "its last 24 rows at the training data's frequency 'MS': add the missing rows (fill "
+        "their values)"
+    )
+    window = runtime.read_history(series_spec(), frame.drop(index=5), "h.csv", "line")
+    np.testing.assert_allclose(window.values[:, 0], frame["passengers"].to_numpy()[-24:], rtol=1e-6)
+    steps = {**series_spec(window=4), "time_kind": "number", "freq": None, "step": 1.0}
+    numbered = pd.DataFrame({"month": [1, 2, 3, 5, 6], "passengers": [1.0, 2, 3, 4, 5]})
+    with pytest.raises(BundleError, match=r"skips from 3 to 5 at line 3; .* rows 1 apart"):
+        runtime.read_history(steps, numbered, "h.csv", "line")
+    irregular = {**series_spec(), "freq": None}  # training saw no regular step: nothing to hold
+    assert runtime.read_history(irregular, frame.drop(index=30), "h.csv", "line").values.shape == (
+        24,
+        1,
+    )
+
+
+def test_a_series_trained_filling_gaps_has_its_history_filled_the_same_way() -> None:
+    """Trained with ``--missing interpolate`` (``fill_gap``: the longest run it filled): skipped
+    months are inserted and runs of up to that many missing values interpolated linearly between
+    their known neighbours (one of them may lie before the window); a longer run is refused."""
+    frame = history(40)
+    spec = {**series_spec(), "fill_gap": 3}
+    holes = frame.drop(index=[30, 31]).assign(  # two months skipped, two values left empty
+        passengers=lambda f: f["passengers"].where(~f.index.isin([20, 21]))
+    )
+    window = runtime.read_history(spec, holes, "h.csv", "line")
+    known = frame["passengers"].to_numpy()
+    expected = known.copy()
+    for a, b in ((19, 22), (29, 32)):
+        expected[a + 1 : b] = np.interp(np.arange(a + 1, b), [a, b], [known[a], known[b]])
+    np.testing.assert_allclose(window.values[:, 0], expected[-24:], rtol=1e-6)
+    assert [str(t.date()) for t in window.times[[0, -1]]] == ["2001-05-01", "2003-04-01"]
+    straddling = frame.assign(passengers=frame["passengers"].where(~frame.index.isin([15, 16])))
+    window = runtime.read_history(spec, straddling, "h.csv", "line")  # the window starts at 16
+    np.testing.assert_allclose(window.values[0, 0], np.interp(16, [14, 17], known[[14, 17]]))
+    too_long = frame.drop(index=[25, 26, 27, 28])
+    with pytest.raises(BundleError) as refused:
+        runtime.read_history(spec, too_long, "h.csv", "line")
+    assert str(refused.value) == (
+        "h.csv: column 'passengers' misses 4 values in a row from 2002-02-01 to 2002-05-01; the "
+        "model was trained filling at most 3: fill them in the file"
+    )
+
+
+def test_the_gap_a_series_was_trained_filling_is_exported() -> None:
+    """co2 is trained filling runs of up to 18 missing weeks (its task file), air_passengers up
+    to the default 3; a series read with ``--missing error`` filled none, so its history may
+    not lack any."""
+    from automl_rnn.config.experiment import ExperimentSpec
+    from automl_rnn.config.hparams import Hyperparams
+
+    for flags, gap in (({"task": "co2"}, 18), ({"task": "air_passengers"}, 3)):
+        prepared = prepare(DataSource.from_args(flags))
+        pre = codec.describe(ExperimentSpec(**flags), prepared, Hyperparams(seq_len=52))
+        assert pre["input"]["fill_gap"] == gap
+    prepared = prepare(DataSource.from_args({"task": "air_passengers", "missing": "error"}))
+    pre = codec.describe(
+        ExperimentSpec(task="air_passengers", missing="error"), prepared, Hyperparams()
+    )
+    assert pre["input"]["fill_gap"] == 0
+
+
 def test_history_dates_are_read_in_the_training_datas_day_order() -> None:
     frame = history(30)
     frame["month"] = pd.to_datetime(frame["month"]).dt.strftime("%d/%m/%Y")  # 01/02/2000 ...
