@@ -33,7 +33,18 @@ SeasonOpt = Annotated[
     int | None, typer.Option("--season", help="Seasonal period (inferred when not given).")
 ]
 MissingOpt = Annotated[
-    str | None, typer.Option("--missing", help="interpolate (default), drop or error.")
+    str | None,
+    typer.Option(
+        "--missing",
+        help="Gaps in a forecast's series: interpolate (one series' default), drop or error "
+        "(many series' default).",
+    ),
+]
+MaxGapOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-gap", help="Longest run of missing values --missing interpolate fills (default 3)."
+    ),
 ]
 TextColOpt = Annotated[
     str | None,
@@ -96,6 +107,7 @@ DATA_FLAGS: dict[str, object] = {
     "horizon": HorizonOpt,
     "season": SeasonOpt,
     "missing": MissingOpt,
+    "max_gap": MaxGapOpt,
     "text_col": TextColOpt,
     "target_text_col": TargetTextColOpt,
     "id_col": IdColOpt,

@@ -51,6 +51,7 @@ DATA_KEYS = (
     "horizon",
     "season",
     "missing",
+    "max_gap",
     "text_col",
     "target_text_col",
     "id_col",
@@ -76,6 +77,7 @@ class ExperimentSpec(BaseModel):
     horizon: int | None = Field(None, ge=1)
     season: int | None = Field(None, ge=1)
     missing: str | None = None
+    max_gap: int | None = Field(None, ge=0)
     text_col: str | None = None
     target_text_col: str | None = None
     id_col: str | None = None

@@ -46,7 +46,10 @@ def build(source: DataSource) -> PreparedData:
             source.id_col, source.target[0], source.time_col, source.features,
             source.static_features,
         )  # fmt: skip
-        return read_panel(source.data, panel, source.horizon, source.season)
+        gap = None  # many series: gaps refused unless --missing interpolate asks them filled
+        if source.missing == "interpolate":
+            gap = DEFAULT_MAX_GAP if source.max_gap is None else source.max_gap
+        return read_panel(source.data, panel, source.horizon, source.season, max_gap=gap)
     if source.is_static_steps:
         assert source.id_col is not None
         static = SequenceColumns(

@@ -9,15 +9,18 @@ training window, a validation and a test horizon are left out, and said so; none
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from automl_rnn.data import panel_gaps
 from automl_rnn.data.csvread import Table
 from automl_rnn.data.lengths import shortest_window
 from automl_rnn.data.long_table import Grouped, group_rows, read_long
 from automl_rnn.data.panel_data import PanelColumns, PanelData, PanelSeries
+from automl_rnn.data.panel_gaps import Rows
 from automl_rnn.data.seasonality import season_from_step
 from automl_rnn.data.static_steps import check_static
 from automl_rnn.errors import DataError
@@ -29,17 +32,25 @@ def read_panel(
     horizon: int | None = None,
     season: int | None = None,
     name: str | None = None,
+    max_gap: int | None = None,
 ) -> PanelData:
-    """The series of the long table at ``path``; ``horizon`` and ``season`` None infer them."""
+    """The series of the long table at ``path``; ``horizon`` and ``season`` None infer them.
+    ``max_gap`` (``--missing interpolate``): fill skipped steps and empty cells in runs of up to
+    that many (:mod:`.panel_gaps`); None refuses them."""
     numbers = (columns.target, *columns.features, *columns.static)
     return read_long(
         path, (columns.id_col,), numbers, columns.time_col,
-        lambda table: _panel(table, columns, horizon, season, name),
+        lambda table: _panel(table, columns, horizon, season, name, max_gap),
     )  # fmt: skip
 
 
 def _panel(
-    table: Table, columns: PanelColumns, horizon: int | None, season: int | None, name: str | None
+    table: Table,
+    columns: PanelColumns,
+    horizon: int | None,
+    season: int | None,
+    name: str | None,
+    max_gap: int | None,
 ) -> PanelData:
     grouped = group_rows(table, columns.id_col, columns.time_col)
     names = (columns.target, *columns.features, *columns.static)
@@ -52,31 +63,42 @@ def _panel(
     for j, (column, role) in enumerate(zip(names, roles)):
         raw = _numbers(table, column, role)
         empty = np.isnan(raw)
-        if empty.any():
+        if empty.any() and (max_gap is None or role == "--static-features"):
             i = int(np.argmax(empty))
+            fix = (
+                "(a static feature has one value per id)"
+                if max_gap is not None
+                else ("or give --missing interpolate to fill short gaps")
+            )
             raise DataError(
                 f"{table.path}: column '{column}' is empty at {table.where(i)} (id "
-                f"'{table.frame[columns.id_col].iloc[i]}'); fill the gap or drop the row"
+                f"'{table.frame[columns.id_col].iloc[i]}'); fill the gap {fix}"
             )
         values[:, j] = grouped.ordered(raw)
         del raw, table.frame[column]  # large tables: the column lives on in ``values`` only
     _check_rows(table, grouped, values, columns)
-    _check_gaps(table, grouped, columns)
     notes: list[str] = []
+    if max_gap is None:
+        _check_gaps(table, grouped, columns)
+        rows = Rows(grouped.codes, values, grouped.when, grouped.order, grouped.datetimes)
+    else:
+        rows = panel_gaps.on_grid(table, grouped, values, notes)
     step = _step(grouped)
     if season is None and step is not None:
         season = season_from_step(step)
         if season is not None:
             notes.append(f"season {season} from the time step ({step})")
-    lengths = grouped.lengths
     if horizon is None:
-        typical = int(np.median(lengths))
+        typical = int(np.median(np.bincount(rows.codes)))
         horizon = season if season is not None and 6 * season <= typical else 1
         notes.append(f"--horizon not given: forecasting {horizon} step(s)")
-    series = _kept(table, grouped, values, horizon, season, notes)
+    if max_gap is not None:
+        filled = panel_gaps.filled(table, grouped.names, names, rows, horizon, max_gap, notes)
+        rows = replace(rows, values=filled)
+    series = _kept(table, grouped.names, rows, horizon, season, notes)
     return PanelData(
         name or Path(table.path).stem, str(table.path), columns, series, horizon, season, notes,
-        grouped.dayfirst,
+        grouped.dayfirst, fill_gap=max_gap or 0,
     )  # fmt: skip
 
 
@@ -103,7 +125,7 @@ def _check_rows(table: Table, grouped: Grouped, values: np.ndarray, columns: Pan
             f"{table.path}: id '{grouped.names[short[0]]}' (column '{columns.id_col}') has one "
             "row; a series needs many steps (drop it, or check the id column)"
         )
-    if np.ptp(values[:, 0]) == 0:
+    if np.nanmax(values[:, 0]) == np.nanmin(values[:, 0]):
         raise DataError(
             f"{table.path}: column '{columns.target}' (--target) is {values[0, 0]:g} in every row; "
             "there is nothing to forecast"
@@ -147,7 +169,7 @@ def _check_gaps(table: Table, grouped: Grouped, columns: PanelColumns) -> None:
         f"{table.path}: id '{grouped.names[grouped.codes[k]]}' skips {missing} time step(s) "
         f"between '{before}' and '{after}' ({table.where(int(grouped.order[k + 1]))}; the "
         f"series step by {every}); many series need a row at every step: add the missing "
-        "rows (fill their values) or cut the series there"
+        "rows, or give --missing interpolate to fill short gaps"
     )
 
 
@@ -162,14 +184,14 @@ def _step(grouped: Grouped) -> pd.Timedelta | None:
 
 def _kept(
     table: Table,
-    grouped: Grouped,
-    values: np.ndarray,
+    names: np.ndarray,
+    rows: Rows,
     horizon: int,
     season: int | None,
     notes: list[str],
 ) -> PanelSeries:
     """The series long enough for one training window, a validation and a test horizon."""
-    lengths = grouped.lengths
+    lengths = np.bincount(rows.codes, minlength=len(names))
     window = shortest_window(horizon, season)
     need = max(window + horizon, season or 0) + 2 * horizon  # seasonal naive copies a season
     long_enough = lengths >= need
@@ -184,12 +206,12 @@ def _kept(
     if dropped.size:
         notes.append(
             f"{dropped.size} series shorter than {need} rows left out (e.g. "
-            f"'{grouped.names[dropped[0]]}', {int(lengths[dropped[0]])} rows)"
+            f"'{names[dropped[0]]}', {int(lengths[dropped[0]])} rows)"
         )
-    ids = tuple(str(n) for n in grouped.names[long_enough])
+    ids = tuple(str(n) for n in names[long_enough])
     if not dropped.size:  # no copies of a large table
-        return PanelSeries(ids, grouped.codes, values, grouped.when, grouped.datetimes)
-    keep = long_enough[grouped.codes]
+        return PanelSeries(ids, rows.codes, rows.values, rows.when, rows.datetimes)
+    keep = long_enough[rows.codes]
     renumber = np.cumsum(long_enough) - 1
-    when = grouped.when[keep] if grouped.when is not None else None
-    return PanelSeries(ids, renumber[grouped.codes[keep]], values[keep], when, grouped.datetimes)
+    when = rows.when[keep] if rows.when is not None else None
+    return PanelSeries(ids, renumber[rows.codes[keep]], rows.values[keep], when, rows.datetimes)

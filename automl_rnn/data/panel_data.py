@@ -88,8 +88,12 @@ class PanelData(PreparedData):
         season: int | None,
         notes: list[str],
         dayfirst: bool | None = None,
+        fill_gap: int = 0,
     ) -> None:
         self.name, self.kind, self.metric = name, "forecast", "mae"
+        self.fill_gap = fill_gap
+        """The longest run of missing values filled (``--missing interpolate``; 0: gaps were
+        refused), which ``predict`` fills in a history the same way."""
         self.topologies = ("seq2vec", "encoder_decoder", "seq2seq")
         self.label, self.columns, self.notes = label, columns, notes
         self.ids, self.codes, self.when = series.ids, series.codes, series.when

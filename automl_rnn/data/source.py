@@ -140,8 +140,8 @@ class DataSource(BaseModel):
     @property
     def is_panel(self) -> bool:
         """A long table of many series to forecast: ``--id-col`` with ``--kind forecast``, a
-        ``--horizon``, ``--season`` or ``--static-features``, or no ``--features`` (labelled
-        sequences need them)."""
+        ``--horizon``, ``--season``, ``--missing`` or ``--static-features``, or no ``--features``
+        (labelled sequences need them)."""
         if self.id_col is None or self.per_step or self.kind in ("classification", "regression"):
             return False
         if self.output_steps_col is not None:
@@ -150,6 +150,7 @@ class DataSource(BaseModel):
             self.kind == "forecast"
             or self.horizon
             or self.season
+            or self.missing
             or self.static_features
             or not self.features
         )
@@ -242,11 +243,15 @@ class DataSource(BaseModel):
         self._check_panel_roles()
 
     def _check_panel(self) -> None:
-        if self.text_col or self.missing or self.max_gap is not None:
+        if self.text_col:
+            raise ValueError("--id-col with a forecast makes many series: drop --text-col")
+        if self.missing == "drop":
             raise ValueError(
-                "--id-col with a forecast makes many series: drop --text-col, --missing and "
-                "--max-gap (fill gaps in the file)"
+                "--missing drop would leave holes in many series: use --missing interpolate "
+                "(fills runs of up to --max-gap) or error (refuses any gap)"
             )
+        if self.max_gap is not None and self.missing != "interpolate":
+            raise ValueError("--max-gap applies to --missing interpolate: give both, or neither")
         if len(self.target) != 1:
             raise ValueError("many series take one --target column (the value each series holds)")
         self._check_panel_roles()

@@ -34,6 +34,7 @@ def describe(spec: ExperimentSpec, prepared: PanelData, hp: Hyperparams) -> dict
         "level_floor": LEVEL_FLOOR,
         "mu": [float(v) for v in prepared.mu],
         "sd": [float(v) for v in prepared.sd],
+        "fill_gap": prepared.fill_gap,  # missing values a history may lack, filled as training did
     }
     longest = int(np.argmax(prepared.lengths))
     times = _times(prepared, slice(prepared.offsets[longest], prepared.offsets[longest + 1]))

@@ -281,7 +281,7 @@ def test_panel_flags_that_do_not_fit_are_refused_before_reading() -> None:
     for flags, words in (
         ({"target": "a,b"}, "one --target column"),
         ({"static_features": "sales"}, "has two roles"),
-        ({"missing": "drop"}, "drop --text-col, --missing"),
+        ({"missing": "drop"}, "--missing drop would leave holes in many series"),
     ):
         with pytest.raises(ConfigError, match=words):
             DataSource.from_args({"data": "x.csv", **FLAGS, **flags})
