@@ -61,7 +61,9 @@ def aggregate(
     """Figures of one window per series (``y``, ``p``: ``[S, L]``), keys prefixed with ``split``:
     ``mae`` (pooled) and ``mae_median`` (median series), ``mase`` / ``mase_median`` (mean /
     median over series), ``rel_mae`` / ``rel_mae_median`` and ``rel_mae_best`` /
-    ``rel_mae_worst`` (per series against seasonal naive), ``beats_snaive_share`` (the share of
+    ``rel_mae_worst`` (per series against seasonal naive) with ``rel_mae_best_series`` /
+    ``_median_series`` / ``_worst_series`` (which series: its index among the ``S``, as a
+    float), ``beats_snaive_share`` (the share of
     series where the model's MAE is below seasonal naive's), ``rmse``, ``smape``, and the
     baselines' pooled MAE."""
     model = np.abs(y - p).mean(axis=1)
@@ -80,6 +82,14 @@ def aggregate(
             return float(np.median(kept))
         return float(kept.min() if how == "min" else kept.max())
 
+    def which(values: np.ndarray, how: str) -> float:
+        """The series whose value is the lowest, the highest or nearest the median."""
+        if np.isnan(values).all():
+            return float("nan")
+        if how == "median":
+            return float(np.nanargmin(np.abs(values - np.nanmedian(values))))
+        return float(np.nanargmin(values) if how == "min" else np.nanargmax(values))
+
     return {
         f"{split}_mae": float(model.mean()),
         f"{split}_mae_median": float(np.median(model)),
@@ -91,6 +101,9 @@ def aggregate(
         f"{split}_rel_mae_median": stat(rel, "median"),
         f"{split}_rel_mae_best": stat(rel, "min"),
         f"{split}_rel_mae_worst": stat(rel, "max"),
+        f"{split}_rel_mae_best_series": which(rel, "min"),
+        f"{split}_rel_mae_median_series": which(rel, "median"),
+        f"{split}_rel_mae_worst_series": which(rel, "max"),
         f"{split}_beats_snaive_share": float(np.mean(scored < 1)) if scored.size else float("nan"),
         f"{split}_naive_mae": metrics.mae(y, baselines["naive"]),
         f"{split}_snaive_mae": metrics.mae(y, baselines["snaive"]),

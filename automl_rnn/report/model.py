@@ -44,6 +44,23 @@ class ReportView:
     def minimize(self) -> bool:
         return self.directions[0] == "minimize"
 
+    def series_names(self) -> tuple[str, ...]:
+        """Many series: their names in the data's order (the study's data read again, which
+        ``test_rel_mae_*_series`` index); () for other data, or when it cannot be read now."""
+        if not self.experiment.get("id_col") and not self.experiment.get("task"):
+            return ()
+        try:
+            from automl_rnn.config.experiment import ExperimentSpec
+            from automl_rnn.data import prepare
+            from automl_rnn.data.panel_data import PanelData
+            from automl_rnn.data.source import DataSource
+
+            spec = ExperimentSpec.model_validate(self.experiment)
+            prepared = prepare(DataSource.from_args(spec.data_args()))
+        except Exception:  # the file moved or changed since the search: figures without names
+            return ()
+        return prepared.ids if isinstance(prepared, PanelData) else ()
+
     @property
     def running(self) -> int:
         """Trials still running or waiting to run."""

@@ -94,7 +94,8 @@ def best_section(view: ReportView) -> str:
     ]
     parts.append(table(("parameter", "value", ""), rows))
     metrics = top.metrics
-    test = test_sentence(view.kind, metrics, view.classical)
+    series = view.series_names() if "test_rel_mae_best_series" in metrics else ()
+    test = test_sentence(view.kind, metrics, view.classical, series)
     if test:
         parts.append(f"<p>{html.escape(test)}</p>")
     if view.classical:

@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,11 +46,16 @@ def key_params(trial: TrialRecord) -> str:
 
 
 def test_sentence(
-    kind: str | None, metrics: Mapping[str, float], classical: Classical | None = None
+    kind: str | None,
+    metrics: Mapping[str, float],
+    classical: Classical | None = None,
+    series: Sequence[str] = (),
 ) -> str:
     """The best trial's test result against its baselines, in words ('' when none is recorded).
 
     The verdict is :func:`automl_rnn.search.verdict.baseline_verdict`'s, in lower case.
+    ``series``: the names of many series, in the data's order, to name the best, median and
+    worst of them.
     """
     verdict = baseline_verdict(kind, metrics, classical) or {}
     words = str(verdict.get("verdict", "")).replace("NOT", "not")
@@ -62,10 +68,11 @@ def test_sentence(
             )
         sentence = f"On the held-out test part it {words} ({numbers})."
         if verdict.get("test_rel_mae_median") is not None:  # many series: their spread
+            best, median, worst = (_named(metrics, series, at) for at in _SPREAD)
             sentence += (
-                f" Per series, rel_mae is {fmt(verdict['test_rel_mae_best'])} at best, "
-                f"{fmt(verdict['test_rel_mae_median'])} on the median series and "
-                f"{fmt(verdict['test_rel_mae_worst'])} at worst."
+                f" Per series, rel_mae is {fmt(verdict['test_rel_mae_best'])} at best{best}, "
+                f"{fmt(verdict['test_rel_mae_median'])} on the median series{median} and "
+                f"{fmt(verdict['test_rel_mae_worst'])} at worst{worst}."
             )
         if isinstance(verdict.get("classical_verdict"), str):
             against = str(verdict["classical_verdict"]).replace("NOT", "not")
@@ -142,3 +149,15 @@ def describe_view(view: ReportView) -> str:
 def describe(snapshot: StudySnapshot) -> str:
     """A short plain-text paragraph: what was searched, trials by status, what won and how well."""
     return describe_view(read(snapshot))
+
+
+#: The metrics naming which series is the best, the median and the worst.
+_SPREAD = ("test_rel_mae_best_series", "test_rel_mae_median_series", "test_rel_mae_worst_series")
+
+
+def _named(metrics: Mapping[str, float], series: Sequence[str], key: str) -> str:
+    """`` ('name')`` of the series ``metrics[key]`` points at, '' when it cannot be told."""
+    at = metrics.get(key)
+    if at is None or not series or math.isnan(at) or not 0 <= int(at) < len(series):
+        return ""
+    return f" ('{series[int(at)]}')"

@@ -68,6 +68,21 @@ def test_best_reports_the_series_spread_against_seasonal_naive(searched: Exporte
     assert "seasonal naive on average over 14 series, on " in verdict["verdict"]
 
 
+def test_the_report_names_the_best_median_and_worst_series(
+    searched: Exported, tmp_path: Path
+) -> None:
+    prepared, _ = in_memory(searched)
+    metrics = searched.best["metrics"]
+    names = [prepared.ids[int(metrics[f"test_rel_mae_{at}_series"])] for at in ("best", "median", "worst")]  # fmt: skip
+    done = cli("report", "--study", searched.study, "--workspace", str(searched.workspace),
+               "--out", str(tmp_path))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    best, median, worst = (f"(&#x27;{name}&#x27;)" for name in names)
+    assert f"at best {best}, " in page and f"on the median series {median} and " in page
+    assert f"at worst {worst}." in page
+
+
 def test_predict_forecasts_every_series_as_the_search_model_does(
     searched: Exported, tmp_path: Path
 ) -> None:

@@ -171,6 +171,22 @@ def test_scores_are_per_series_then_aggregated(data: PanelData) -> None:
     assert scores["test_mase_median"] == pytest.approx(np.median(by_hand))
 
 
+def test_the_best_median_and_worst_series_are_named_by_index(data: PanelData) -> None:
+    """Series 4 forecast perfectly, 9 twice as far off as seasonal naive, the others as seasonal
+    naive: the best is 4, the worst 9, the median one of the ten at rel_mae 1."""
+    y = data.targets_of("test")
+    snaive = data.baseline_forecasts("test")["snaive"]
+    forecast = snaive.copy()
+    forecast[4] = y[4]
+    forecast[9] = y[9] + 2 * (snaive[9] - y[9])
+    scores = data.score("test", forecast)
+    assert scores["test_rel_mae_best_series"] == 4.0 and scores["test_rel_mae_best"] == 0.0
+    assert scores["test_rel_mae_worst_series"] == 9.0
+    assert scores["test_rel_mae_worst"] == pytest.approx(2.0)
+    assert int(scores["test_rel_mae_median_series"]) not in (4, 9)
+    assert scores["test_rel_mae_median"] == pytest.approx(1.0)
+
+
 def test_short_series_are_left_out_and_said_so(table: pd.DataFrame, tmp_path: Path) -> None:
     short = pd.DataFrame(
         {"series": "tiny", "date": pd.date_range("2023-01-01", periods=10), "sales": 1.0,

@@ -163,6 +163,17 @@ def test_many_series_say_the_share_beating_seasonal_naive_and_the_spread() -> No
     assert "rel_mae is 0.05 at best, 0.17 on the median series and 1.32 at worst." in words
     one_series = sentence("forecast", OURS)
     assert "Per series" not in one_series and "over" not in one_series
+    at = {"test_rel_mae_best_series": 2.0, "test_rel_mae_median_series": 0.0,
+          "test_rel_mae_worst_series": 1.0}  # fmt: skip
+    named = sentence("forecast", {**panel, **at}, series=("s_a", "s_b", "s_c"))
+    assert (
+        "rel_mae is 0.05 at best ('s_c'), 0.17 on the median series ('s_a') and 1.32 at worst "
+        "('s_b')." in named
+    )
+    unknown = sentence("forecast", {**panel, **at}, series=("s_a",))  # a changed file: no names
+    assert "rel_mae is 0.05 at best, 0.17 on the median series ('s_a') and 1.32 at worst." in (
+        unknown
+    )
 
 
 def test_many_series_are_compared_with_the_classical_models_by_mean_mase() -> None:
