@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
@@ -47,10 +48,12 @@ def read_long(
 
 @dataclass(frozen=True)
 class Grouped:
-    """A long table's rows grouped by id: ``order`` lists the table's rows id by id, in time
-    order; ``codes[k]`` is the id (index into ``names``) of ordered row ``k``."""
+    """A long table's rows grouped by id: :attr:`order` lists the table's rows id by id, in time
+    order; ``codes[k]`` is the id (index into ``names``, int32) of ordered row ``k``."""
 
-    order: np.ndarray
+    sort: np.ndarray | None
+    """The table's rows in grouped order; None when they already were (the identity: a table of
+    millions of rows holds no ``0 .. n-1`` array for it)."""
     codes: np.ndarray
     names: np.ndarray
     when: np.ndarray | None
@@ -59,13 +62,25 @@ class Grouped:
     """Whether ``when`` holds datetimes (else plain numbers)."""
     dayfirst: bool | None = None
     """The day order dates were read in (None: it did not matter)."""
-    in_order: bool = False
-    """The table's rows were already id by id in time order (``order`` is ``0 .. n-1``): a
-    column needs no gather (``column[order]`` would only copy it)."""
+
+    @property
+    def order(self) -> np.ndarray:
+        """The table row of each ordered row (built on demand when the table was in order: the
+        refusals that name a line ask for it)."""
+        return np.arange(len(self.codes)) if self.sort is None else self.sort
 
     def ordered(self, column: np.ndarray) -> np.ndarray:
         """``column`` (one value per table row) with its rows in grouped order."""
-        return column if self.in_order else column[self.order]
+        return column if self.sort is None else column[self.sort]
+
+    @cached_property
+    def typical_step(self) -> float | None:
+        """The median time difference between an id's consecutive rows (nanoseconds for dates);
+        None without times or without two rows in any id."""
+        if self.when is None:
+            return None
+        gaps = np.diff(self.when)[np.diff(self.codes) == 0]
+        return float(np.median(gaps, overwrite_input=True)) if gaps.size else None
 
     @property
     def lengths(self) -> np.ndarray:
@@ -88,34 +103,35 @@ def filled_column(table: Table, name: str, role: str) -> pd.Series:
 def group_rows(table: Table, id_col: str, time_col: str | None) -> Grouped:
     """The table's rows by id (ids in order of first appearance), each id's rows in time order."""
     ids = filled_column(table, id_col, "--id-col")
-    codes, uniques = pd.factorize(ids, sort=False)
+    factorized, uniques = pd.factorize(ids, sort=False)
+    codes = factorized.astype(np.int32)  # half the memory of factorize's int64
+    del factorized
     names = np.asarray(uniques)
     step = np.diff(codes)
     if time_col is None:
         if np.all(step >= 0):
-            return Grouped(np.arange(len(codes)), codes, names, None, False, in_order=True)
+            return Grouped(None, codes, names, None, False)
         order = np.argsort(codes, kind="stable")
         return Grouped(order, codes[order], names, None, False)
     when, datetimes, dayfirst = _times(table, time_col)
     later = np.diff(when)
-    in_order = bool(np.all((step > 0) | ((step == 0) & (later >= 0))))
-    if in_order:  # written id by id, in time order: the sort's own answer, without a sort
-        order = np.arange(len(codes))
-    else:
-        order = np.lexsort((np.arange(len(codes)), when, codes))
-        codes, when = codes[order], when[order]
+    sort: np.ndarray | None = None  # written id by id, in time order: no sort, no gather
+    if not np.all((step > 0) | ((step == 0) & (later >= 0))):
+        sort = np.lexsort((np.arange(len(codes)), when, codes))
+        codes, when = codes[sort], when[sort]
         step, later = np.diff(codes), np.diff(when)
     same = (step == 0) & (later == 0)
     del step, later
     if same.any():
         i = int(np.argmax(same))
+        order = np.arange(len(codes)) if sort is None else sort
         first, second = sorted((int(order[i]), int(order[i + 1])))
         raise DataError(
-            f"{table.path}: id '{names[codes[first]]}' has time "
+            f"{table.path}: id '{names[codes[i]]}' has time "
             f"'{table.column(time_col, '--time-col').iloc[first]}' twice ("
             f"{table.where(first)} and {table.where(second)}); each (id, time) must be one row"
         )
-    return Grouped(order, codes, names, when, datetimes, dayfirst, in_order)
+    return Grouped(sort, codes, names, when, datetimes, dayfirst)
 
 
 def _times(table: Table, time_col: str) -> tuple[np.ndarray, bool, bool | None]:

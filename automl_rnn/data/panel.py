@@ -53,13 +53,14 @@ def _panel(
     max_gap: int | None,
 ) -> PanelData:
     grouped = group_rows(table, columns.id_col, columns.time_col)
+    grouped.typical_step  # noqa: B018 -- its temporaries now, before ``values`` exists: a lower peak
     names = (columns.target, *columns.features, *columns.static)
     roles = (
         ["--target"]
         + ["--features"] * len(columns.features)
         + ["--static-features"] * len(columns.static)
     )
-    values = np.empty((len(grouped.order), len(names)))
+    values = np.empty((len(grouped.codes), len(names)))
     for j, (column, role) in enumerate(zip(names, roles)):
         raw = _numbers(table, column, role)
         empty = np.isnan(raw)
@@ -80,7 +81,7 @@ def _panel(
     notes: list[str] = []
     if max_gap is None:
         _check_gaps(table, grouped, columns)
-        rows = Rows(grouped.codes, values, grouped.when, grouped.order, grouped.datetimes)
+        rows = Rows(grouped.codes, values, grouped.when, grouped.datetimes)
     else:
         rows = panel_gaps.on_grid(table, grouped, values, notes)
     step = _step(grouped)
@@ -144,7 +145,8 @@ def _check_gaps(table: Table, grouped: Grouped, columns: PanelColumns) -> None:
     if not same_id.any():
         return
     gaps, unit = np.diff(grouped.when), ""
-    step = float(np.median(gaps[same_id]))
+    step = grouped.typical_step
+    assert step is not None  # two rows of one id exist
     if grouped.datetimes and step >= 27 * 86_400e9:  # months and longer: count in months
         stamps = pd.DatetimeIndex(grouped.when.astype("datetime64[ns]"))
         gaps = np.diff((stamps.year * 12 + stamps.month).to_numpy(dtype=np.float64))
@@ -177,9 +179,8 @@ def _step(grouped: Grouped) -> pd.Timedelta | None:
     """The typical time step within a series (datetimes only)."""
     if grouped.when is None or not grouped.datetimes:
         return None
-    same_id = np.diff(grouped.codes) == 0
-    gaps = np.diff(grouped.when)[same_id]
-    return pd.Timedelta(int(np.median(gaps)), unit="ns") if gaps.size else None
+    step = grouped.typical_step
+    return pd.Timedelta(int(step), unit="ns") if step is not None else None
 
 
 def _kept(

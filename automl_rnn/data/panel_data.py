@@ -105,12 +105,12 @@ class PanelData(PreparedData):
         self.train_len = self.lengths - 2 * horizon
         self.values = series.values
         self.targets = series.values[:, 0]
-        position = np.arange(len(self.codes))
-        position -= self.offsets[self.codes]
+        position = np.arange(len(self.codes), dtype=np.int32)  # each row's step in its series
+        position -= self.offsets.astype(np.int32)[self.codes]
         inputs = series.values.astype(np.float32)
         self._targets32 = inputs[:, 0].copy()
         self.mu, self.sd = np.zeros(0), np.zeros(0)
-        in_train = position < self.train_len[self.codes]
+        in_train = position < self.train_len.astype(np.int32)[self.codes]
         if series.values.shape[1] > 1:  # covariates and static features, scaled in place
             self.mu, self.sd = standardize(inputs[:, 1:], in_train)
         self._inputs32 = inputs
@@ -126,7 +126,8 @@ class PanelData(PreparedData):
         self.default_seq_len = next(
             (c for c in self._candidates if c >= target), self._candidates[-1]
         )
-        self.fingerprint = fingerprint(series.values, series.codes, columns, horizon)
+        codes64 = series.codes.astype(np.int64)  # the dtype earlier versions hashed: same prints
+        self.fingerprint = fingerprint(series.values, codes64, columns, horizon)
 
     # ---- windows -------------------------------------------------------------------------------
     def seq_len_candidates(self) -> list[int]:

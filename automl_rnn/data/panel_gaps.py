@@ -26,20 +26,18 @@ MONTHLY_DAYS = 27
 @dataclass(frozen=True)
 class Rows:
     """The series' rows on their regular grid: ``codes[k]`` the series of row ``k``, ``values``
-    ``[N, F]`` (NaN where missing), ``when`` each row's time (float64, nanoseconds for dates),
-    ``lines`` the table row each came from (-1 for a step the file skipped)."""
+    ``[N, F]`` (NaN where missing), ``when`` each row's time (float64, nanoseconds for dates)."""
 
     codes: np.ndarray
     values: np.ndarray
     when: np.ndarray | None
-    lines: np.ndarray
     datetimes: bool = False
 
 
 def on_grid(table: Table, grouped: Grouped, values: np.ndarray, notes: list[str]) -> Rows:
     """Every series on its regular time grid, the skipped steps inserted as empty rows and the
     incomplete rows at either end of a series dropped."""
-    rows = Rows(grouped.codes, values, grouped.when, grouped.order, grouped.datetimes)
+    rows = Rows(grouped.codes, values, grouped.when, grouped.datetimes)
     if grouped.when is not None and (np.diff(grouped.codes) == 0).any():
         rows = _inserted(table, grouped, values, notes)
     return _trimmed(table, grouped, rows, notes)
@@ -49,7 +47,8 @@ def _inserted(table: Table, grouped: Grouped, values: np.ndarray, notes: list[st
     assert grouped.when is not None
     codes, when = grouped.codes, grouped.when
     same_id = np.diff(codes) == 0
-    step = float(np.median(np.diff(when)[same_id]))
+    step = grouped.typical_step
+    assert step is not None  # two rows of one id exist
     monthly = grouped.datetimes and step >= MONTHLY_DAYS * 86_400e9
     if monthly:
         stamps = pd.DatetimeIndex(when.astype("datetime64[ns]"))
@@ -72,11 +71,9 @@ def _inserted(table: Table, grouped: Grouped, values: np.ndarray, notes: list[st
     offsets = np.r_[0, np.cumsum(length)]
     index = offsets[codes] + slot
     if offsets[-1] == len(codes):
-        return Rows(codes, values, when, grouped.order, grouped.datetimes)
+        return Rows(codes, values, when, grouped.datetimes)
     full = np.full((int(offsets[-1]), values.shape[1]), np.nan)
     full[index] = values
-    lines = np.full(len(full), -1, dtype=np.int64)
-    lines[index] = grouped.order
     notes.append(f"{len(full) - len(codes)} skipped time step(s) inserted as missing values")
     grid_codes = np.repeat(np.arange(len(length)), length)
     grid_slot = np.arange(len(full)) - offsets[grid_codes]
@@ -90,7 +87,7 @@ def _inserted(table: Table, grouped: Grouped, values: np.ndarray, notes: list[st
             grid = months.to_timestamp().as_unit("ns").asi8.astype(np.float64)
         elif stamps.is_month_end.all():
             grid = months.to_timestamp(how="end").normalize().as_unit("ns").asi8.astype(np.float64)
-    return Rows(grid_codes, full, grid, lines, grouped.datetimes)
+    return Rows(grid_codes, full, grid, grouped.datetimes)
 
 
 def _trimmed(table: Table, grouped: Grouped, rows: Rows, notes: list[str]) -> Rows:
@@ -115,7 +112,7 @@ def _trimmed(table: Table, grouped: Grouped, rows: Rows, notes: list[str]) -> Ro
         return rows
     notes.append(f"{int((~keep).sum())} incomplete row(s) at the ends of series dropped")
     when = rows.when[keep] if rows.when is not None else None
-    return Rows(rows.codes[keep], rows.values[keep], when, rows.lines[keep], rows.datetimes)
+    return Rows(rows.codes[keep], rows.values[keep], when, rows.datetimes)
 
 
 def filled(

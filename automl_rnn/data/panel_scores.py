@@ -31,7 +31,7 @@ def insample_scales(
         diffs = np.abs(targets[lag:] - targets[:-lag])
         diffs[~inside] = 0.0
         total = np.bincount(codes[lag:], weights=diffs, minlength=series)
-        count = np.bincount(codes[lag:], weights=inside, minlength=series)
+        count = np.bincount(codes[lag:][inside], minlength=series)
         return np.divide(total, count, out=np.zeros(series), where=count > 0)
 
     naive = mean_abs_diff(1)

@@ -86,7 +86,7 @@ def _sequences(
 ) -> SequenceData:
     path = table.path
     grouped = group_rows(table, columns.id_col, columns.time_col)
-    order, codes, names = grouped.order, grouped.codes, grouped.names
+    codes, names = grouped.codes, grouped.names
     steps = _feature_steps(table, columns.features, grouped)
     label_codes, label_names = pd.factorize(filled_column(table, columns.target, "--target"))
     labels = np.asarray(label_names, dtype=str)
@@ -94,7 +94,7 @@ def _sequences(
     if columns.per_step:
         firsts = np.flatnonzero(np.r_[True, np.diff(codes) != 0])
     else:
-        firsts = _constant_within_id(table, columns.target, ordered, labels, codes, order)
+        firsts = _constant_within_id(table, columns.target, ordered, labels, grouped)
     lengths = np.bincount(codes, minlength=len(names)).astype(np.int64)
     short = np.flatnonzero(lengths < 2)
     if short.size:
@@ -146,7 +146,7 @@ def _feature_steps(table: Table, features: tuple[str, ...], grouped: Grouped) ->
     """``[rows, features]`` float64: the feature columns with the rows in grouped order; an
     empty cell is refused with its line. Each column is dropped from the table once copied
     (large tables hold one copy of the steps)."""
-    steps = np.empty((len(grouped.order), len(features)))
+    steps = np.empty((len(grouped.codes), len(features)))
     for j, feature in enumerate(features):
         column = table.numeric(feature, "--features")
         missing = np.isnan(column)
@@ -270,11 +270,11 @@ def _constant_within_id(
     target: str,
     label_codes: np.ndarray,
     labels: np.ndarray,
-    codes: np.ndarray,
-    order: np.ndarray,
+    grouped: Grouped,
 ) -> np.ndarray:
     """Positions (in the ordered rows) of each id's first row; the label (``labels`` coded as
     ``label_codes``, in row order) must not change within an id."""
+    codes = grouped.codes
     starts = np.flatnonzero(np.r_[True, np.diff(codes) != 0])
     changed = np.flatnonzero((np.diff(label_codes) != 0) & (np.diff(codes) == 0))
     if changed.size:
@@ -282,7 +282,7 @@ def _constant_within_id(
         before, after = labels[label_codes[i]], labels[label_codes[i + 1]]
         raise DataError(
             f"{table.path}: column '{target}' changes within one id at "
-            f"{table.where(int(order[i + 1]))} ({str(before)!r} -> {str(after)!r}); a labelled "
+            f"{table.where(int(grouped.order[i + 1]))} ({str(before)!r} -> {str(after)!r}); a labelled "
             "sequence has one label per id (give --per-step if the target labels each step, or "
             "--horizon N to forecast each id's series)"
         )

@@ -316,6 +316,19 @@ def test_a_repeated_time_in_a_file_written_in_order_is_refused_too(
     assert f"id 's0000' has time '{when}' twice (line 7 and line 8)" in refused(doubled, tmp_path)
 
 
+def test_a_repeated_time_in_a_shuffled_table_names_its_own_id(tmp_path: Path) -> None:
+    """The refusal named the id of the row at that position in grouped order, not of the
+    repeated row: 'a' for a time repeated in 'c' (a real bug, found making the identity order
+    lazy)."""
+    rows = [{"series": s, "date": f"2020-01-{d:02d}", "sales": float(d)}
+            for s in ("a", "b", "c") for d in range(1, 29)]  # fmt: skip
+    frame = pd.DataFrame(rows)
+    twice = frame[(frame["series"] == "c") & (frame["date"] == "2020-01-05")]
+    shuffled = pd.concat([frame, twice]).sample(frac=1.0, random_state=0)
+    message = refused(shuffled, tmp_path)
+    assert "id 'c' has time '2020-01-05' twice (line 15 and line 37)" in message
+
+
 @pytest.mark.parametrize("freq", ["D", "MS"], ids=["daily", "monthly"])
 def test_a_skipped_step_inside_a_series_is_refused_by_id_and_dates(
     tmp_path: Path, freq: str
