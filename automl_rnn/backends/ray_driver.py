@@ -50,9 +50,16 @@ if TYPE_CHECKING:
 RAY_ERROR = "error: Ray trial failed after retries"
 #: How often (seconds) the searcher looks for trials a dead process left RUNNING.
 RECOVERY_INTERVAL_S = 2.0
-#: Ray's names for a trial whose worker process or node went away (read from its error text
-#: where Ray kept no pickled error).
-_LOST_MARKERS = ("ActorDiedError", "RayActorError", "NodeDiedError", "WorkerCrashedError")
+#: Ray's names and words for a trial whose worker process or node went away, read from its error
+#: text where Ray kept no pickled error yet (the text of an ``ActorDiedError`` need not name it).
+_LOST_MARKERS = (
+    "ActorDiedError",
+    "RayActorError",
+    "NodeDiedError",
+    "WorkerCrashedError",
+    "The actor died unexpectedly",
+    "its worker process has died",
+)
 
 
 class LedgerSearcher(Searcher):
@@ -220,7 +227,7 @@ class LedgerCallback(Callback):
             trace = _error_text(trial)
             return TrialResult(
                 TrialState.FAILED,
-                reason=failure_reason(trial, trace),
+                reason=failure_reason(_pickled_error(trial), trace),
                 params=params,
                 seed=seed,
                 traceback=trace or None,
@@ -273,21 +280,28 @@ def checkpoint_uri(checkpoint: tune.Checkpoint) -> str:
     return checkpoint.path if scheme == "local" else f"{scheme}://{checkpoint.path}"
 
 
-def failure_reason(trial: Trial, trace: str) -> str:
-    """Why Ray gave up on ``trial``: its worker or node lost (:data:`NODE_LOST`), killed by
-    Ray's memory monitor (``out_of_memory``), or another error (:data:`RAY_ERROR`)."""
+def failure_reason(error: BaseException | None, trace: str) -> str:
+    """Why Ray gave up on a trial, from its pickled ``error`` (None where Ray has not stored
+    it, or could not unpickle it) and its error text: its worker or node lost
+    (:data:`NODE_LOST`), killed by Ray's memory monitor (``out_of_memory``), or another error
+    (:data:`RAY_ERROR`)."""
     from ray import exceptions
 
-    try:
-        error = trial.get_pickled_error()
-    except Exception:  # an error Ray could not unpickle: its text decides
-        error = None
     lost_types = (exceptions.RayActorError, exceptions.NodeDiedError, exceptions.WorkerCrashedError)
     if isinstance(error, exceptions.OutOfMemoryError) or "OutOfMemoryError" in trace:
         return "out_of_memory"
     if isinstance(error, lost_types) or any(marker in trace for marker in _LOST_MARKERS):
         return NODE_LOST
     return RAY_ERROR
+
+
+def _pickled_error(trial: Trial) -> BaseException | None:
+    """The error Ray pickled for ``trial`` (None when not stored yet or not unpicklable: the
+    text then decides)."""
+    try:
+        return trial.get_pickled_error()
+    except Exception:
+        return None
 
 
 def _error_text(trial: Trial) -> str:
