@@ -15,11 +15,15 @@ log = logging.getLogger("automl_rnn.data")
 DEFAULT_MAX_GAP = 3
 
 
-def _runs(missing: np.ndarray) -> list[tuple[int, int]]:
-    """``(start, length)`` of each run of True in a 1-D mask."""
-    edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return [(int(a), int(b - a)) for a, b in zip(starts, stops)]
+def missing_runs(missing: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(start row, length, column)`` of each run of True in a ``[rows, columns]`` mask, column
+    by column (one series, or many end to end whose first and last rows are complete)."""
+    found = []
+    for column in range(missing.shape[1]):
+        edges = np.diff(np.concatenate([[0], missing[:, column].astype(np.int8), [0]]))
+        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        found += [(int(a), int(b - a), column) for a, b in zip(starts, stops, strict=True)]
+    return found
 
 
 def handle_missing(series: RawSeries, mode: str, max_gap: int) -> RawSeries:
@@ -53,10 +57,7 @@ def handle_missing(series: RawSeries, mode: str, max_gap: int) -> RawSeries:
     if first > 0 or last < len(complete):
         _note(series, f"dropped {first + len(complete) - last} incomplete rows at the ends")
         series = series.take(np.arange(first, last))
-    gaps = []
-    for col in range(series.values.shape[1]):
-        for start, length in _runs(np.isnan(series.values[:, col])):
-            gaps.append((start, length, col))
+    gaps = missing_runs(np.isnan(series.values))
     too_long = [gap for gap in gaps if gap[1] > max_gap]
     if too_long:
         start, length, col = min(too_long)

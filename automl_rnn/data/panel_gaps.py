@@ -16,7 +16,7 @@ import pandas as pd
 
 from automl_rnn.data.csvread import Table
 from automl_rnn.data.long_table import Grouped
-from automl_rnn.data.missing import fill_causal
+from automl_rnn.data.missing import fill_causal, missing_runs
 from automl_rnn.errors import DataError
 
 #: Days from which a typical step counts in calendar months (months, quarters, years).
@@ -130,7 +130,7 @@ def filled(
     missing = np.isnan(values)
     if not missing.any():
         return values
-    runs = _runs(missing)
+    runs = missing_runs(missing)
     too_long = [run for run in runs if run[1] > max_gap]
     if too_long:
         start, length, j = min(too_long)
@@ -151,16 +151,6 @@ def filled(
         f"{max(length for _, length, _ in runs)})"
     )
     return out
-
-
-def _runs(missing: np.ndarray) -> list[tuple[int, int, int]]:
-    """``(start row, length, column)`` of each run of missing values."""
-    found = []
-    for j in range(missing.shape[1]):
-        edges = np.diff(np.r_[0, missing[:, j].astype(np.int8), 0])
-        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
-            found.append((int(a), int(b - a), j))
-    return found
 
 
 def _time(rows: Rows, k: int) -> str:
