@@ -18,6 +18,7 @@ from optuna.trial import TrialState as OptunaState
 from automl_rnn.ownership import owner_alive, owner_tag
 from automl_rnn.search.ledger import INTERRUPTED, Ledger
 from automl_rnn.search.records import (
+    HEARTBEAT_GRACE_S,
     OWNER_GRACE_S,
     StudyInfo,
     StudySnapshot,
@@ -396,3 +397,50 @@ def test_interrupted_and_first_trials_round_trip_as_queued_trials(tmp_path: Path
     assert (cut.status, cut.reason, cut.seed) == (FAILED, INTERRUPTED, 5)
     assert (retry.status, retry.retry_of, retry.first_trial) == (WAITING, 0, False)
     assert retry.started is None and retry.owner is None
+
+
+@pytest.mark.parametrize(
+    ("age", "stale"),
+    [(5.0, False), (HEARTBEAT_GRACE_S - 1, False), (HEARTBEAT_GRACE_S + 1, True)],
+    ids=["fresh", "within-grace", "silent"],
+)
+def test_a_trial_whose_heartbeat_went_silent_is_stale_whatever_its_owner(
+    age: float, stale: bool
+) -> None:
+    """Shared databases: a machine notes each of its trials alive every few seconds; one not
+    noted for longer than the grace is stale even though its owner tag (a pid on another
+    machine) cannot be checked from here (the live owner below would say alive)."""
+    trial = TrialRecord(
+        number=7, status=RUNNING, owner=owner_tag(), started=OLD,
+        heartbeat=NOW.timestamp() - age,
+    )  # fmt: skip
+    assert numbers(snapshot(("minimize",), trial).stale(now=NOW)) == ([7] if stale else [])
+
+
+# ---- what best --json prints -------------------------------------------------------------------
+
+
+def test_a_trial_prints_every_field_best_json_shows() -> None:
+    one = TrialRecord(
+        number=3, status=COMPLETE, values=(0.25,), params={"lr": 0.01, "cell": "gru"},
+        sampled={"lr": 0.01}, metrics={"test_mae": 1.5}, seed=42, checkpoint="ckpt/3.pt",
+        mlflow_run_id="abc123",
+    )  # fmt: skip
+    assert one.to_json("s") == {
+        "study": "s", "trial": 3, "state": "complete", "value": 0.25,
+        "params": {"lr": 0.01, "cell": "gru"}, "sampled": {"lr": 0.01},
+        "metrics": {"test_mae": 1.5}, "seed": 42, "checkpoint": "ckpt/3.pt",
+        "mlflow_run_id": "abc123",
+    }  # fmt: skip
+    two = dataclasses.replace(one, values=(0.25, 1200.0))
+    printed = two.to_json("s")
+    assert printed["values"] == [0.25, 1200.0] and "value" not in printed
+
+
+def test_a_kind_seen_with_two_texts_counts_as_one_kind() -> None:
+    trials = [
+        other(0, FAILED, "diverged: gradient norm 1.7e+06"),
+        other(1, FAILED, "diverged: gradient norm 2.0e+05"),
+    ]
+    tally = snapshot(("minimize",), *trials).failure_reasons()
+    assert tally == {"diverged: gradient norm <n>": 2}
