@@ -53,7 +53,7 @@ def _panel(
     max_gap: int | None,
 ) -> PanelData:
     grouped = group_rows(table, columns.id_col, columns.time_col)
-    grouped.typical_step  # noqa: B018 -- its temporaries now, before ``values`` exists: a lower peak
+    step = _step(grouped)  # before ``values`` exists: its temporaries then cost no peak
     names = (columns.target, *columns.features, *columns.static)
     roles = (
         ["--target"]
@@ -69,7 +69,7 @@ def _panel(
             fix = (
                 "(a static feature has one value per id)"
                 if max_gap is not None
-                else ("or give --missing interpolate to fill short gaps")
+                else "or give --missing interpolate to fill short gaps"
             )
             raise DataError(
                 f"{table.path}: column '{column}' is empty at {table.where(i)} (id "
@@ -84,7 +84,6 @@ def _panel(
         rows = Rows(grouped.codes, values, grouped.when, grouped.datetimes)
     else:
         rows = panel_gaps.on_grid(table, grouped, values, notes)
-    step = _step(grouped)
     if season is None and step is not None:
         season = season_from_step(step)
         if season is not None:
@@ -147,9 +146,9 @@ def _check_gaps(table: Table, grouped: Grouped, columns: PanelColumns) -> None:
     gaps, unit = np.diff(grouped.when), ""
     step = grouped.typical_step
     assert step is not None  # two rows of one id exist
-    if grouped.datetimes and step >= 27 * 86_400e9:  # months and longer: count in months
-        stamps = pd.DatetimeIndex(grouped.when.astype("datetime64[ns]"))
-        gaps = np.diff((stamps.year * 12 + stamps.month).to_numpy(dtype=np.float64))
+    months = panel_gaps.month_positions(grouped)
+    if months is not None:  # months and longer: count in calendar months
+        gaps = np.diff(months)
         step, unit = float(np.median(gaps[same_id])), "month(s)"
     skipped = np.flatnonzero(same_id & (gaps > 1.5 * step))
     if not skipped.size:

@@ -43,18 +43,27 @@ def on_grid(table: Table, grouped: Grouped, values: np.ndarray, notes: list[str]
     return _trimmed(table, grouped, rows, notes)
 
 
+def month_positions(grouped: Grouped) -> np.ndarray | None:
+    """Each row's calendar month (year * 12 + month) when the series step by a month or more
+    (months, quarters, years: their steps differ in days), else None. One rule for refusing
+    skipped steps (:mod:`.panel`) and inserting them."""
+    step = grouped.typical_step
+    if grouped.when is None or not grouped.datetimes or step is None:
+        return None
+    if step < MONTHLY_DAYS * 86_400e9:
+        return None
+    stamps = pd.DatetimeIndex(grouped.when.astype("datetime64[ns]"))
+    return (stamps.year * 12 + stamps.month).to_numpy(dtype=np.float64)
+
+
 def _inserted(table: Table, grouped: Grouped, values: np.ndarray, notes: list[str]) -> Rows:
     assert grouped.when is not None
     codes, when = grouped.codes, grouped.when
     same_id = np.diff(codes) == 0
     step = grouped.typical_step
     assert step is not None  # two rows of one id exist
-    monthly = grouped.datetimes and step >= MONTHLY_DAYS * 86_400e9
-    if monthly:
-        stamps = pd.DatetimeIndex(when.astype("datetime64[ns]"))
-        position = (stamps.year * 12 + stamps.month).to_numpy(dtype=np.float64)
-    else:
-        position = when / step
+    months = month_positions(grouped)
+    position = months if months is not None else when / step
     starts = np.flatnonzero(np.r_[True, ~same_id])
     slot = position - position[starts][codes]
     off = np.flatnonzero(np.abs(slot - np.round(slot)) > 0.01)
@@ -77,17 +86,24 @@ def _inserted(table: Table, grouped: Grouped, values: np.ndarray, notes: list[st
     notes.append(f"{len(full) - len(codes)} skipped time step(s) inserted as missing values")
     grid_codes = np.repeat(np.arange(len(length)), length)
     grid_slot = np.arange(len(full)) - offsets[grid_codes]
-    if not monthly:
-        grid = when[starts][grid_codes] + grid_slot * step
-    else:  # calendar months from each series' first, anchored as its dates are
-        grid = np.interp(np.arange(len(full)), index, when)
-        first = pd.DatetimeIndex(when[starts].astype("datetime64[ns]"))[grid_codes]
-        months = first.to_period("M") + grid_slot
-        if stamps.is_month_start.all():
-            grid = months.to_timestamp().as_unit("ns").asi8.astype(np.float64)
-        elif stamps.is_month_end.all():
-            grid = months.to_timestamp(how="end").normalize().as_unit("ns").asi8.astype(np.float64)
+    grid = when[starts][grid_codes] + grid_slot * step
+    if months is not None:
+        grid = _month_grid(when, starts, grid_codes, grid_slot, index)
     return Rows(grid_codes, full, grid, grouped.datetimes)
+
+
+def _month_grid(
+    when: np.ndarray, starts: np.ndarray, codes: np.ndarray, slot: np.ndarray, index: np.ndarray
+) -> np.ndarray:
+    """The grid's times in calendar months from each series' first date, anchored as the file's
+    dates are (month starts or month ends; else between the known neighbours)."""
+    stamps = pd.DatetimeIndex(when.astype("datetime64[ns]"))
+    months = pd.DatetimeIndex(when[starts].astype("datetime64[ns]"))[codes].to_period("M") + slot
+    if stamps.is_month_start.all():
+        return months.to_timestamp().as_unit("ns").asi8.astype(np.float64)
+    if stamps.is_month_end.all():
+        return months.to_timestamp(how="end").normalize().as_unit("ns").asi8.astype(np.float64)
+    return np.interp(np.arange(len(codes)), index, when)
 
 
 def _trimmed(table: Table, grouped: Grouped, rows: Rows, notes: list[str]) -> Rows:
