@@ -23,8 +23,10 @@ series (medians over series and seeds; ``worst_rel_mae`` over air_passengers' se
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -92,11 +94,23 @@ def inspect(name: str) -> dict[str, Any]:
 
 
 def ours(
-    name: str, seed: int, trials: int, space: str | None = None, backtest: bool = False
+    name: str,
+    seed: int,
+    trials: int,
+    space: str | None = None,
+    backtest: bool = False,
+    keep: Path | None = None,
 ) -> list[Row]:
     """automl-rnn's defaults (or ``space``); the classical baselines come from the same
-    search's windows."""
-    with tempfile.TemporaryDirectory() as workspace:
+    search's windows. ``keep``: search in ``keep/<series>-s<seed>`` and leave the study there
+    (to export its trials afterwards, e.g. as an ensemble)."""
+    with contextlib.ExitStack() as stack:
+        if keep is None:
+            workspace = stack.enter_context(tempfile.TemporaryDirectory())
+        else:
+            workspace = str(keep / f"{name}{'-backtest' if backtest else ''}-s{seed}")
+            shutil.rmtree(workspace, ignore_errors=True)
+            Path(workspace).mkdir(parents=True)
         task = backtest_task(name, Path(workspace)) if backtest else task_arg(name)
         cmd = [sys.executable, "-m", "automl_rnn.cli", "search", "--task", task,
                "--trials", str(trials), "--seed", str(seed), "--workspace", workspace,
@@ -200,6 +214,7 @@ def main() -> None:
     parser.add_argument("--space", help="automl-rnn's space file (default: its own)")
     parser.add_argument("--label", default="automl-rnn", help="automl-rnn's system name")
     parser.add_argument("--backtest", action="store_true", help="drop each test part first")
+    parser.add_argument("--keep", help="keep each search's workspace under this folder")
     args = parser.parse_args()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -210,6 +225,7 @@ def main() -> None:
         print(summarise(rows, series, args.label))
         return
     systems = args.systems.split(",")
+    keep = Path(args.keep).resolve() if args.keep else None
     for name in series:
         facts = inspect(name)
         for seed in seeds:
@@ -220,7 +236,7 @@ def main() -> None:
                 if done:
                     continue
                 made = (
-                    ours(name, seed, args.trials, args.space, args.backtest)
+                    ours(name, seed, args.trials, args.space, args.backtest, keep)
                     if system == "ours"
                     else [autolstm(name, seed, args.trials)]
                 )
