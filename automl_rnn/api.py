@@ -163,11 +163,13 @@ def export(
     refit: bool = False,
     force: bool = False,
     storage: str | None = None,
+    ensemble: int | None = None,
 ) -> dict[str, Any]:
     """Export a trial (default: the best) to ``out``: ONNX / TorchScript (each verified against
     PyTorch), a manifest with checksums, and an MLflow pyfunc model (``register`` names it in the
     registry with alias ``champion``). ``refit`` retrains on train + validation first; ``force``
-    replaces a non-empty ``out``."""
+    replaces a non-empty ``out``. ``ensemble=K`` (forecasts of one series) exports the mean of
+    the K best trials as one graph instead, scored next to each member (``summary["ensemble"]``)."""
     from automl_rnn.export.bundle import export_trial, parse_formats
     from automl_rnn.export.folder import check_out
 
@@ -175,7 +177,7 @@ def export(
     check_out(Path(out).expanduser().resolve(), force)
     snapshot = _open(study, workspace, storage).snapshot()
     summary = export_trial(
-        snapshot, _folder(workspace), out, trial, formats, register, refit, force
+        snapshot, _folder(workspace), out, trial, formats, register, refit, force, ensemble
     )
     summary.pop("manifest", None)
     return summary

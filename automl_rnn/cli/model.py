@@ -42,19 +42,34 @@ def export(
     ] = False,
     as_json: JsonOpt = False,
     storage: StorageOpt = None,
+    ensemble: Annotated[
+        int | None,
+        typer.Option(
+            "--ensemble",
+            metavar="K",
+            min=1,
+            help="Forecasts of one series: export the mean of the K best trials as one graph.",
+        ),
+    ] = None,
 ) -> None:
     """Export a trial's model (default: the best) for prediction without the training stack."""
     from automl_rnn import api
 
     with interruptible(f"nothing was written to {out}"):
-        summary = api.export(study, out, trial, workspace, formats, register, refit, force, storage)
+        summary = api.export(
+            study, out, trial, workspace, formats, register, refit, force, storage, ensemble
+        )
     show(summary, as_json, _print_export)
 
 
 def _print_export(summary: dict[str, Any]) -> None:
-    typer.echo(
-        f"exported trial #{summary['trial']} of study {summary['study']} to {summary['out']}"
-    )
+    ensemble = summary.get("ensemble")
+    if ensemble is None:
+        typer.echo(
+            f"exported trial #{summary['trial']} of study {summary['study']} to {summary['out']}"
+        )
+    else:
+        _print_ensemble(summary, ensemble)
     for name, check in summary["verification"].items():
         exact = "" if "tokens_identical" not in check else ", classes/tokens identical"
         typer.echo(
@@ -64,6 +79,21 @@ def _print_export(summary: dict[str, Any]) -> None:
     _print_refit(summary.get("refit"))
     _print_mlflow(summary)
     typer.echo(f"  predict: automl-rnn predict --model {summary['out']} --data FILE.csv")
+
+
+def _print_ensemble(summary: dict[str, Any], ensemble: dict[str, Any]) -> None:
+    trials = ", ".join(f"#{n}" for n in ensemble["trials"])
+    typer.echo(
+        f"exported the mean of the {ensemble['size']} best trials ({trials}) of study "
+        f"{summary['study']} to {summary['out']}"
+    )
+    best, scores = ensemble["members"][0], ensemble["metrics"]
+    for split, name in (("val", "validation"), ("test", "test")):
+        typer.echo(
+            f"  {name} MAE: ensemble {scores[f'{split}_mae']:.4g}, best trial "
+            f"{best[f'{split}_mae']:.4g} (rel_mae {scores[f'{split}_rel_mae']:.3f} vs "
+            f"{best[f'{split}_rel_mae']:.3f})"
+        )
 
 
 def _print_refit(refitted: dict[str, Any] | None) -> None:

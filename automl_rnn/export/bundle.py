@@ -16,36 +16,24 @@ pyfunc model to the trial's MLflow run (:mod:`automl_rnn.export.pyfunc`).
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import platform
 import shutil
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automl_rnn.errors import ConfigError, UserError, closest
-from automl_rnn.export import runtime
+from automl_rnn.export import runtime, writing
 from automl_rnn.export.folder import check_out, publish, staging_for, writable
 
 if TYPE_CHECKING:
+    from torch import Tensor
+
     from automl_rnn.config.experiment import ExperimentSpec
+    from automl_rnn.config.hparams import Hyperparams
     from automl_rnn.data.prepared import PreparedData
     from automl_rnn.search.records import StudyInfo, StudySnapshot, TrialRecord
 
 FORMATS = ("onnx", "torchscript", "mlflow")
 DEFAULT_FORMATS = "onnx,torchscript,mlflow"
-_PACKAGES = (
-    "automl-rnn",
-    "torch",
-    "onnx",
-    "onnxruntime",
-    "mlflow",
-    "numpy",
-    "pandas",
-    "optuna",
-    "pytorch-lightning",
-)
 
 
 def parse_formats(text: str) -> list[str]:
@@ -65,17 +53,6 @@ def parse_formats(text: str) -> list[str]:
             "(e.g. --format onnx,mlflow)"
         )
     return [name for name in FORMATS if name in names]
-
-
-def versions() -> dict[str, str | None]:
-    """Python's and the relevant packages' versions (None when not installed)."""
-    found: dict[str, str | None] = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = None
-    return found
 
 
 def _pick_trial(snapshot: StudySnapshot, number: int | None) -> TrialRecord:
@@ -100,6 +77,12 @@ def _pick_trial(snapshot: StudySnapshot, number: int | None) -> TrialRecord:
             f"completed trials: {done}"
         )
     return trial
+
+
+def _ensemble_members(snapshot: StudySnapshot, size: int) -> list[TrialRecord]:
+    from automl_rnn.export.assembly import pick_members
+
+    return pick_members(snapshot, size)
 
 
 def _checkpoint(workspace: Path, study: str, record: dict[str, Any]) -> Path:
@@ -172,18 +155,6 @@ def _check_data(info: StudyInfo, workspace: Path, prepared: PreparedData) -> Non
         )
 
 
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
-
-
-def _files(folder: Path) -> dict[str, dict[str, Any]]:
-    return {
-        p.name: {"sha256": runtime.sha256(p), "bytes": p.stat().st_size}
-        for p in sorted(folder.iterdir())
-        if p.is_file() and p.name != runtime.MANIFEST
-    }
-
-
 def export_trial(
     snapshot: StudySnapshot,
     workspace: Path,
@@ -193,10 +164,14 @@ def export_trial(
     register: str | None = None,
     refit: bool = False,
     force: bool = False,
+    ensemble: int | None = None,
 ) -> dict[str, Any]:
-    """Export one trial of the study to ``out`` (see the module docstring; ``force`` replaces a
-    non-empty ``out`` once the new export is complete); return a summary."""
+    """Export one trial of the study to ``out``, or (``ensemble``) the mean of its best
+    ``ensemble`` trials as one graph (see the module docstring; ``force`` replaces a non-empty
+    ``out`` once the new export is complete); return a summary."""
     chosen = parse_formats(formats)
+    if ensemble is not None and trial is not None:
+        raise ConfigError("--ensemble takes the study's best trials itself: drop --trial")
     if register is not None and "mlflow" not in chosen:
         raise ConfigError("--register needs the mlflow format: add mlflow to --format")
     if register is not None and not register.strip():
@@ -204,23 +179,37 @@ def export_trial(
     target = Path(out).expanduser().resolve()
     check_out(target, force)
     info = snapshot.info
-    picked = _pick_trial(snapshot, trial)
+    members = None if ensemble is None else _ensemble_members(snapshot, ensemble)
+    picked = _pick_trial(snapshot, trial) if members is None else members[0]
     record = picked.to_json(info.name)
+    records = [m.to_json(info.name) for m in members or ()]
     spec = _stored_spec(info, workspace)
     checkpoint = None if refit else _checkpoint(workspace, info.name, record)
+    for other in records if not refit else ():
+        _checkpoint(workspace, info.name, other)  # every member's weights, before any work
     prepared = _prepare(spec, info.name)
     _check_data(info, workspace, prepared)
+    if members is not None:
+        from automl_rnn.export.assembly import check_supported
+
+        check_supported(prepared, info.name)
     staging = writable(target, lambda: staging_for(target))
     try:
-        summary = _build(info.name, workspace, spec, prepared, record, checkpoint, chosen, staging)
-        if refit:
+        summary = (
+            _build(info.name, workspace, spec, prepared, record, checkpoint, chosen, staging)
+            if members is None
+            else _build_ensemble(
+                info.name, workspace, spec, prepared, records, refit, chosen, staging
+            )
+        )
+        if refit and members is None:
             summary["refit"] = summary["manifest"]["refit"]
         if "mlflow" in chosen:
             summary["mlflow"] = _log_mlflow(
                 spec, workspace, prepared, record, picked.mlflow_run_id, staging, register
             )
             summary["manifest"]["mlflow"] = summary["mlflow"]
-            _write_json(staging / runtime.MANIFEST, summary["manifest"])
+            writing.write_json(staging / runtime.MANIFEST, summary["manifest"])
         writable(target, lambda: publish(staging, target))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -240,13 +229,11 @@ def _build(
     formats: list[str],
     folder: Path,
 ) -> dict[str, Any]:
-    """Weights, preprocessing, graphs (each verified) and the manifest, written into ``folder``."""
+    """One trial's weights, preprocessing, graphs (each verified) and manifest, into ``folder``."""
     import torch
 
     from automl_rnn.data.contract import DataShape
-    from automl_rnn.export import codec, network, onnx_format, torchscript
-    from automl_rnn.export.loading import load_weights
-    from automl_rnn.export.refit import epochs_of, refit
+    from automl_rnn.export import codec, network
     from automl_rnn.training.recipe import arch_of, resolve_params
 
     torch.set_num_threads(spec.threads)
@@ -254,72 +241,110 @@ def _build(
     topology = str(hp.topology)
     shape: DataShape = prepared.shape(topology)
     arch = arch_of(hp)
-    refit_info = None
-    if checkpoint is None:
-        epochs = epochs_of(record["metrics"])
-        state, test_metrics = refit(spec, prepared, hp, int(record["seed"]), epochs)
-        refit_info = {
-            "data": "train+val",
-            "epochs": epochs,
-            "seed": record["seed"],
-            "metrics": test_metrics,
-        }
-    else:
-        state = load_weights(checkpoint, f"trial {record['trial']}'s checkpoint")
-    net = network.build_inference_net(network.network_spec(arch, shape), state)
-    torch.save({k: v.contiguous().clone() for k, v in state.items()}, folder / runtime.WEIGHTS_FILE)
+    state, refit_info = _weights(spec, prepared, record, hp, checkpoint)
     pre = {
-        "format_version": runtime.FORMAT_VERSION,
+        "format_version": runtime.TRIAL_FORMAT_VERSION,
         "kind": prepared.kind,
         "task": prepared.name,
         "topology": topology,
         "network": network.network_spec(arch, shape),
         **codec.describe(spec, prepared, hp),
     }
-    _write_json(folder / runtime.PREPROCESS, pre)
-    inputs = codec.samples(pre, prepared, hp)
-    reference = [network.run(net, x) for x in inputs]
-    float_out = shape.is_float_target
-    verification: dict[str, Any] = {}
-    if "onnx" in formats:
-        path = folder / runtime.ONNX_FILE
-        per_step = topology == "seq2seq" and (not float_out or shape.per_step_target)
-        onnx_format.write(net, inputs[0][:2], path, per_step)
-        verification["onnx"] = onnx_format.verify(path, inputs, reference, float_out)
-    if "torchscript" in formats:
-        path = folder / runtime.TORCHSCRIPT_FILE
-        torchscript.write(net, inputs[0][:2], path)
-        verification["torchscript"] = torchscript.verify(path, inputs, reference, float_out)
-    engines = [f for f in formats if f != "mlflow"] + ["eager"]
-    manifest = {
-        "format_version": runtime.FORMAT_VERSION,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        **{k: v for k, v in record.items() if k not in ("sampled", "checkpoint")},
+    graph = writing.Graph(
+        net=network.build_inference_net(pre["network"], state),
+        state=state,
+        pre=pre,
+        inputs=codec.samples(pre, prepared, hp),
+        float_out=shape.is_float_target,
+        per_step=topology == "seq2seq" and (not shape.is_float_target or shape.per_step_target),
+    )
+    extra = {
         "checkpoint": None
         if checkpoint is None
         else {"path": str(checkpoint), "sha256": runtime.sha256(checkpoint)},
         "refit": refit_info,
-        "task": {
-            "name": prepared.name,
-            "kind": prepared.kind,
-            "topology": topology,
-            "data": spec.data_args(),
-            "fingerprint": prepared.fingerprint,
-        },
-        "formats": formats,
-        "engines": {name: runtime.ENGINE_FILES[name] for name in engines},
-        "verification": verification,
-        "versions": versions(),
-        "files": _files(folder),
     }
-    _write_json(folder / runtime.MANIFEST, manifest)
-    return {
-        "study": study,
-        "trial": record["trial"],
-        "formats": formats,
-        "verification": verification,
-        "manifest": manifest,
+    return writing.write(study, spec, prepared, record, graph, formats, folder, extra)
+
+
+def _weights(
+    spec: ExperimentSpec,
+    prepared: PreparedData,
+    record: dict[str, Any],
+    hp: Hyperparams,
+    checkpoint: Path | None,
+) -> tuple[dict[str, Tensor], dict[str, Any] | None]:
+    """A trial's kept weights (``checkpoint``), or (None) its configuration retrained on train +
+    validation, with what the refit did and scored."""
+    from automl_rnn.export.loading import load_weights
+    from automl_rnn.export.refit import epochs_of, refit
+
+    if checkpoint is not None:
+        return load_weights(checkpoint, f"trial {record['trial']}'s checkpoint"), None
+    epochs = epochs_of(record["metrics"])
+    state, test_metrics = refit(spec, prepared, hp, int(record["seed"]), epochs)
+    info = {"data": "train+val", "epochs": epochs, "seed": record["seed"], "metrics": test_metrics}
+    return state, info
+
+
+def _build_ensemble(
+    study: str,
+    workspace: Path,
+    spec: ExperimentSpec,
+    prepared: PreparedData,
+    records: list[dict[str, Any]],
+    refitted: bool,
+    formats: list[str],
+    folder: Path,
+) -> dict[str, Any]:
+    """The ensemble of ``records`` (:mod:`.assembly`), written and verified like one trial."""
+    import torch
+
+    from automl_rnn.export import assembly, codec
+
+    torch.set_num_threads(spec.threads)
+    series = assembly.check_supported(prepared, study)
+    checkpoints: dict[int, dict[str, Any]] = {}
+    refits: dict[int, dict[str, Any] | None] = {}
+
+    def weights_of(record: dict[str, Any], hp: Hyperparams) -> dict[str, Tensor]:
+        path = None if refitted else _checkpoint(workspace, study, record)
+        if path is not None:
+            checkpoints[int(record["trial"])] = {"path": str(path), "sha256": runtime.sha256(path)}
+        state, refits[int(record["trial"])] = _weights(spec, prepared, record, hp, path)
+        return state
+
+    made = assembly.assemble(series, records, weights_of)
+    top = records[0]
+    from automl_rnn.training.recipe import resolve_params
+
+    hp = resolve_params(top["params"], prepared).model_copy(
+        update={"seq_len": made.window, "scaling": "global"}
+    )
+    pre = {
+        "format_version": runtime.ENSEMBLE_FORMAT_VERSION,
+        "kind": prepared.kind,
+        "task": prepared.name,
+        "topology": "ensemble",
+        "network": made.network,
+        **codec.describe(spec, prepared, hp),
     }
+    graph = writing.Graph(
+        made.net, made.state, pre, codec.samples(pre, prepared, hp), float_out=True, per_step=False
+    )
+    ensemble = {
+        "size": len(records),
+        "trials": [int(r["trial"]) for r in records],
+        "rule": "the study's best trials on its validation objective, averaged with equal weights",
+        "metrics": made.metrics,
+        "members": [
+            {**member, "checkpoint": checkpoints.get(member["trial"]),
+             "refit": refits.get(member["trial"])}
+            for member in made.members
+        ],
+    }  # fmt: skip
+    extra = {"checkpoint": None, "refit": None, "ensemble": ensemble}
+    return writing.write(study, spec, prepared, top, graph, formats, folder, extra)
 
 
 def _log_mlflow(

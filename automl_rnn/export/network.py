@@ -47,23 +47,33 @@ def network_spec(arch: ArchConfig, shape: DataShape) -> dict[str, Any]:
     return {"arch": dataclasses.asdict(arch), "shape": dataclasses.asdict(shape)}
 
 
-def build_inference_net(
-    spec: dict[str, Any], state: dict[str, Tensor] | None = None
-) -> InferenceNet:
-    """The network ``spec`` describes, in eval mode, with ``state`` loaded (strict) when given."""
+def build_inference_net(spec: dict[str, Any], state: dict[str, Tensor] | None = None) -> nn.Module:
+    """The network ``spec`` describes (one trial's, or an ensemble's: :mod:`.ensemble`), in eval
+    mode, with ``state`` loaded (strict) when given."""
+    if "ensemble" in spec:
+        from automl_rnn.export.ensemble import build_ensemble
+
+        ensemble = build_ensemble(spec)
+        _load(ensemble, state)
+        return ensemble
     arch = ArchConfig(**spec["arch"])
     shape = DataShape(**spec["shape"])
     net = build_network(arch, shape)
-    if state is not None:
-        try:
-            net.load_state_dict(state, strict=True)
-        except RuntimeError as err:
-            first = " ".join(str(err).split())[:200]
-            raise UserError(f"weights do not fit the recorded architecture ({first})") from None
+    _load(net, state)
     return InferenceNet(net, arch, shape).eval()
 
 
-def load_inference_net(spec: dict[str, Any], weights: Path) -> InferenceNet:
+def _load(net: nn.Module, state: dict[str, Tensor] | None) -> None:
+    if state is None:
+        return
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        first = " ".join(str(err).split())[:200]
+        raise UserError(f"weights do not fit the recorded architecture ({first})") from None
+
+
+def load_inference_net(spec: dict[str, Any], weights: Path) -> nn.Module:
     """Rebuild from ``spec`` and load ``weights`` safely (``torch.load(weights_only=True)``)."""
     return build_inference_net(spec, load_weights(weights, "model weights"))
 

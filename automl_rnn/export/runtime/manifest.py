@@ -7,7 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 1
+TRIAL_FORMAT_VERSION = 1
+"""A folder of one trial (what every version of this runtime reads)."""
+ENSEMBLE_FORMAT_VERSION = 2
+"""A folder whose graph averages several trials (``preprocess.json``'s ``network`` holds
+``ensemble``): a runtime that cannot rebuild it for the eager engine refuses it plainly."""
+FORMAT_VERSION = ENSEMBLE_FORMAT_VERSION
+"""The newest folder format this runtime reads."""
 MANIFEST = "manifest.json"
 PREPROCESS = "preprocess.json"
 ONNX_FILE = "model.onnx"
