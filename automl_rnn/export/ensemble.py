@@ -20,8 +20,7 @@ from torch import Tensor, nn
 
 from automl_rnn.data.contract import DataShape
 from automl_rnn.data.forecast import SCALE_FLOOR
-from automl_rnn.export.network import InferenceNet
-from automl_rnn.models.factory import ArchConfig, build_network
+from automl_rnn.models.factory import ArchConfig
 
 SCALINGS = ("global", "window")
 
@@ -55,9 +54,10 @@ class MemberSpec:
 
 class Member(nn.Module):
     """``x`` (globally scaled, any window at least ``window`` long) -> this member's forecast
-    ``[B, L, D]`` in the same units."""
+    ``[B, L, D]`` in the same units. ``net``: the member's inference graph (an
+    :class:`~automl_rnn.export.network.InferenceNet`), fed its own scaled window."""
 
-    def __init__(self, net: InferenceNet, window: int, scaling: str, targets: int) -> None:
+    def __init__(self, net: nn.Module, window: int, scaling: str, targets: int) -> None:
         super().__init__()
         if scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}")
@@ -94,13 +94,3 @@ class EnsembleNet(nn.Module):
 def ensemble_spec(members: list[MemberSpec]) -> dict[str, Any]:
     """The ``network`` entry of ``preprocess.json`` for an ensemble."""
     return {"ensemble": [m.to_json() for m in members]}
-
-
-def build_ensemble(spec: dict[str, Any]) -> EnsembleNet:
-    """The untrained ensemble ``spec`` describes (:func:`ensemble_spec`), in eval mode."""
-    members = []
-    for entry in spec["ensemble"]:
-        member = MemberSpec.from_json(entry)
-        net = InferenceNet(build_network(member.arch, member.shape), member.arch, member.shape)
-        members.append(Member(net, member.window, member.scaling, member.shape.output_size))
-    return EnsembleNet(members).eval()

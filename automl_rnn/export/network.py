@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from automl_rnn.data.contract import DataShape
 from automl_rnn.errors import UserError
+from automl_rnn.export.ensemble import EnsembleNet, Member, MemberSpec
 from automl_rnn.export.loading import load_weights
 from automl_rnn.models.factory import ArchConfig, build_network
 
@@ -51,9 +52,7 @@ def build_inference_net(spec: dict[str, Any], state: dict[str, Tensor] | None = 
     """The network ``spec`` describes (one trial's, or an ensemble's: :mod:`.ensemble`), in eval
     mode, with ``state`` loaded (strict) when given."""
     if "ensemble" in spec:
-        from automl_rnn.export.ensemble import build_ensemble
-
-        ensemble = build_ensemble(spec)
+        ensemble = _build_ensemble(spec)
         _load(ensemble, state)
         return ensemble
     arch = ArchConfig(**spec["arch"])
@@ -61,6 +60,16 @@ def build_inference_net(spec: dict[str, Any], state: dict[str, Tensor] | None = 
     net = build_network(arch, shape)
     _load(net, state)
     return InferenceNet(net, arch, shape).eval()
+
+
+def _build_ensemble(spec: dict[str, Any]) -> EnsembleNet:
+    """The untrained ensemble ``spec`` describes (:func:`~.ensemble.ensemble_spec`), in eval mode."""
+    members = []
+    for entry in spec["ensemble"]:
+        member = MemberSpec.from_json(entry)
+        net = InferenceNet(build_network(member.arch, member.shape), member.arch, member.shape)
+        members.append(Member(net, member.window, member.scaling, member.shape.output_size))
+    return EnsembleNet(members).eval()
 
 
 def _load(net: nn.Module, state: dict[str, Tensor] | None) -> None:

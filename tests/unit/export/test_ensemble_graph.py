@@ -12,14 +12,9 @@ import torch
 
 from automl_rnn.data.forecast import SCALE_FLOOR, ForecastData
 from automl_rnn.data.series import RawSeries
-from automl_rnn.export.ensemble import (
-    EnsembleNet,
-    Member,
-    MemberSpec,
-    build_ensemble,
-    ensemble_spec,
-)
-from automl_rnn.export.network import InferenceNet, run
+from automl_rnn.errors import UserError
+from automl_rnn.export.ensemble import EnsembleNet, Member, MemberSpec, ensemble_spec
+from automl_rnn.export.network import InferenceNet, build_inference_net, run
 from automl_rnn.models.factory import ArchConfig, build_network
 
 N, H, SEASON, VAL, TEST = 90, 3, 4, 15, 12
@@ -105,11 +100,14 @@ def test_the_spec_rebuilds_the_same_graph_from_its_weights() -> None:
         MemberSpec(ArchConfig("gru", "seq2seq", 2, 6), d.shape("seq2seq"), 12, "global"),
     ]
     torch.manual_seed(0)
-    original = build_ensemble(ensemble_spec(specs))
-    rebuilt = build_ensemble(ensemble_spec(specs))
-    rebuilt.load_state_dict(original.state_dict(), strict=True)
+    original = build_inference_net(ensemble_spec(specs))
+    rebuilt = build_inference_net(ensemble_spec(specs), original.state_dict())
+    assert isinstance(original, EnsembleNet) and isinstance(rebuilt, EnsembleNet)
     x = d.windows("val", 12, "global")["x"]
     np.testing.assert_array_equal(run(original, x), run(rebuilt, x))
     assert [m.window for m in rebuilt.members] == [8, 12]  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="scaling"):
         Member(original.members[0].net, 8, "robust", 1)  # type: ignore[union-attr,arg-type]
+    wrong = ensemble_spec([specs[1], specs[0]])  # the weights of another order do not fit
+    with pytest.raises(UserError, match="do not fit"):
+        build_inference_net(wrong, original.state_dict())
