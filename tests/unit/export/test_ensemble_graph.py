@@ -106,6 +106,8 @@ def test_the_spec_rebuilds_the_same_graph_from_its_weights() -> None:
     x = d.windows("val", 12, "global")["x"]
     np.testing.assert_array_equal(run(original, x), run(rebuilt, x))
     assert [m.window for m in rebuilt.members] == [8, 12]  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="at least one member"):
+        EnsembleNet([])
     with pytest.raises(ValueError, match="scaling"):
         Member(original.members[0].net, 8, "robust", 1)  # type: ignore[union-attr,arg-type]
     wrong = ensemble_spec([specs[1], specs[0]])  # the weights of another order do not fit

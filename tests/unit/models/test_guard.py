@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from automl_rnn import metric_names as M
 from automl_rnn.models import module as module_code
 from automl_rnn.models.factory import ArchConfig, build_network
 from automl_rnn.models.guard import GUARD_EVERY, StepGuard
@@ -127,3 +128,36 @@ def test_device_flag_and_host_check_agree_at_the_bound(bound: float) -> None:
 def test_cpu_batches_are_used_as_the_loader_made_them() -> None:
     module, batch = _module(TrainConfig())
     assert module.transfer_batch_to_device(batch, torch.device("cpu"), 0) is batch
+
+
+def test_an_epochs_averages_are_weighted_means_and_nan_for_what_was_never_added() -> None:
+    from automl_rnn.models.guard import Totals
+
+    totals = Totals()
+    assert math.isnan(totals.mean("train_loss"))  # nothing added: no average, not an error
+    totals.add("train_loss", 4.0, 0.5)  # weights are row counts, any positive number
+    assert totals.mean("train_loss") == 4.0
+    totals.add("train_loss", 1.0, 1.5)
+    assert totals.mean("train_loss") == pytest.approx((4.0 * 0.5 + 1.0 * 1.5) / 2.0)
+
+
+def test_a_non_finite_gradient_norm_is_named_and_grad_max_restarts_each_epoch() -> None:
+    guard = StepGuard(max_grad_norm=1e3)
+    guard.record(torch.tensor(0.5), torch.tensor(0.25), rows=8)
+    guard.record(torch.tensor(0.5), torch.tensor(0.75), rows=8)
+    guard.flush()
+    assert guard.grad_max == 0.75
+    guard.new_epoch()
+    assert guard.grad_max == 0.0  # an epoch of small norms reports its own largest
+    guard.record(torch.tensor(0.5), torch.tensor(0.125), rows=8)
+    guard.flush()
+    assert guard.grad_max == 0.125
+    guard.new_epoch()
+    guard.record(torch.tensor(1.0), torch.tensor(0.5), rows=8)
+    guard.record(torch.tensor(0.0), torch.tensor(0.5), rows=2)  # a short last batch
+    guard.flush()
+    assert guard.totals.mean(M.TRAIN_LOSS) == pytest.approx(0.8)  # weighted by rows
+    guard.record(torch.tensor(0.5), torch.tensor(math.inf), rows=8)
+    with pytest.raises(DivergedError) as caught:
+        guard.flush()
+    assert caught.value.reason == "diverged: non-finite gradient norm"

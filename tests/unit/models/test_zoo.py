@@ -73,3 +73,48 @@ def test_encoder_is_one_fused_call_without_tbptt(cell: str) -> None:
     rnn.register_forward_hook(lambda *_: calls.append(1))
     chunks = list(net.train_chunks(batch, None))  # type: ignore[operator]
     assert len(chunks) == 1 and len(calls) == 1
+
+
+@pytest.mark.parametrize("topology", sorted(BIDIRECTIONAL_TOPOLOGIES))
+@pytest.mark.parametrize("cell", CELLS)
+def test_a_bidirectional_encoder_is_built_bidirectional(cell: str, topology: str) -> None:
+    """The flag reaches the recurrent layer (a trial searched as bidirectional trains one): the
+    encoder holds a second direction's weights."""
+    shape, _ = problem(topology, n=8)
+    both = build_network(ArchConfig(cell, topology, 1, 8, 0.0, True), shape)
+    one = build_network(ArchConfig(cell, topology, 1, 8, 0.0, False), shape)
+    layers = [m for m in both.modules() if isinstance(m, torch.nn.RNNBase)]
+    assert layers and layers[0].bidirectional
+    assert count_parameters(both) > count_parameters(one)
+
+
+@pytest.mark.parametrize("readout", ["last", "mean"])
+@pytest.mark.parametrize("float_out", [True, False])
+def test_a_sequence_to_vector_network_reads_out_as_asked(readout: str, float_out: bool) -> None:
+    from automl_rnn.data.contract import DataShape
+    from automl_rnn.models.topologies import Seq2Vec
+
+    shape = DataShape("regression", 2, 1, 3) if float_out else DataShape("classification", 2, 5, 1)
+    net = build_network(ArchConfig("gru", "seq2vec", 1, 8, readout=readout), shape)
+    assert isinstance(net, Seq2Vec) and net.readout == readout
+
+
+def test_per_step_token_outputs_are_one_distribution_per_step() -> None:
+    """A seq2seq token network answers ``[B, T, C]`` whatever the longest output (L = 7 here)."""
+    from automl_rnn.data.contract import DataShape
+
+    shape = DataShape("tokens", 3, 6, 7, per_step_target=True)
+    net = build_network(ArchConfig("lstm", "seq2seq", 1, 8), shape)
+    assert net(torch.randn(2, 9, 3), None).shape == (2, 9, 6)
+
+
+def test_a_topology_that_cannot_answer_is_refused_by_name() -> None:
+    from automl_rnn.data.contract import DataShape
+
+    shape = DataShape("classification", 2, 5, 1)
+    with pytest.raises(ConfigError) as unknown:
+        build_network(ArchConfig("gru", "seq2sequence"), shape)
+    assert str(unknown.value).startswith("unknown topology 'seq2sequence'")
+    assert "seq2seq" in str(unknown.value) and "valid: " in str(unknown.value)
+    with pytest.raises(ConfigError, match="topology 'vec2seq' cannot produce classification"):
+        build_network(ArchConfig("gru", "vec2seq"), shape)
