@@ -1,0 +1,89 @@
+"""What the recurrent layer and the decoder promise in their docstrings, tested where mutation
+testing found no test (``models/cells.py``, ``models/decoder.py``): rows of length 0 keep their
+state, each cell's options reach torch's layer, and teacher forcing feeds the true value with the
+probability asked."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from automl_rnn.models.cells import Recurrent
+from automl_rnn.models.decoder import Decoder
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh"])
+@pytest.mark.parametrize("with_state", [True, False])
+def test_a_row_of_length_zero_keeps_its_state_and_outputs_zeros(
+    cell: str, with_state: bool
+) -> None:
+    """Truncated BPTT over a variable-length batch: in a later chunk a finished row has length 0;
+    its state must pass through unchanged (zeros when none came in) and its outputs be zeros,
+    while the other rows run as they would alone."""
+    torch.manual_seed(0)
+    layer = Recurrent(cell, 3, 5, num_layers=2).eval()
+    x = torch.randn(3, 4, 3)
+    lengths = torch.tensor([4, 0, 2])
+    state = None
+    if with_state:
+        state = tuple(torch.randn(2, 3, 5) for _ in range(layer.state_parts))  # 2 layers
+    with torch.no_grad():
+        out, new = layer(x, lengths, state)
+        alone_out, alone_state = layer(x[[0]], lengths[[0]], None if state is None else
+                                       tuple(part[:, [0]] for part in state))  # fmt: skip
+    assert torch.equal(out[1], torch.zeros_like(out[1]))
+    for part_index, part in enumerate(new):
+        expected = torch.zeros(2, 5) if state is None else state[part_index][:, 1]
+        assert torch.equal(part[:, 1], expected)
+        assert torch.allclose(part[:, 0], alone_state[part_index][:, 0], atol=1e-6)
+    assert torch.allclose(out[0], alone_out[0], atol=1e-6)
+    assert out[2, :2].abs().sum() > 0 and torch.equal(out[2, 2:], torch.zeros(2, 5))
+
+
+def test_each_cells_options_reach_torchs_layer() -> None:
+    relu = Recurrent("rnn_relu", 2, 4)
+    assert isinstance(relu.rnn, torch.nn.RNN) and relu.rnn.nonlinearity == "relu"
+    assert Recurrent("rnn_tanh", 2, 4).rnn.nonlinearity == "tanh"  # type: ignore[union-attr]
+    assert Recurrent("gru", 2, 4, num_layers=2, dropout=0.3).rnn.dropout == 0.3
+    assert Recurrent("gru", 2, 4, num_layers=1, dropout=0.3).rnn.dropout == 0.0  # no layer between
+    decoder = Decoder("lstm", False, 1, 4, num_layers=2, dropout=0.25)
+    assert decoder.rnn.rnn.dropout == 0.25
+
+
+def _decoder(tokens: bool) -> Decoder:
+    torch.manual_seed(0)
+    return Decoder("gru", tokens, 5 if tokens else 2, 8, 1, 0.0).eval()
+
+
+@pytest.mark.parametrize("tokens", [True, False])
+def test_teacher_forcing_feeds_the_true_value_with_the_probability_asked(tokens: bool) -> None:
+    decoder = _decoder(tokens)
+    state = (torch.randn(1, 4, 8),)
+    steps = 12
+    target = torch.randint(0, 5, (4, steps)) if tokens else torch.randn(4, steps, 2) * 3
+
+    def run(forcing: float, given: torch.Tensor | None = target) -> torch.Tensor:
+        torch.manual_seed(1)
+        with torch.no_grad():
+            return decoder(state, steps, given, forcing)[0]
+
+    free, forced, half = run(0.0), run(1.0), run(0.5)
+    assert torch.equal(free, run(0.0, None))  # no forcing: the target is never read
+    assert torch.equal(run(1.0, None), free)  # nothing to force with
+    # fully forced: every step after the first reads the previous true value
+    torch.manual_seed(1)
+    with torch.no_grad():
+        stepwise = decoder(state, steps, target, 0.999999)[0]
+    assert torch.allclose(forced, stepwise, atol=1e-5)
+    assert not torch.allclose(forced, free, atol=1e-4)
+    # half: some steps forced, some fed back: like neither extreme
+    assert not torch.allclose(half, free, atol=1e-4)
+    assert not torch.allclose(half, forced, atol=1e-4)
+
+
+def test_an_ignored_target_is_fed_back_as_padding() -> None:
+    decoder = _decoder(tokens=True)
+    assert decoder.embed is not None
+    fed = decoder._inputs(torch.tensor([[-100, 3]]))
+    assert torch.equal(fed[0, 0], decoder.embed.weight[0])  # -100 -> PAD (0), not token 1
+    assert torch.equal(fed[0, 1], decoder.embed.weight[3])
