@@ -8,11 +8,12 @@ tuning series (``--backtest``: their "test" lies inside the original validation 
 report on the held-back ones. With ``--peers FILE`` (the rows ``peers.py`` wrote for the same
 searches) each ensemble is also set against AutoARIMA's test MAE on the same windows.
 
-    .venv/bin/python bench/ensemble.py --kept /tmp/kept/tuning --sizes 1,2,3,5
+    .venv/bin/python bench/ensemble.py --kept /tmp/kept/tuning --sizes 1,2,3,5 [--refit]
     .venv/bin/python bench/ensemble.py --kept /tmp/kept/held --sizes 1,3 --peers held.jsonl
 
 Last line: ``RESULT k<K>_ratio=<median over searches of test rel_mae(K) / rel_mae(1)> ...
-k<K>_wins=<searches where K beats 1>/<searches> [arima_ratio_k<K>=<median MAE(K)/AutoARIMA>]``.
+k<K>_wins=<searches where K beats 1>/<searches> [refit_ratio=... refit_wins=...]
+[arima_ratio_k<K>=<median MAE(K)/AutoARIMA>]``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,18 @@ import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
+
+
+def refitted(workspace: Path) -> dict[str, float]:
+    """The test scores ``export --refit`` records: the best trial's configuration retrained on
+    train + validation for its best epoch count."""
+    from automl_rnn import api
+
+    (study,) = [p.name for p in (workspace / "checkpoints").iterdir()]
+    with tempfile.TemporaryDirectory() as out:
+        summary = api.export(study, str(Path(out) / "m"), workspace=str(workspace),
+                             formats="torchscript", refit=True)  # fmt: skip
+    return dict(summary["refit"]["metrics"])
 
 
 def scores(workspace: Path, sizes: list[int]) -> dict[int, dict[str, float]]:
@@ -56,6 +69,7 @@ def main() -> None:
     parser.add_argument("--kept", required=True, help="the --keep folder of bench/peers.py")
     parser.add_argument("--sizes", default="1,2,3,5")
     parser.add_argument("--peers", help="peers.py's rows of the same searches (AutoARIMA)")
+    parser.add_argument("--refit", action="store_true", help="also score export --refit")
     args = parser.parse_args()
     sizes = [int(k) for k in args.sizes.split(",")]
     arima = classical(Path(args.peers) if args.peers else None)
@@ -67,6 +81,8 @@ def main() -> None:
         found = scores(workspace, sizes)
         series = name.removesuffix("-backtest")
         runs.append({"series": series, "seed": int(seed), "scores": found})
+        if args.refit:
+            runs[-1]["refit"] = refitted(workspace)
         cells = [
             f"{found[k]['val_rel_mae']:.3f} / {found[k]['test_rel_mae']:.3f}" if k in found else "-"
             for k in sizes
@@ -82,6 +98,14 @@ def main() -> None:
                 f"k{k}_ratio={statistics.median(ratios):.3f}",
                 f"k{k}_wins={wins}/{len(pairs)}",
             ]
+    refits = [(r["refit"], r["scores"][1]) for r in runs if "refit" in r and 1 in r["scores"]]
+    if refits:
+        ratios = [a["test_rel_mae"] / b["test_rel_mae"] for a, b in refits]
+        wins = sum(a["test_rel_mae"] < b["test_rel_mae"] for a, b in refits)
+        result += [
+            f"refit_ratio={statistics.median(ratios):.3f}",
+            f"refit_wins={wins}/{len(refits)}",
+        ]
     for k in sizes:
         against = [r["scores"][k]["test_mae"] / arima[(r["series"], r["seed"])]
                    for r in runs if k in r["scores"] and (r["series"], r["seed"]) in arima]  # fmt: skip
