@@ -10,6 +10,7 @@ import torch
 
 from automl_rnn.models.cells import Recurrent
 from automl_rnn.models.decoder import Decoder
+from automl_rnn.models.topologies import Seq2Seq, Seq2Vec
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh"])
@@ -87,3 +88,48 @@ def test_an_ignored_target_is_fed_back_as_padding() -> None:
     fed = decoder._inputs(torch.tensor([[-100, 3]]))
     assert torch.equal(fed[0, 0], decoder.embed.weight[0])  # -100 -> PAD (0), not token 1
     assert torch.equal(fed[0, 1], decoder.embed.weight[3])
+
+
+@pytest.mark.parametrize("tbptt", [None, 3])
+@pytest.mark.parametrize("with_lengths", [True, False])
+def test_the_mean_readout_is_the_mean_of_the_valid_steps_outputs(
+    tbptt: int | None, with_lengths: bool
+) -> None:
+    """Checked against the encoder's outputs themselves (the padding tests compare padded with
+    unpadded rows, which a wrong scale would pass), a row of one step included."""
+    from automl_rnn.data.contract import DataShape
+    from automl_rnn.models.factory import ArchConfig, build_network
+
+    torch.manual_seed(0)
+    net = build_network(
+        ArchConfig("gru", "seq2vec", 1, 4, readout="mean"), DataShape("classification", 2, 3, 1)
+    ).eval()
+    assert isinstance(net, Seq2Vec)
+    x = torch.randn(3, 7, 2)
+    lengths = torch.tensor([7, 4, 1]) if with_lengths else None
+    counts = lengths if lengths is not None else torch.full((3,), 7)
+    batch = {"x": x, "y": torch.zeros(3, dtype=torch.long)}
+    if lengths is not None:
+        batch["lengths"] = lengths
+    with torch.no_grad():
+        out, _ = net.encoder(x, lengths)
+        valid = (torch.arange(7)[None] < counts[:, None]).float()
+        expected = net.head((out * valid[..., None]).sum(dim=1) / counts[:, None])
+        got = next(iter(net.train_chunks(batch, tbptt))).pred
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
+def test_truncated_per_step_chunks_carry_the_mask_of_their_valid_steps() -> None:
+    """Padding of a variable-length per-step target must not be trained on: each chunk says
+    which of its steps are real."""
+    from automl_rnn.data.contract import DataShape
+    from automl_rnn.models.factory import ArchConfig, build_network
+
+    torch.manual_seed(0)
+    net = build_network(ArchConfig("gru", "seq2seq", 1, 4), DataShape("regression", 1, 1, 1))
+    assert isinstance(net, Seq2Seq)
+    batch = {"x": torch.randn(2, 6, 1), "y": torch.randn(2, 6, 1), "lengths": torch.tensor([6, 2])}
+    masks = [chunk.mask for chunk in net.train_chunks(batch, 3)]
+    assert masks[0] is not None and masks[1] is not None
+    assert masks[0].tolist() == [[True, True, True], [True, True, False]]
+    assert masks[1].tolist() == [[True, True, True], [False, False, False]]
