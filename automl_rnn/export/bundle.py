@@ -259,12 +259,15 @@ def _build(
         per_step=topology == "seq2seq" and (not shape.is_float_target or shape.per_step_target),
     )
     extra = {
-        "checkpoint": None
-        if checkpoint is None
-        else {"path": str(checkpoint), "sha256": runtime.sha256(checkpoint)},
+        "checkpoint": None if checkpoint is None else _checkpoint_entry(checkpoint),
         "refit": refit_info,
     }
     return writing.write(study, spec, prepared, record, graph, formats, folder, extra)
+
+
+def _checkpoint_entry(path: Path) -> dict[str, str]:
+    """How the manifest names the weights a folder was made from."""
+    return {"path": str(path), "sha256": runtime.sha256(path)}
 
 
 def _weights(
@@ -301,6 +304,7 @@ def _build_ensemble(
     import torch
 
     from automl_rnn.export import assembly, codec
+    from automl_rnn.training.recipe import resolve_params
 
     torch.set_num_threads(spec.threads)
     series = assembly.check_supported(prepared, study)
@@ -310,14 +314,12 @@ def _build_ensemble(
     def weights_of(record: dict[str, Any], hp: Hyperparams) -> dict[str, Tensor]:
         path = None if refitted else _checkpoint(workspace, study, record)
         if path is not None:
-            checkpoints[int(record["trial"])] = {"path": str(path), "sha256": runtime.sha256(path)}
+            checkpoints[int(record["trial"])] = _checkpoint_entry(path)
         state, refits[int(record["trial"])] = _weights(spec, prepared, record, hp, path)
         return state
 
     made = assembly.assemble(series, records, weights_of)
     top = records[0]
-    from automl_rnn.training.recipe import resolve_params
-
     hp = resolve_params(top["params"], prepared).model_copy(
         update={"seq_len": made.window, "scaling": "global"}
     )
