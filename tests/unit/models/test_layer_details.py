@@ -133,3 +133,32 @@ def test_truncated_per_step_chunks_carry_the_mask_of_their_valid_steps() -> None
     assert masks[0] is not None and masks[1] is not None
     assert masks[0].tolist() == [[True, True, True], [True, True, False]]
     assert masks[1].tolist() == [[True, True, True], [False, False, False]]
+
+
+@pytest.mark.parametrize("with_lengths", [True, False])
+def test_truncated_encoding_sends_gradient_to_each_rows_last_steps_only(with_lengths: bool) -> None:
+    """``encode_truncated``'s promise, checked on the input's gradient: every step within a
+    row's last ``tbptt_steps`` gets gradient (a row no longer than that, all of its steps), no
+    earlier step does, and the outputs equal the plain encoder's at those steps."""
+    from automl_rnn.models.topologies import encode_truncated
+
+    torch.manual_seed(0)
+    encoder = Recurrent("gru", 2, 4)
+    x = torch.randn(3, 6, 2, requires_grad=True)
+    lengths = torch.tensor([6, 3, 2]) if with_lengths else None
+    out, tail_len, prefix_sum, _ = encode_truncated(encoder, x, lengths, 3)
+    counts = [6, 3, 2] if with_lengths else [6, 6, 6]
+    assert tail_len.tolist() == [min(n, 3) for n in counts]
+    valid = torch.arange(3)[None] < tail_len[:, None]
+    (out * valid[..., None]).sum().backward()
+    assert x.grad is not None
+    reached = x.grad.abs().sum(dim=-1) > 0  # [B, T]
+    for row, n in enumerate(counts):
+        expected = [n - 3 <= step < n for step in range(6)]
+        assert reached[row].tolist() == expected, f"row {row} of length {n}"
+    with torch.no_grad():
+        full, _ = encoder(x, lengths)
+    for row, n in enumerate(counts):
+        start = max(n - 3, 0)
+        assert torch.allclose(out[row, : n - start], full[row, start:n], atol=1e-6)
+        assert torch.allclose(prefix_sum[row], full[row, :start].sum(dim=0), atol=1e-5)
