@@ -35,7 +35,13 @@ from automl_rnn.ownership import owner_tag
 from automl_rnn.search.ledger import NODE_LOST, Ledger
 from automl_rnn.search.records import TrialStatus
 from automl_rnn.search.storage import checkpoint_dir
-from automl_rnn.trial.outcome import LocalCheckpoints, Tracker, TrialResult, TrialState
+from automl_rnn.trial.outcome import (
+    OUT_OF_MEMORY,
+    LocalCheckpoints,
+    Tracker,
+    TrialResult,
+    TrialState,
+)
 from automl_rnn.trial.runner import trial_seed
 
 if TYPE_CHECKING:
@@ -283,13 +289,13 @@ def checkpoint_uri(checkpoint: tune.Checkpoint) -> str:
 def failure_reason(error: BaseException | None, trace: str) -> str:
     """Why Ray gave up on a trial, from its pickled ``error`` (None where Ray has not stored
     it, or could not unpickle it) and its error text: its worker or node lost
-    (:data:`NODE_LOST`), killed by Ray's memory monitor (``out_of_memory``), or another error
+    (:data:`NODE_LOST`), killed by Ray's memory monitor (:data:`~automl_rnn.trial.outcome.OUT_OF_MEMORY`), or another error
     (:data:`RAY_ERROR`)."""
     from ray import exceptions
 
     lost_types = (exceptions.RayActorError, exceptions.NodeDiedError, exceptions.WorkerCrashedError)
     if isinstance(error, exceptions.OutOfMemoryError) or "OutOfMemoryError" in trace:
-        return "out_of_memory"
+        return OUT_OF_MEMORY
     if isinstance(error, lost_types) or any(marker in trace for marker in _LOST_MARKERS):
         return NODE_LOST
     return RAY_ERROR

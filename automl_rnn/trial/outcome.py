@@ -48,6 +48,11 @@ class NeverPrune:
         return Decision.CONTINUE
 
 
+#: The failure reason of a trial that ran out of memory (the host's, an accelerator's or, on
+#: Ray, killed by its memory monitor).
+OUT_OF_MEMORY = "out_of_memory"
+
+
 @dataclass
 class TrialResult:
     """The outcome of :func:`automl_rnn.trial.runner.run_trial`."""

@@ -7,6 +7,7 @@ a tracker and a checkpoint sink, and record the result.
 
 from __future__ import annotations
 
+import gc
 import math
 import socket
 import time
@@ -30,6 +31,7 @@ from automl_rnn.training.snapshot import EpochSnapshot, take
 from automl_rnn.trial.evaluate import inference_latency_ms, score
 from automl_rnn.trial.objectives import Objective
 from automl_rnn.trial.outcome import (
+    OUT_OF_MEMORY,
     CheckpointSink,
     Decision,
     EpochCheckpoints,
@@ -52,6 +54,28 @@ class TrialContext:
     checkpoints: CheckpointSink | None = None
     epoch_checkpoints: EpochCheckpoints | None = None
     resume: EpochSnapshot | None = None
+
+
+#: How torch's allocators word a failed allocation (CUDA's, the CPU's, MPS's).
+_ALLOCATION_FAILED = ("out of memory", "can't allocate memory", "not enough memory")
+
+
+def out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is a failed allocation: CUDA's ``OutOfMemoryError``, Python's
+    ``MemoryError`` or an error worded as an allocator words it (the CPU's "can't allocate
+    memory")."""
+    if isinstance(err, torch.cuda.OutOfMemoryError | MemoryError):
+        return True
+    text = str(err).lower()
+    return any(words in text for words in _ALLOCATION_FAILED)
+
+
+def release_memory() -> None:
+    """Give a failed trial's memory back: collect its tensors, then return the accelerator's
+    cached blocks, so the next trial on that device (in this process or another) has them."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def trial_seed(search_seed: int, number: int) -> int:
@@ -125,18 +149,18 @@ def run_trial(
         _train_and_score(experiment, prepared, hp, reporter, tracker, context, result)
     except DivergedError as err:
         result.state, result.reason = TrialState.FAILED, err.reason
-    except torch.cuda.OutOfMemoryError:
-        result.state, result.reason = TrialState.FAILED, "out_of_memory"
     except Exception as err:  # a failing trial never ends the search
         if storage_problem(err) is not None:
             raise  # a full or read-only disk: every later trial would fail the same way
         result.state = TrialState.FAILED
-        if "out of memory" in str(err).lower():
-            result.reason = "out_of_memory"
+        if out_of_memory(err):
+            result.reason = OUT_OF_MEMORY
         else:
             result.reason = f"error: {type(err).__name__}: {_one_line(err)}"
-            if not isinstance(err, ValidationError | UserError):
-                result.traceback = traceback.format_exc()
+        if not isinstance(err, ValidationError | UserError):
+            result.traceback = traceback.format_exc()
+    if result.reason == OUT_OF_MEMORY:
+        release_memory()  # after the except block: its traceback held the trial's tensors
     if result.state is not TrialState.COMPLETE:
         result.values = None  # set before a later step failed (saving the weights, say)
     result.metrics["wall_seconds"] = time.perf_counter() - started

@@ -153,3 +153,21 @@ def test_prune_answer_stops_the_trial_and_marks_it_pruned() -> None:
     assert [epoch for epoch, _ in reporter.reports] == [0, 1]
     assert len(result.history) == result.metrics["epochs"] == 2
     assert result.values is None
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), True),
+        (MemoryError(), True),
+        (RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9"), True),
+        (RuntimeError("MPS backend out of memory (MPS allocated: 1 GB)"), True),
+        (RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 9"), True),
+        (RuntimeError("Expected all tensors to be on the same device"), False),
+        (ValueError("memory_fraction must be in [0, 1]"), False),
+    ],
+)
+def test_a_failed_allocation_is_told_from_other_errors(error: Exception, expected: bool) -> None:
+    from automl_rnn.trial.runner import out_of_memory
+
+    assert out_of_memory(error) is expected
