@@ -1,0 +1,120 @@
+"""``RecurrentModule``'s training side where mutation testing found no test: the throughput and
+epoch-time metrics (against a fake clock, so the figures are exact), samples counted in rows per
+epoch, gradient clipping on and off, the optimiser and its weight decay, the plateau schedule
+watching the validation loss when there is one, the teacher-forcing probability reaching the
+decoder, the moving average starting from step 0, and no device flag left on the optimiser."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import automl_rnn.models.module as module_code
+from automl_rnn import metric_names as M
+from automl_rnn.models.factory import ArchConfig, build_network
+from automl_rnn.models.module import RecurrentModule, TrainConfig
+from tests.unit.models.problems import fit, problem
+
+
+class FakeClock:
+    """``time.perf_counter`` that advances one second per call."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def seq2vec_module(config: TrainConfig, n: int = 128) -> tuple[RecurrentModule, dict]:
+    torch.manual_seed(0)
+    shape, batch = problem("seq2vec", n=n)
+    net = build_network(ArchConfig(cell="gru", topology="seq2vec", hidden_size=4), shape)
+    return RecurrentModule(net, shape, config), batch
+
+
+def test_throughput_counts_rows_per_epoch_over_the_time_spent_training(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Per epoch, each of the 4 batches (32 rows of 12 steps) takes one tick between its start
+    and end, the end-of-epoch guard read one more: 128 rows / 5 s; the epoch spans every tick
+    from its start (1) to its end."""
+    monkeypatch.setattr(module_code, "time", FakeClock())
+    module, batch = seq2vec_module(TrainConfig())
+    fit(module, batch, epochs=2)
+    for epoch in module.history:
+        assert epoch[M.SAMPLES_PER_SECOND] == pytest.approx(128 / 5)
+        assert epoch[M.EPOCH_SECONDS] == pytest.approx(2 * 4 + 2 + 1)
+
+
+@pytest.mark.parametrize("clip", [0.5, None])
+def test_gradients_are_clipped_to_the_bound_or_left_alone(clip: float | None) -> None:
+    module, _ = seq2vec_module(TrainConfig(grad_clip=clip))
+    module._params = [p for p in module.parameters() if p.requires_grad]
+    for param in module._params:
+        param.grad = torch.full_like(param, 3.0)
+    norm_before = torch.cat([p.grad.flatten() for p in module._params]).norm()  # type: ignore[union-attr]
+    returned = module._clip_gradients()
+    norm_after = torch.cat([p.grad.flatten() for p in module._params]).norm()  # type: ignore[union-attr]
+    assert returned.item() == pytest.approx(norm_before.item())  # the norm before clipping
+    expected = norm_before.item() if clip is None else clip
+    assert norm_after.item() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"), [("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)]
+)
+def test_the_optimiser_asked_for_gets_the_rate_and_weight_decay(name: str, cls: type) -> None:
+    module, batch = seq2vec_module(TrainConfig(optimizer=name, lr=0.02, weight_decay=0.125), n=32)
+    fit(module, batch, epochs=1)
+    optimizer = module._optimizer
+    assert type(optimizer) is cls
+    assert optimizer is not None
+    assert optimizer.param_groups[0]["weight_decay"] == 0.125
+    assert optimizer.param_groups[0]["lr"] == 0.02
+    assert not hasattr(optimizer, "found_inf")  # the step-skip flag is not left behind
+
+
+def test_the_plateau_schedule_watches_the_validation_loss_when_there_is_one() -> None:
+    module, batch = seq2vec_module(TrainConfig(lr=0.01, lr_schedule="plateau"), n=32)
+    fit(module, batch, epochs=1)  # attaches the optimiser and its schedule
+    optimizer = module._optimizer
+    assert optimizer is not None
+    for epoch in range(6):  # validation improves every epoch while training worsens
+        module._step_schedule({M.VAL_LOSS: 1.0 - 0.1 * epoch, M.TRAIN_LOSS: 1.0 + epoch})
+    assert optimizer.param_groups[0]["lr"] == 0.01
+    for _ in range(3):  # validation stalls (patience 2): the rate halves once
+        module._step_schedule({M.VAL_LOSS: 1.0, M.TRAIN_LOSS: 0.1})
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.005)
+
+
+def test_the_teacher_forcing_probability_reaches_the_decoder() -> None:
+    losses = {}
+    for forcing in (0.0, 1.0):
+        torch.manual_seed(0)
+        shape, batch = problem("encoder_decoder", n=32)
+        net = build_network(
+            ArchConfig(cell="gru", topology="encoder_decoder", hidden_size=4), shape
+        )
+        module = RecurrentModule(net, shape, TrainConfig(teacher_forcing=forcing))
+        losses[forcing] = fit(module, batch, epochs=2)
+        assert all(math.isfinite(v) for v in losses[forcing])
+    assert losses[0.0] != losses[1.0]
+
+
+def test_the_moving_average_starts_at_step_zero() -> None:
+    """After one optimiser step the average is ``d * w0 + (1 - d) * w1`` with the ramped decay
+    ``d = (1 + 1) / (10 + 1)``."""
+    module, batch = seq2vec_module(TrainConfig(ema_decay=0.999), n=32)
+    start = {k: v.clone() for k, v in module.net.state_dict().items()}
+    fit(module, {k: v[:32] for k, v in batch.items()}, epochs=1)  # one batch: one step
+    assert module.average is not None and module.average.steps == 1
+    decay = 2 / 11
+    averaged = module.kept_state()
+    for name, after in module.net.state_dict().items():
+        if name in module.average.state():
+            expected = decay * start[name] + (1 - decay) * after
+            assert torch.allclose(averaged[name], expected, atol=1e-6), name
