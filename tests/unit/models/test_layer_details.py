@@ -162,3 +162,67 @@ def test_truncated_encoding_sends_gradient_to_each_rows_last_steps_only(with_len
         start = max(n - 3, 0)
         assert torch.allclose(out[row, : n - start], full[row, start:n], atol=1e-6)
         assert torch.allclose(prefix_sum[row], full[row, :start].sum(dim=0), atol=1e-5)
+
+
+def test_truncated_encoding_ends_in_each_rows_own_final_state() -> None:
+    """The tail chunk runs each row to its own length: the state handed on (to a decoder) is the
+    one the whole row gives, not one run on through the padding."""
+    from automl_rnn.models.topologies import encode_truncated
+
+    torch.manual_seed(0)
+    encoder = Recurrent("lstm", 2, 4)
+    x, lengths = torch.randn(3, 7, 2), torch.tensor([7, 5, 2])
+    with torch.no_grad():
+        _, _, _, state = encode_truncated(encoder, x, lengths, 3)
+        _, whole = encoder(x, lengths)
+    for part, expected in zip(state, whole, strict=True):
+        assert torch.allclose(part, expected, atol=1e-6)
+
+
+def _pairs_net(tokens: bool) -> tuple[torch.nn.Module, dict[str, torch.Tensor]]:
+    from automl_rnn.data.contract import DataShape
+    from automl_rnn.models.factory import ArchConfig, build_network
+
+    torch.manual_seed(0)
+    if tokens:
+        shape = DataShape("tokens", 3, 5, 4)
+        net = build_network(ArchConfig("gru", "vec2seq", 1, 6), shape)
+        return net, {"x": torch.randn(2, 3), "y": torch.randint(0, 5, (2, 4))}
+    shape = DataShape("regression", 2, 1, 4, variable_length=True)
+    net = build_network(ArchConfig("gru", "encoder_decoder", 1, 6), shape)
+    batch = {
+        "x": torch.randn(3, 8, 2),
+        "y": torch.randn(3, 4, 1),
+        "lengths": torch.tensor([8, 5, 2]),
+    }
+    return net, batch
+
+
+@pytest.mark.parametrize("tokens", [False, True], ids=["encoder_decoder", "vec2seq"])
+@pytest.mark.parametrize("tbptt", [None, 3])
+def test_decoders_train_on_what_they_predict_unforced_and_on_the_truth_forced(
+    tokens: bool, tbptt: int | None
+) -> None:
+    """Without teacher forcing, training predicts what the network predicts (each row encoded
+    to its own length, truncated or not); with it, each step is fed the true previous value,
+    so the predictions differ."""
+    net, batch = _pairs_net(tokens)
+    net.eval()
+    with torch.no_grad():
+        plain = net(batch["x"], batch.get("lengths"))
+        free = torch.cat([c.pred for c in net.train_chunks(batch, tbptt, 0.0)], dim=1)
+        forced = torch.cat([c.pred for c in net.train_chunks(batch, tbptt, 1.0)], dim=1)
+    assert torch.allclose(free, plain, atol=1e-5)
+    assert not torch.allclose(forced, plain, atol=1e-3)
+
+
+def test_a_truncated_encoder_decoder_sends_no_gradient_to_early_input_steps() -> None:
+    net, batch = _pairs_net(tokens=False)
+    x = batch["x"].clone().requires_grad_(True)
+    lengths = batch["lengths"]
+    (chunk,) = net.train_chunks({**batch, "x": x}, 3, 0.0)
+    chunk.pred.sum().backward()
+    assert x.grad is not None
+    reached = x.grad.abs().sum(dim=-1) > 0  # [B, T]
+    for row, n in enumerate(lengths.tolist()):
+        assert reached[row].tolist() == [n - 3 <= step < n for step in range(8)], row
