@@ -118,3 +118,43 @@ def test_the_moving_average_starts_at_step_zero() -> None:
         if name in module.average.state():
             expected = decay * start[name] + (1 - decay) * after
             assert torch.allclose(averaged[name], expected, atol=1e-6), name
+
+
+def test_a_chunks_loss_reads_its_valid_steps_only() -> None:
+    """Per-step labels (cross-entropy) and per-step values (the mean over valid values, a chunk
+    with one valid value included), against losses computed on the valid steps alone."""
+    from automl_rnn.data.contract import DataShape
+    from automl_rnn.models.topologies import Chunk
+
+    torch.manual_seed(5)
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    labels = DataShape("tokens", 2, 4, 3)
+    module = RecurrentModule(build_network(ArchConfig("gru", "seq2seq", 1, 4), labels), labels,
+                             TrainConfig())  # fmt: skip
+    pred, target = torch.randn(2, 3, 4), torch.randint(0, 4, (2, 3))
+    expected = torch.nn.functional.cross_entropy(pred[mask], target[mask])
+    assert module.chunk_loss(Chunk(pred, target, mask)).item() == pytest.approx(expected.item())
+
+    values = DataShape("regression", 2, 2, 1)
+    module = RecurrentModule(build_network(ArchConfig("gru", "seq2seq", 1, 4), values), values,
+                             TrainConfig(loss="mae"))  # fmt: skip
+    pred, target = torch.randn(2, 3, 2), torch.randn(2, 3, 2)
+    expected = (pred - target).abs()[mask].mean()
+    assert module.chunk_loss(Chunk(pred, target, mask)).item() == pytest.approx(expected.item())
+    one = torch.tensor([[False, True, False], [False, False, False]])
+    pred, target = torch.randn(2, 3, 1), torch.randn(2, 3, 1)
+    module.shape = DataShape("regression", 2, 1, 1)
+    expected = (pred - target).abs()[one].mean()
+    assert module.chunk_loss(Chunk(pred, target, one)).item() == pytest.approx(expected.item())
+
+
+def test_a_batch_moves_to_the_training_device_whole() -> None:
+    """On the CPU a contract batch is passed as the loader made it; elsewhere every tensor is
+    copied over (``meta`` stands in for an accelerator), a batch of another type by Lightning."""
+    module, _ = seq2vec_module(TrainConfig(), n=32)
+    batch = {"x": torch.randn(2, 3, 1), "lengths": torch.tensor([3, 2])}
+    assert module.transfer_batch_to_device(batch, torch.device("cpu"), 0) is batch
+    moved = module.transfer_batch_to_device(batch, torch.device("meta"), 0)
+    assert set(moved) == {"x", "lengths"} and {v.device.type for v in moved.values()} == {"meta"}
+    as_list = module.transfer_batch_to_device([batch["x"]], torch.device("meta"), 0)
+    assert as_list[0].device.type == "meta"
