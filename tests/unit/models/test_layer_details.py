@@ -226,3 +226,20 @@ def test_a_truncated_encoder_decoder_sends_no_gradient_to_early_input_steps() ->
     reached = x.grad.abs().sum(dim=-1) > 0  # [B, T]
     for row, n in enumerate(lengths.tolist()):
         assert reached[row].tolist() == [n - 3 <= step < n for step in range(8)], row
+
+
+def test_the_topologies_refuse_what_they_cannot_be() -> None:
+    """Second line behind the factory's check: a causal seq2seq, or a truncated encoder, given a
+    bidirectional layer, and a readout that does not exist, are refused by name."""
+    from automl_rnn.models.topologies import encode_truncated
+
+    both_ways = Recurrent("gru", 2, 4, bidirectional=True)
+    with pytest.raises(ValueError, match=r"^seq2seq is causal: it cannot be bidirectional$"):
+        Seq2Seq(both_ways, 1)
+    with pytest.raises(
+        ValueError, match=r"^a bidirectional encoder needs full BPTT \(tbptt_steps=None\)$"
+    ):
+        encode_truncated(both_ways, torch.randn(1, 6, 2), None, 3)
+    with pytest.raises(ValueError, match=r"^readout must be 'last' or 'mean', got 'max'$"):
+        Seq2Vec(Recurrent("gru", 2, 4), 1, readout="max")
+    assert Seq2Vec(Recurrent("gru", 2, 4), 1).readout == "last"

@@ -19,13 +19,13 @@ from tests.unit.models.problems import fit, problem
 
 
 class FakeClock:
-    """``time.perf_counter`` that advances one second per call."""
+    """``time.perf_counter`` that advances ``tick`` seconds per call."""
 
-    def __init__(self) -> None:
-        self.now = 0.0
+    def __init__(self, tick: float) -> None:
+        self.now, self.tick = 0.0, tick
 
     def perf_counter(self) -> float:
-        self.now += 1.0
+        self.now += self.tick
         return self.now
 
 
@@ -36,18 +36,19 @@ def seq2vec_module(config: TrainConfig, n: int = 128) -> tuple[RecurrentModule, 
     return RecurrentModule(net, shape, config), batch
 
 
+@pytest.mark.parametrize("tick", [1.0, 1e-4])
 def test_throughput_counts_rows_per_epoch_over_the_time_spent_training(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tick: float
 ) -> None:
     """Per epoch, each of the 4 batches (32 rows of 12 steps) takes one tick between its start
-    and end, the end-of-epoch guard read one more: 128 rows / 5 s; the epoch spans every tick
-    from its start (1) to its end."""
-    monkeypatch.setattr(module_code, "time", FakeClock())
+    and end, the end-of-epoch guard read one more: 128 rows / 5 ticks (a fast epoch too); the
+    epoch spans every tick from its start to its end."""
+    monkeypatch.setattr(module_code, "time", FakeClock(tick))
     module, batch = seq2vec_module(TrainConfig())
     fit(module, batch, epochs=2)
     for epoch in module.history:
-        assert epoch[M.SAMPLES_PER_SECOND] == pytest.approx(128 / 5)
-        assert epoch[M.EPOCH_SECONDS] == pytest.approx(2 * 4 + 2 + 1)
+        assert epoch[M.SAMPLES_PER_SECOND] == pytest.approx(128 / (5 * tick))
+        assert epoch[M.EPOCH_SECONDS] == pytest.approx((2 * 4 + 2 + 1) * tick)
 
 
 @pytest.mark.parametrize("clip", [0.5, None])

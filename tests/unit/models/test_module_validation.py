@@ -153,3 +153,62 @@ def test_calling_the_module_calls_its_network_with_the_lengths() -> None:
     with torch.no_grad():
         assert torch.equal(module(x, lengths), net(x, lengths))
         assert not torch.equal(module(x, lengths), module(x))
+
+
+def test_per_step_values_are_validated_on_valid_steps_only_a_lone_one_included() -> None:
+    """Padding of 1e6 changes neither the loss nor the MAE; a batch whose only valid value is
+    one step scores that step's error (no floor above one value)."""
+    torch.manual_seed(6)
+    shape = DataShape("regression", 2, 1, 1, variable_length=True, per_step_target=True)
+    net = build_network(ArchConfig("gru", "seq2seq", 1, 4), shape).eval()
+    x, y = torch.randn(3, 5, 2), torch.randn(3, 5, 1)
+    lengths = torch.tensor([5, 3, 1])
+    padding = (torch.arange(5)[None] >= lengths[:, None]).unsqueeze(-1)
+    logged = [
+        validate(RecurrentModule(net, shape, TrainConfig(loss="mse")),
+                 [{"x": x, "y": y.masked_fill(padding, fill), "lengths": lengths}])
+        for fill in (0.0, 1e6)
+    ]  # fmt: skip
+    with torch.no_grad():
+        pred = net(x, lengths)
+    valid = ~padding.squeeze(-1)
+    assert logged[0] == pytest.approx(logged[1])
+    assert logged[0][M.VAL_LOSS] == pytest.approx(((pred - y) ** 2)[valid].mean().item(), rel=1e-5)
+    assert logged[0][M.VAL_METRIC] == pytest.approx((pred - y).abs()[valid].mean().item(), rel=1e-5)
+    lone = {"x": x[2:], "y": y[2:], "lengths": lengths[2:]}
+    alone = validate(RecurrentModule(net, shape, TrainConfig()), [lone])
+    assert alone[M.VAL_METRIC] == pytest.approx((pred[2, 0] - y[2, 0]).abs().item(), rel=1e-5)
+
+
+def test_variable_length_sequences_get_one_label_each() -> None:
+    """Labelled sequences of different lengths: one label per row, scored per row."""
+    torch.manual_seed(7)
+    shape = DataShape("classification", 2, 3, 1, variable_length=True)
+    net = build_network(ArchConfig("gru", "seq2vec", 1, 8), shape).eval()
+    x, lengths = torch.randn(4, 6, 2), torch.tensor([6, 4, 2, 1])
+    with torch.no_grad():
+        pred = net(x, lengths)
+    y = pred.argmax(dim=-1)
+    y[3] = (y[3] + 1) % 3
+    logged = validate(
+        RecurrentModule(net, shape, TrainConfig()), [{"x": x, "y": y, "lengths": lengths}]
+    )
+    assert logged[M.VAL_METRIC] == pytest.approx(3 / 4)
+
+
+def test_the_exact_share_is_weighted_by_each_batchs_rows() -> None:
+    """Batches of 3 rows (all exact) and 1 row (not): 3 of 4 sequences, not the mean of 1 and 0."""
+    torch.manual_seed(8)
+    shape = DataShape("tokens", 4, 5, 4)
+    net = build_network(ArchConfig("gru", "vec2seq", 1, 8), shape).eval()
+    batches = []
+    for size, wrong in ((3, False), (1, True)):
+        x = torch.randn(size, 4)
+        with torch.no_grad():
+            y = net(x, None).argmax(dim=-1)
+        if wrong:
+            y[0, 0] = (y[0, 0] + 1) % 5
+        batches.append({"x": x, "y": y})
+    logged = validate(RecurrentModule(net, shape, TrainConfig()), batches)
+    assert logged[M.VAL_EXACT] == pytest.approx(3 / 4)
+    assert logged[M.VAL_METRIC] == pytest.approx(15 / 16)

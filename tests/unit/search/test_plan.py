@@ -102,3 +102,12 @@ def test_many_series_accept_window_scaling_and_rank_by_the_validation_loss(tmp_p
     path = space(tmp_path, "  scaling: window\n  seq_len: 12\n")
     plan = make_plan(ExperimentSpec(task="us_employment", space=path))
     assert plan.prepared.many_series and [o.name for o in plan.objectives] == ["val_loss"]
+
+
+def test_the_topology_refusal_lists_every_topology_the_task_takes() -> None:
+    with pytest.raises(ConfigError) as refused:
+        make_plan(ExperimentSpec(task="sine_mix", space="tiny", topology="vec2seq"))
+    assert str(refused.value) == (
+        "--topology 'vec2seq' does not fit task 'sine_mix' (forecast); choose one of: auto, "
+        "seq2vec, encoder_decoder, seq2seq"
+    )

@@ -130,3 +130,18 @@ def test_nothing_listening_is_refused_as_a_database_that_cannot_be_used() -> Non
         port = probe.getsockname()[1]
     with pytest.raises(ConfigError, match=r"^--storage .*cannot use the database \("):
         open_storage(Path("unused"), f"postgresql+psycopg://u:pw@127.0.0.1:{port}/studies")
+
+
+def test_a_server_that_never_answers_is_refused_after_the_connect_timeout() -> None:
+    """A port that accepts connections but never speaks (a wrong service, a hung server): the
+    refusal comes after CONNECT_TIMEOUT_S, not never."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        with pytest.raises(ConfigError, match=r"cannot use the database \(.*timeout"):
+            open_storage(Path("unused"), f"postgresql+psycopg://u:pw@127.0.0.1:{port}/studies")
+
+
+def test_an_error_without_a_driver_error_inside_gives_its_own_text() -> None:
+    assert _reason(ValueError("bad port"), "postgresql://u:pw@h/db") == "bad port"
