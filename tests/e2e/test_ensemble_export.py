@@ -8,6 +8,7 @@ study's K best trials on validation; and what cannot be ensembled is refused bef
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -148,3 +149,32 @@ def test_refusals_come_before_any_work(searched: Searched, tmp_path: Path) -> No
 def test_only_one_series_forecasts_are_ensembled() -> None:
     with pytest.raises(UserError, match="a classification task; ensembles are built for"):
         check_supported(prepare(DataSource.from_args({"task": "digits"})), "digits-study")
+
+
+def test_the_ensemble_is_one_mlflow_model_that_predicts_as_its_folder(
+    searched: Searched, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--ensemble K --format onnx,mlflow``: the mean graph logged as one pyfunc model (in a new
+    export run: the search ran untracked), and ``predict`` on its ``models:/`` URI answers what
+    the folder answers."""
+    from automl_rnn.tracking.store import client, local_tracking_uri
+
+    monkeypatch.chdir(tmp_path)
+    summary = api.export(
+        searched.study,
+        str(searched.root / "logged"),
+        workspace=str(searched.workspace),
+        formats="onnx,mlflow",
+        ensemble=2,
+    )
+    logged = summary["mlflow"]
+    assert logged["new_run"] is True
+    run = client(local_tracking_uri(searched.workspace)).get_run(logged["run_id"])
+    assert run.data.tags["automl_rnn.exported_model"] == logged["model_uri"]
+    history = tmp_path / "history.csv"
+    tasks = Path(__file__).parents[2] / "tasks" / "data"
+    pd.read_csv(tasks / "air_passengers.csv").head(132).to_csv(history, index=False)
+    by_uri = api.predict(logged["model_uri"], str(history), workspace=str(searched.workspace))
+    by_folder = api.predict(summary["out"], str(history))
+    assert by_uri["csv"] == by_folder["csv"]
+    assert len(pd.read_csv(io.StringIO(by_folder["csv"]))) == 12
