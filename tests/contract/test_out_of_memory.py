@@ -106,13 +106,16 @@ def test_a_cuda_out_of_memory_trial_frees_its_memory_and_the_next_trial_on_the_g
     total = torch.cuda.get_device_properties(device).total_memory
     torch.cuda.set_per_process_memory_fraction(min(1.0, (2 << 30) / total), device)
     try:
+        first = trial(0, 8)  # creates the CUDA context and the cuBLAS/cuDNN workspaces
+        assert first.state is TrialState.COMPLETE, first.reason
         torch.cuda.empty_cache()
         allocated, reserved = torch.cuda.memory_allocated(), torch.cuda.memory_reserved()
-        big = trial(0, 4096)
+        big = trial(1, 4096)
         assert big.state is TrialState.FAILED and big.reason == OUT_OF_MEMORY
-        assert torch.cuda.memory_allocated() <= allocated
+        assert big.traceback is not None and "OutOfMemoryError" in big.traceback
+        assert torch.cuda.memory_allocated() <= allocated + (16 << 20)
         assert torch.cuda.memory_reserved() <= reserved + (64 << 20)  # the cache handed back
-        small = trial(1, 8)
+        small = trial(2, 8)
         assert small.state is TrialState.COMPLETE, small.reason
     finally:
         torch.cuda.set_per_process_memory_fraction(1.0, device)
