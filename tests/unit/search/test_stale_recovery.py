@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import optuna
+import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState as OptunaState
 
@@ -60,3 +61,42 @@ def test_a_running_trial_without_an_owner_is_recovered_after_the_grace_period(
     reloaded = optuna.load_study(study_name="s", storage=open_storage(tmp_path))
     assert reloaded.trials[retry].system_attrs["fixed_params"] == {"lr": 0.01}
     assert api.repair("s", str(tmp_path))["failed_trials"] == []  # recovered once
+
+
+def test_a_trial_another_process_recovered_a_moment_ago_is_skipped_and_the_rest_recovered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes recover at once: this one saw trials A and B stale, the other failed A in
+    between. A is skipped (not failed or queued twice) and B still recovered."""
+    study = optuna.create_study(study_name="s", storage=open_storage(tmp_path))
+    old = datetime.now() - timedelta(seconds=OWNER_GRACE_S + 30)
+    first, second = (_running_without_owner(study, lr, old) for lr in (0.01, 0.02))
+    mine, theirs = Ledger.open(tmp_path, "s"), Ledger.open(tmp_path, "s")
+    seen = mine.snapshot()
+    assert [t.number for t in seen.stale()] == [first, second]
+    theirs.study.tell(first, state=OptunaState.FAIL)  # the other process, a moment ago
+    monkeypatch.setattr(mine, "snapshot", lambda: seen)
+    assert mine.recover_stale() == [second]
+    after = Ledger.open(tmp_path, "s").snapshot()
+    assert [t.retry_of for t in after.by_status(TrialStatus.WAITING)] == [second]
+
+
+def test_an_interrupted_trial_is_failed_even_when_its_requeue_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the storage refuses a write: the interrupt goes on (the trial is marked
+    interrupted, and no storage error replaces the interrupt); only the requeue is lost."""
+    from automl_rnn.search.ledger import INTERRUPTED
+
+    study = optuna.create_study(study_name="s", storage=open_storage(tmp_path))
+    number = _running_without_owner(study, 0.01, datetime.now())
+    ledger = Ledger.open(tmp_path, "s")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ledger, "requeue", refuse)
+    ledger.handle(number).interrupted({"lr": 0.01})
+    after = Ledger.open(tmp_path, "s").snapshot()
+    assert after.trials[number].reason == INTERRUPTED
+    assert after.by_status(TrialStatus.WAITING) == []
