@@ -9,6 +9,7 @@ import contextlib
 import functools
 import importlib.util
 import math
+import time
 import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -26,6 +27,9 @@ from automl_rnn.trial.outcome import Decision, TrialState
 if TYPE_CHECKING:
     from automl_rnn.config.experiment import ExperimentSpec
     from automl_rnn.trial.objectives import Objective
+
+#: Seconds between looks at a trial another worker may still be starting.
+STARTING_POLL_S = 1.0
 
 _TOLD = {
     TrialState.COMPLETE: OptunaState.COMPLETE,
@@ -148,9 +152,15 @@ def optimize(job: SearchJob, worker: int = 0) -> None:
     while not budget.expired():
         with ledger.claims():  # every machine's workers, on a shared database
             ledger.recover_stale()  # a worker that died mid-trial: fail it, queue its params
-            if budget.full(ledger.claimed()):
+            full = budget.full(ledger.claimed())
+            if full and not ledger.snapshot().starting():
                 return
-            trial = study.ask()
+            trial = None if full else study.ask()
+        if trial is None:
+            # The budget counts a trial that has no owner yet: a worker is starting it, or died
+            # before it could write (its disk full, say). Wait until it is owned or stale.
+            time.sleep(STARTING_POLL_S)
+            continue
         try:
             params = job.plan.space.suggest(trial)
             last = spec.max_epochs - 1

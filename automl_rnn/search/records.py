@@ -234,6 +234,17 @@ class StudySnapshot:
                 found.append(trial)
         return found
 
+    def starting(self, now: datetime | None = None) -> list[TrialRecord]:
+        """RUNNING trials with no owner yet, within :data:`OWNER_GRACE_S` of their start: a
+        worker is starting them, or died before it could say so (they turn stale at the end of
+        the grace period)."""
+        stale = {t.number for t in self.stale(now)}
+        return [
+            t
+            for t in self.by_status(TrialStatus.RUNNING)
+            if t.owner is None and t.heartbeat is None and t.number not in stale
+        ]
+
 
 def _first(trial: TrialRecord) -> float:
     return trial.values[0] if trial.values else math.nan

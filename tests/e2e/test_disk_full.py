@@ -9,6 +9,7 @@ exactly where a full disk's ``ENOSPC`` would.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import signal
 import subprocess
@@ -34,13 +35,16 @@ def file_size_limit(limit: int) -> Callable[[], None]:
     return apply
 
 
-def run(*args: str, limit: int | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, limit: int | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*CLI, *args],
         capture_output=True,
         text=True,
         timeout=300,
         preexec_fn=None if limit is None else file_size_limit(limit),
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -50,6 +54,9 @@ def assert_one_line(done: subprocess.CompletedProcess[str]) -> str:
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("error: ") and "run the same command again" in line, line
     return line
+
+
+READ_ONLY = Path(__file__).parents[1] / "fixtures" / "read_only"
 
 
 @pytest.mark.slow
@@ -78,3 +85,28 @@ def test_a_full_disk_before_the_first_trial_leaves_no_partial_file(tmp_path: Pat
     line = assert_one_line(run(*SEARCH, "--workspace", str(tmp_path), limit=20_000))
     assert str(tmp_path / "mlflow") in line
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".partial")]
+
+
+@pytest.mark.slow
+def test_a_workspace_turned_read_only_mid_search_is_one_line_and_the_same_command_finishes(
+    tmp_path: Path,
+) -> None:
+    """The workspace's file system turns read-only after 50 writes (a 3-trial search makes about
+    100; ``tests/fixtures/read_only``): exit 2, one line naming the file and the cause, the study
+    still reads, and the same command, writable again, ends with exactly --trials complete
+    trials and none running."""
+    workspace = ["--workspace", str(tmp_path), "--no-tracking"]
+    fault = {"PYTHONPATH": str(READ_ONLY), "AUTOML_RNN_TEST_READ_ONLY": str(tmp_path),
+             "AUTOML_RNN_TEST_READ_ONLY_AFTER": "50"}  # fmt: skip
+    line = assert_one_line(run(*SEARCH, *workspace, env=fault))
+    assert "Read-only file system" in line and str(tmp_path) in line
+    found = Ledger.find(tmp_path, "sine_mix")
+    assert found is not None
+    assert found.snapshot().counts()["complete"] < 3
+
+    done = run(*SEARCH, *workspace)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout)["counts"]["complete"] == 3
+    study = Ledger.find(tmp_path, "sine_mix")
+    assert study is not None
+    assert not study.snapshot().by_status(TrialStatus.RUNNING, TrialStatus.WAITING)

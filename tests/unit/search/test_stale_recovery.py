@@ -13,6 +13,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState as OptunaState
 
 from automl_rnn import api
+from automl_rnn.ownership import owner_tag
 from automl_rnn.search.ledger import WORKER_DIED, Ledger
 from automl_rnn.search.records import OWNER_GRACE_S, TrialStatus
 from automl_rnn.search.storage import open_storage
@@ -100,3 +101,22 @@ def test_an_interrupted_trial_is_failed_even_when_its_requeue_cannot_be_written(
     after = Ledger.open(tmp_path, "s").snapshot()
     assert after.trials[number].reason == INTERRUPTED
     assert after.by_status(TrialStatus.WAITING) == []
+
+
+def test_an_ownerless_running_trial_is_starting_until_the_grace_period_ends(
+    tmp_path: Path,
+) -> None:
+    """A search must not end on a trial that has no owner yet: within the grace period it is
+    ``starting`` (a worker may write its owner any moment, or died first), after it stale."""
+    study = optuna.create_study(study_name="s", storage=open_storage(tmp_path))
+    now = datetime.now()
+    young = _running_without_owner(study, 0.01, now - timedelta(seconds=OWNER_GRACE_S - 5))
+    old = _running_without_owner(study, 0.02, now - timedelta(seconds=OWNER_GRACE_S + 5))
+    owned = _running_without_owner(study, 0.03, now)
+    ledger = Ledger.open(tmp_path, "s")
+    ledger.handle(owned).start(owner_tag(), 7)  # this process: alive, neither
+    snapshot = ledger.snapshot()
+    assert [t.number for t in snapshot.starting(now)] == [young]
+    assert [t.number for t in snapshot.stale(now)] == [old]
+    later = now + timedelta(seconds=10)
+    assert snapshot.starting(later) == [] and young in [t.number for t in snapshot.stale(later)]
