@@ -22,6 +22,7 @@ from automl_rnn.backends.execute import execute_trial
 from automl_rnn.backends.local_workers import join_workers, report_dead, start_workers
 from automl_rnn.errors import ConfigError
 from automl_rnn.search.ledger import Direction, Ledger
+from automl_rnn.search.records import OWNER_GRACE_S, TrialRecord
 from automl_rnn.trial.outcome import Decision, TrialState
 
 if TYPE_CHECKING:
@@ -135,7 +136,10 @@ def optimize(job: SearchJob, worker: int = 0) -> None:
 
     The count and the ``ask`` happen under the workspace's claims lock, so parallel workers
     start exactly ``--trials`` trials between them; a running trial that later fails lowers the
-    count, and a worker then runs one more.
+    count, and a worker then runs one more. A counted trial that has no owner yet (a worker is
+    starting it, or died before its first write: its disk full, say) is waited for until it is
+    owned or stale, at most :data:`OWNER_GRACE_S` by this process's own clock, so that a search
+    resumed right after a crash does not end a trial short.
     """
     import torch
 
@@ -149,16 +153,16 @@ def optimize(job: SearchJob, worker: int = 0) -> None:
     budget = Budget(spec.trials, spec.timeout)
     objectives = job.plan.objectives
     prunable = len(objectives) == 1 and spec.pruner != "none"
+    waiting: dict[int, float] = {}  # unowned trials the budget counts: when first seen
     while not budget.expired():
         with ledger.claims():  # every machine's workers, on a shared database
             ledger.recover_stale()  # a worker that died mid-trial: fail it, queue its params
-            full = budget.full(ledger.claimed())
-            if full and not ledger.snapshot().starting():
+            snapshot = ledger.snapshot()
+            full = budget.full(snapshot.claimed())
+            if full and not _still_starting(snapshot.starting(), waiting):
                 return
             trial = None if full else study.ask()
         if trial is None:
-            # The budget counts a trial that has no owner yet: a worker is starting it, or died
-            # before it could write (its disk full, say). Wait until it is owned or stale.
             time.sleep(STARTING_POLL_S)
             continue
         try:
@@ -177,6 +181,16 @@ def optimize(job: SearchJob, worker: int = 0) -> None:
         if stop:
             ledger.set_stopped(stop)
             return
+
+
+def _still_starting(starting: list[TrialRecord], waiting: dict[int, float]) -> bool:
+    """Whether to wait for one of ``starting`` (trials without an owner yet): not past
+    :data:`OWNER_GRACE_S` since this process first saw it (its own clock: a database's start
+    times come from each machine's local clock), then they turn stale and are run again."""
+    now = time.monotonic()
+    for trial in starting:
+        waiting.setdefault(trial.number, now)
+    return any(now - waiting[t.number] < OWNER_GRACE_S for t in starting)
 
 
 def _directions(job: SearchJob) -> list[Direction]:

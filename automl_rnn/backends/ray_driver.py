@@ -289,7 +289,7 @@ def checkpoint_uri(checkpoint: tune.Checkpoint) -> str:
 def failure_reason(error: BaseException | None, trace: str) -> str:
     """Why Ray gave up on a trial, from its pickled ``error`` (None where Ray has not stored
     it, or could not unpickle it) and its error text: its worker or node lost
-    (:data:`NODE_LOST`), killed by Ray's memory monitor (:data:`~automl_rnn.trial.outcome.OUT_OF_MEMORY`), or another error
+    (:data:`NODE_LOST`), killed by Ray's memory monitor (``OUT_OF_MEMORY``), or another error
     (:data:`RAY_ERROR`)."""
     from ray import exceptions
 

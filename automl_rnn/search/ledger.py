@@ -223,11 +223,8 @@ class Ledger:
         )
 
     def claimed(self) -> int:
-        """Trials that count towards ``--trials``: finished or running (queued ones do not)."""
-        return sum(
-            t.status not in (TrialStatus.WAITING, TrialStatus.FAILED)
-            for t in self.snapshot().trials
-        )
+        """Trials that count towards ``--trials`` (:meth:`StudySnapshot.claimed`)."""
+        return self.snapshot().claimed()
 
     def requeue(
         self, params: Mapping[str, ParamValue], retry_of: int, resume_from: str | None = None

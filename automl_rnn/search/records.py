@@ -161,6 +161,10 @@ class StudySnapshot:
         """Completed trials that hold values."""
         return [t for t in self.by_status(TrialStatus.COMPLETE) if t.values]
 
+    def claimed(self) -> int:
+        """Trials that count towards ``--trials``: finished or running (queued ones do not)."""
+        return sum(t.status not in (TrialStatus.WAITING, TrialStatus.FAILED) for t in self.trials)
+
     def counts(self) -> dict[str, int]:
         """Trials by state, keyed complete / pruned / failed / running / waiting."""
         tally = Counter(t.status for t in self.trials)

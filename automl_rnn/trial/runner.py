@@ -7,6 +7,7 @@ a tracker and a checkpoint sink, and record the result.
 
 from __future__ import annotations
 
+import errno
 import gc
 import math
 import socket
@@ -66,15 +67,17 @@ def out_of_memory(err: BaseException) -> bool:
     memory")."""
     if isinstance(err, torch.cuda.OutOfMemoryError | MemoryError):
         return True
+    if isinstance(err, OSError) and err.errno == errno.ENOMEM:  # fork, mmap: "Cannot allocate"
+        return True
     text = str(err).lower()
     return any(words in text for words in _ALLOCATION_FAILED)
 
 
 def release_memory() -> None:
-    """Give a failed trial's memory back: collect its tensors, then return the accelerator's
-    cached blocks, so the next trial on that device (in this process or another) has them."""
+    """Give a failed trial's memory back: collect its tensors, then return CUDA's cached
+    blocks, so the next trial on that GPU (in this process or another) has them."""
     gc.collect()
-    if torch.cuda.is_available():
+    if torch.cuda.is_initialized():
         torch.cuda.empty_cache()
 
 

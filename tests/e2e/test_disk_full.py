@@ -103,6 +103,8 @@ def test_a_workspace_turned_read_only_mid_search_is_one_line_and_the_same_comman
     found = Ledger.find(tmp_path, "sine_mix")
     assert found is not None
     assert found.snapshot().counts()["complete"] < 3
+    # the case this test is for: cut between creating a trial and writing its owner
+    assert found.snapshot().starting(), "the fault no longer cuts a trial before its owner"
 
     done = run(*SEARCH, *workspace)
     assert done.returncode == 0, done.stderr[-3000:]

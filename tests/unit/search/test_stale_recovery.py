@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import optuna
 import pytest
@@ -120,3 +121,23 @@ def test_an_ownerless_running_trial_is_starting_until_the_grace_period_ends(
     assert [t.number for t in snapshot.stale(now)] == [old]
     later = now + timedelta(seconds=10)
     assert snapshot.starting(later) == [] and young in [t.number for t in snapshot.stale(later)]
+
+
+def test_a_worker_waits_for_a_starting_trial_at_most_the_grace_period_by_its_own_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start time from another machine's local clock may lie hours ahead: the wait is
+    bounded by this process's monotonic clock from when it first saw the trial."""
+    import automl_rnn.backends.optuna_backend as backend
+
+    study = optuna.create_study(study_name="s", storage=open_storage(tmp_path))
+    ahead = _running_without_owner(study, 0.01, datetime.now() + timedelta(hours=2))
+    starting = Ledger.open(tmp_path, "s").snapshot().starting()
+    assert [t.number for t in starting] == [ahead]
+    clock = iter([100.0, 100.0 + OWNER_GRACE_S - 1, 100.0 + OWNER_GRACE_S, 200.0])
+    monkeypatch.setattr(backend, "time", SimpleNamespace(monotonic=lambda: next(clock)))
+    waiting: dict[int, float] = {}
+    assert backend._still_starting(starting, waiting)  # first seen: wait
+    assert backend._still_starting(starting, waiting)  # within the grace period
+    assert not backend._still_starting(starting, waiting)  # past it: stop waiting
+    assert not backend._still_starting([], {})

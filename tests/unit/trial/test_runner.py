@@ -163,6 +163,8 @@ def test_prune_answer_stops_the_trial_and_marks_it_pruned() -> None:
         (RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9"), True),
         (RuntimeError("MPS backend out of memory (MPS allocated: 1 GB)"), True),
         (RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 9"), True),
+        (OSError(12, "Cannot allocate memory"), True),
+        (OSError(28, "No space left on device"), False),
         (RuntimeError("Expected all tensors to be on the same device"), False),
         (ValueError("memory_fraction must be in [0, 1]"), False),
     ],
