@@ -85,12 +85,8 @@ def test_a_cuda_out_of_memory_trial_frees_its_memory_and_the_next_trial_on_the_g
     from automl_rnn.data import prepare
     from automl_rnn.data.source import DataSource
     from automl_rnn.search.objectives import resolve_objectives
-    from automl_rnn.trial.outcome import Decision, NullTracker, TrialResult, TrialState
+    from automl_rnn.trial.outcome import NeverPrune, NullTracker, TrialResult, TrialState
     from automl_rnn.trial.runner import TrialContext, run_trial
-
-    class NeverPrune:
-        def report(self, epoch: int, metrics: object) -> Decision:
-            return Decision.CONTINUE
 
     prepared = prepare(DataSource.from_args({"task": "sine_mix"}))
     spec = ExperimentSpec(task="sine_mix", max_epochs=1, trials=1)
