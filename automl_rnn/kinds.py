@@ -14,6 +14,7 @@ Readout = Literal["last", "mean"]
 OptimizerName = Literal["adam", "adamw"]
 LrSchedule = Literal["none", "cosine", "plateau"]
 Scaling = Literal["global", "window"]
+Skip = Literal["none", "seasonal_naive"]
 
 CELLS: tuple[str, ...] = get_args(CellName)
 TOPOLOGIES: tuple[str, ...] = get_args(TopologyName)
@@ -23,3 +24,6 @@ TASK_KINDS: tuple[str, ...] = get_args(TaskKind)
 BIDIRECTIONAL_TOPOLOGIES: frozenset[str] = frozenset({"seq2vec", "encoder_decoder"})
 #: Topologies with a step-by-step decoder, the only ones ``teacher_forcing`` acts on.
 DECODER_TOPOLOGIES: frozenset[str] = frozenset({"encoder_decoder", "vec2seq"})
+#: Topologies whose forecast may be a correction to seasonal naive (``skip``): one forecast per
+#: window, read from the window itself.
+SKIP_TOPOLOGIES: frozenset[str] = frozenset({"seq2vec", "encoder_decoder"})

@@ -11,7 +11,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from automl_rnn.kinds import CellName, LrSchedule, OptimizerName, Readout, Scaling, TopologyName
+from automl_rnn.kinds import (
+    CellName,
+    LrSchedule,
+    OptimizerName,
+    Readout,
+    Scaling,
+    Skip,
+    TopologyName,
+)
 
 LossName = Literal["mse", "mae", "huber"]
 
@@ -48,6 +56,9 @@ class Hyperparams(BaseModel):
     """Probability of feeding the true previous output to the decoder during training."""
     scaling: Scaling = "window"
     """Forecast tasks: 'global' (train-split statistics) or 'window' (each input window's own)."""
+    skip: Skip = "none"
+    """Forecast tasks, seq2vec and encoder_decoder: 'seasonal_naive' adds the window's
+    seasonal-naive forecast to the network's output, so the network learns a correction to it."""
     loss: LossName = "mse"
     """Training loss for float targets (class targets always use cross-entropy)."""
     ema_decay: float | None = Field(None, gt=0.0, lt=1.0)

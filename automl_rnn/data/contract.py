@@ -71,6 +71,9 @@ class DataShape:
     per_step_target: bool = False
     """seq2seq regression: ``y [B, T, D]`` is the answer at each input step, every valid step
     scored (not the horizon after each step, of which only the last counts, as in forecasts)."""
+    season: int = 1
+    """Forecasts: the seasonal period the data declares or detects (1: none), which the
+    seasonal-naive forecast of ``skip`` copies from."""
 
     @property
     def is_float_target(self) -> bool:

@@ -106,7 +106,9 @@ class ForecastData(PreparedData):
     def shape(self, topology: str) -> DataShape:
         """Input F = targets + covariates; output D targets over L = horizon steps."""
         self.check_topology(topology)
-        return DataShape("forecast", self.values.shape[1], self.d, self.horizon)
+        return DataShape(
+            "forecast", self.values.shape[1], self.d, self.horizon, season=self.season or 1
+        )
 
     def starts(self, split: str, seq_len: int) -> np.ndarray:
         """Index of each window's first target, in loader order."""

@@ -137,7 +137,7 @@ class PanelData(PreparedData):
     def shape(self, topology: str) -> DataShape:
         """Input F = target + covariates + static features; output 1 target over the horizon."""
         self.check_topology(topology)
-        return DataShape("forecast", self.values.shape[1], 1, self.horizon)
+        return DataShape("forecast", self.values.shape[1], 1, self.horizon, season=self.season or 1)
 
     def check_seq_len(self, seq_len: int) -> None:
         """Refuse a window the shortest series' training part cannot hold."""

@@ -8,9 +8,10 @@ from torch import nn
 
 from automl_rnn.data.contract import DataShape
 from automl_rnn.errors import ConfigError, unknown_name
-from automl_rnn.kinds import BIDIRECTIONAL_TOPOLOGIES, TOPOLOGIES
+from automl_rnn.kinds import BIDIRECTIONAL_TOPOLOGIES, SKIP_TOPOLOGIES, TOPOLOGIES
 from automl_rnn.models.cells import Recurrent
 from automl_rnn.models.decoder import Decoder
+from automl_rnn.models.skip import SeasonalNaiveSkip
 from automl_rnn.models.topologies import EncoderDecoder, Seq2Seq, Seq2Vec, Vec2Seq
 
 # Which output kinds each topology can produce.
@@ -33,6 +34,7 @@ class ArchConfig:
     dropout: float = 0.0
     bidirectional: bool = False
     readout: str = "last"
+    skip: str = "none"
 
 
 def check_fits(arch: ArchConfig, shape: DataShape) -> None:
@@ -46,11 +48,23 @@ def check_fits(arch: ArchConfig, shape: DataShape) -> None:
             f"bidirectional is only possible for {sorted(BIDIRECTIONAL_TOPOLOGIES)}, "
             f"not '{arch.topology}'"
         )
+    if arch.skip != "none" and (shape.kind != "forecast" or arch.topology not in SKIP_TOPOLOGIES):
+        raise ConfigError(
+            f"skip '{arch.skip}' is only possible for forecasts with {sorted(SKIP_TOPOLOGIES)}, "
+            f"not {shape.kind} with '{arch.topology}'; set skip: none"
+        )
 
 
 def build_network(arch: ArchConfig, shape: DataShape) -> nn.Module:
     """The network for ``arch`` whose outputs match the ``y`` layout of ``shape`` (see contract)."""
     check_fits(arch, shape)
+    net = _network(arch, shape)
+    if arch.skip == "seasonal_naive":
+        return SeasonalNaiveSkip(net, shape.output_len, shape.output_size, shape.season)
+    return net
+
+
+def _network(arch: ArchConfig, shape: DataShape) -> nn.Module:
     float_out = shape.is_float_target
     if arch.topology == "vec2seq" or arch.topology == "encoder_decoder":
         decoder = Decoder(

@@ -61,6 +61,7 @@ def arch_of(hp: Hyperparams) -> ArchConfig:
         hp.dropout,
         hp.bidirectional,
         hp.readout,
+        hp.skip,
     )
 
 

@@ -1,12 +1,13 @@
 """Static checks of a space resolved for one task: combinations no sample may produce
-(bidirectional with truncated BPTT or a one-way topology; a fixed tbptt_steps no window exceeds)."""
+(bidirectional with truncated BPTT or a one-way topology; a seasonal-naive skip with a topology
+that forecasts step by step; a fixed tbptt_steps no window exceeds)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from automl_rnn.kinds import BIDIRECTIONAL_TOPOLOGIES, TOPOLOGIES
+from automl_rnn.kinds import BIDIRECTIONAL_TOPOLOGIES, SKIP_TOPOLOGIES, TOPOLOGIES
 
 from .fields import SpaceErrors, default_of
 from .schema import CategoricalParam, FixedParam, IntParam, Param
@@ -61,6 +62,22 @@ def check_bidirectional(err: SpaceErrors, params: list[Param]) -> None:
                 f"true can be sampled together with {what}; "
                 f"exclude it with when: (got {declared['bidirectional'].spec()!r})",
             )
+
+
+def check_skip(err: SpaceErrors, params: list[Param]) -> None:
+    """Refuse a space in which some sample adds the seasonal-naive skip to a topology that
+    forecasts from every step (seq2seq) or from no window (vec2seq)."""
+    declared = {p.name: p for p in params}
+    if "skip" not in declared:
+        return
+    others = frozenset(TOPOLOGIES) - SKIP_TOPOLOGIES
+    if can_cooccur(declared, {"skip": frozenset(["seasonal_naive"]), "topology": others}):
+        raise err(
+            "skip",
+            f"seasonal_naive can be sampled together with a topology other than "
+            f"{', '.join(sorted(SKIP_TOPOLOGIES))}; exclude it with when: "
+            f"(got {declared['skip'].spec()!r})",
+        )
 
 
 def can_cooccur(declared: dict[str, Param], wanted: dict[str, Wanted]) -> bool:

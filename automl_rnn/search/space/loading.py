@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .catalog import find_space
-from .checks import check_bidirectional, check_tbptt
+from .checks import check_bidirectional, check_skip, check_tbptt
 from .fields import SpaceErrors
 from .parsing import parse_space
 from .resolve import drop_unreachable, resolve_first_trials, resolve_seq_len, resolve_topology
@@ -34,6 +34,7 @@ def load_space(
     resolved = resolve_topology(err, [p for p in params if p is not None], topologies)
     resolved = drop_unreachable(resolved)
     check_bidirectional(err, resolved)
+    check_skip(err, resolved)
     if not any(isinstance(p, AutoParam) for p in decl.params):  # auto: windows vary by data
         check_tbptt(err, resolved)
     first = resolve_first_trials(decl.first_trials, resolved)

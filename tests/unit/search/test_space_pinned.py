@@ -23,7 +23,7 @@ REFUSALS = [
     (
         "unknown_param",
         "params:\n  hiden_size: 32\n",
-        "unknown parameter 'hiden_size' (did you mean 'hidden_size'?); valid: batch_size, bidirectional, cell, dropout, ema_decay, grad_clip, hidden_size, loss, lr, lr_schedule, num_layers, optimizer, readout, scaling, seq_len, tbptt_steps, teacher_forcing, topology, weight_decay",
+        "unknown parameter 'hiden_size' (did you mean 'hidden_size'?); valid: batch_size, bidirectional, cell, dropout, ema_decay, grad_clip, hidden_size, loss, lr, lr_schedule, num_layers, optimizer, readout, scaling, seq_len, skip, tbptt_steps, teacher_forcing, topology, weight_decay",
     ),
     (
         "unknown_top_key",
@@ -247,6 +247,11 @@ REFUSALS = [
         "params:\n  topology: {choices: [seq2seq, seq2vec]}\n  bidirectional: true\n",
         "parameter 'bidirectional': true can be sampled together with a topology other than encoder_decoder, seq2vec; exclude it with when: (got True)",
     ),
+    (
+        "skip_topology",
+        "params:\n  topology: {choices: [seq2seq, seq2vec]}\n  skip: {choices: [none, seasonal_naive]}\n",
+        "parameter 'skip': seasonal_naive can be sampled together with a topology other than encoder_decoder, seq2vec; exclude it with when: (got {'type': 'categorical', 'choices': ['none', 'seasonal_naive']})",
+    ),
 ]
 
 
@@ -259,6 +264,17 @@ def test_each_refusal_is_exactly_its_one_line(
     with pytest.raises(ConfigError) as refused:
         load_space(str(path))
     assert str(refused.value) == f"{path}: {expected}"
+
+
+def test_the_skip_loads_where_its_condition_keeps_it_to_window_forecasts(tmp_path: Path) -> None:
+    path = tmp_path / "skip.yaml"
+    path.write_text(
+        "params:\n  topology: {choices: [seq2seq, seq2vec, encoder_decoder]}\n"
+        "  skip: {choices: [none, seasonal_naive], when: {topology: [seq2vec, encoder_decoder]}}\n",
+        encoding="utf-8",
+    )
+    skip = load_space(str(path)).to_dict()["params"]["skip"]
+    assert skip["when"] == {"topology": ["seq2vec", "encoder_decoder"]}
 
 
 def _space(tmp_path: Path, params: str, name: str = "s.yaml") -> Path:
