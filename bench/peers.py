@@ -14,7 +14,7 @@ Rows are appended to ``--out`` (JSON lines) as they finish; a rerun skips rows a
 so a long comparison can be stopped and continued. ``--space FILE --label NAME`` runs automl-rnn
 with another space under another name (a candidate default). ``--backtest`` drops each series'
 test part first: the search then tests on the last ``test_size`` steps of the original
-validation part, so candidate defaults are compared without ever reading a test month. The
+validation part (``--origin 2``: the ``test_size`` steps before those), so candidate defaults are compared without ever reading a test month. The
 last line:
 ``RESULT mae_ratio=... time_ratio=... arima_ratio=... worst_rel_mae=...`` over the chosen
 series (medians over series and seeds; ``worst_rel_mae`` over air_passengers' seeds, when run).
@@ -55,9 +55,10 @@ def task_arg(name: str) -> str:
     return str(path) if path.is_file() else name
 
 
-def backtest_task(name: str, folder: Path) -> str:
-    """A copy of ``name``'s task with its last ``test_size`` rows dropped (written in ``folder``):
-    its test part lies inside the original validation part."""
+def backtest_task(name: str, folder: Path, origin: int = 1) -> str:
+    """A copy of ``name``'s task with its last ``origin * test_size`` rows dropped (written in
+    ``folder``): its test part lies inside the original validation part (``origin`` 2: the
+    window before, a second forecast origin)."""
     import yaml
 
     found = PANEL / f"{name}.yaml"
@@ -69,7 +70,7 @@ def backtest_task(name: str, folder: Path) -> str:
         if (place / spec["file"]).is_file()
     )
     lines = csv.read_text().splitlines()
-    kept = lines[: len(lines) - int(spec["test_size"])]
+    kept = lines[: len(lines) - origin * int(spec["test_size"])]
     (folder / f"{name}.csv").write_text("\n".join(kept) + "\n")
     spec.update(name=f"{name}_backtest", file=f"{name}.csv", size=len(kept) - 1)
     (folder / f"{name}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
@@ -100,6 +101,7 @@ def ours(
     space: str | None = None,
     backtest: bool = False,
     keep: Path | None = None,
+    origin: int = 1,
 ) -> list[Row]:
     """automl-rnn's defaults (or ``space``); the classical baselines come from the same
     search's windows. ``keep``: search in ``keep/<series>-s<seed>`` and leave the study there
@@ -108,10 +110,11 @@ def ours(
         if keep is None:
             workspace = stack.enter_context(tempfile.TemporaryDirectory())
         else:
-            workspace = str(keep / f"{name}{'-backtest' if backtest else ''}-s{seed}")
+            tag = ("-backtest" + (str(origin) if origin > 1 else "")) if backtest else ""
+            workspace = str(keep / f"{name}{tag}-s{seed}")
             shutil.rmtree(workspace, ignore_errors=True)
             Path(workspace).mkdir(parents=True)
-        task = backtest_task(name, Path(workspace)) if backtest else task_arg(name)
+        task = backtest_task(name, Path(workspace), origin) if backtest else task_arg(name)
         cmd = [sys.executable, "-m", "automl_rnn.cli", "search", "--task", task,
                "--trials", str(trials), "--seed", str(seed), "--workspace", workspace,
                "--no-tracking", "--quiet", "--json"]  # fmt: skip
@@ -214,6 +217,9 @@ def main() -> None:
     parser.add_argument("--space", help="automl-rnn's space file (default: its own)")
     parser.add_argument("--label", default="automl-rnn", help="automl-rnn's system name")
     parser.add_argument("--backtest", action="store_true", help="drop each test part first")
+    parser.add_argument(
+        "--origin", type=int, default=1, help="--backtest: drop this many test parts"
+    )
     parser.add_argument("--keep", help="keep each search's workspace under this folder")
     args = parser.parse_args()
     out = Path(args.out)
@@ -236,7 +242,7 @@ def main() -> None:
                 if done:
                     continue
                 made = (
-                    ours(name, seed, args.trials, args.space, args.backtest, keep)
+                    ours(name, seed, args.trials, args.space, args.backtest, keep, args.origin)
                     if system == "ours"
                     else [autolstm(name, seed, args.trials)]
                 )
