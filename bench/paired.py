@@ -1,20 +1,22 @@
-"""Experiment: the seasonal-naive skip, paired: the same configuration and seed with and without it.
+"""Experiment: one change of a trial's parameters, paired: the same configuration and seed with
+and without it (by default the seasonal-naive skip; ``--change lr*0.5`` halves the learning rate,
+``--change skip=seasonal_naive`` sets a value).
 
 Comparing two search spaces with 10 trials mostly compares two searches' luck: one more
 categorical parameter changes every later draw of the sampler, and a search whose best trial
 never uses the new option still moves the median test rel_mae by tens of percent
 (BENCHMARKS.md, "The seasonal-naive skip"). This holds everything else fixed: for each kept
-search (``bench/peers.py --keep DIR``), its ``--top`` best completed trials whose topology can
-take the skip (seq2vec, encoder_decoder) are trained again by the trial runner itself (same
-recipe and seed, best epoch kept on validation, never pruned), once with ``skip: none`` and once
-with ``skip: seasonal_naive``; both are scored on the search's validation and test windows.
-Run it on ``--backtest`` searches so that no test month is read.
+search (``bench/peers.py --keep DIR``), its ``--top`` best completed trials (for the skip: those
+whose topology can take it, seq2vec and encoder_decoder) are trained again by the trial runner
+itself (same recipe and seed, best epoch kept on validation, never pruned), once as they were
+and once changed; both are scored on the search's validation and test windows. Run it on
+``--backtest`` searches so that no test month is read.
 
-    .venv/bin/python bench/skip_pairs.py --kept /work/ens/tuning --top 4 --out pairs.jsonl
+    .venv/bin/python bench/paired.py --kept /work/ens/tuning --top 4 --out pairs.jsonl
 
 Rows are appended to ``--out`` as they finish (a rerun skips them). Last line:
-``RESULT val_wins=<pairs where the skip lowers validation rel_mae>/<pairs> test_wins=...
-val_ratio=<median val rel_mae ratio, skip / none> test_ratio=... pairs=<n>``.
+``RESULT val_wins=<pairs where the change lowers validation rel_mae>/<pairs> test_wins=...
+val_ratio=<median val rel_mae ratio, changed / as was> test_ratio=... jump_ratio=... pairs=<n>``.
 """
 
 from __future__ import annotations
@@ -38,8 +40,19 @@ def jumpiness(curve: list[float]) -> float:
     return statistics.median(steps) if steps else float("nan")
 
 
-def retrain(workspace: Path, top: int) -> list[dict[str, Any]]:
-    """Each eligible trial's scores without and with the skip (same seed)."""
+def changed(params: dict[str, Any], change: str) -> dict[str, Any]:
+    """``params`` with ``change`` applied: ``name=value`` (a YAML scalar) or ``name*factor``."""
+    import yaml
+
+    if "*" in change:
+        name, factor = change.split("*", 1)
+        return {**params, name: params[name] * float(factor)}
+    name, value = change.split("=", 1)
+    return {**params, name: yaml.safe_load(value)}
+
+
+def retrain(workspace: Path, top: int, change: str) -> list[dict[str, Any]]:
+    """Each eligible trial's scores as it was and changed (same seed)."""
     import torch
 
     from automl_rnn.export.bundle import _prepare, _stored_spec
@@ -54,24 +67,28 @@ def retrain(workspace: Path, top: int) -> list[dict[str, Any]]:
     prepared = _prepare(spec, study)
     objectives = tuple(resolve_objectives(spec.objectives or ["val_mae"], "forecast"))
     torch.set_num_threads(1)
-    eligible = [t for t in snapshot.ranked() if t.params.get("topology") in SKIP_TOPOLOGIES]
+    eligible = snapshot.ranked()
+    if change.startswith("skip="):
+        eligible = [t for t in eligible if t.params.get("topology") in SKIP_TOPOLOGIES]
     rows = []
     with tempfile.TemporaryDirectory():
         for trial in eligible[:top]:
             scores: dict[str, dict[str, float]] = {}
-            for skip in ("none", "seasonal_naive"):
-                params = {**trial.params, "skip": skip}
+            base = {"skip": "none", **trial.params} if change.startswith("skip=") else trial.params
+            for side, params in (("before", base), ("after", changed(base, change))):
                 context = TrialContext(
                     number=trial.number, seed=int(trial.seed or 0), objectives=objectives
                 )
                 result = run_trial(spec, prepared, params, NeverPrune(), NullTracker(), context)
-                scores[skip] = {k: result.metrics.get(k, float("nan")) for k in (
+                scores[side] = {k: result.metrics.get(k, float("nan")) for k in (
                     "val_rel_mae", "test_rel_mae", "val_mae", "test_mae", "best_epoch")}  # fmt: skip
-                scores[skip]["val_jump"] = jumpiness([e["val_mae"] for e in result.history])
+                scores[side]["val_jump"] = jumpiness(
+                    [e["val_metric"] for e in result.history if "val_metric" in e]
+                )
             rows.append({
                 "search": workspace.name, "trial": trial.number,
-                "topology": trial.params["topology"], "none": scores["none"],
-                "skip": scores["seasonal_naive"],
+                "topology": trial.params["topology"], "before": scores["before"],
+                "after": scores["after"], "change": change,
             })  # fmt: skip
     return rows
 
@@ -80,6 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kept", nargs="+", required=True, help="folders of kept searches")
     parser.add_argument("--top", type=int, default=4)
+    parser.add_argument("--change", default="skip=seasonal_naive", help="name=value or name*factor")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     out = Path(args.out)
@@ -89,24 +107,24 @@ def main() -> None:
         for workspace in sorted(Path(kept).iterdir()):
             if workspace.name in done or not (workspace / "checkpoints").is_dir():
                 continue
-            for row in retrain(workspace, args.top):
+            for row in retrain(workspace, args.top, args.change):
                 with out.open("a") as f:
                     f.write(json.dumps(row) + "\n")
                 rows.append(row)
-                n, s = row["none"], row["skip"]
+                n, s = row["before"], row["after"]
                 print(f"| {row['search']} #{row['trial']} {row['topology']} | "
                       f"{n['val_rel_mae']:.3f} / {n['test_rel_mae']:.3f} | "
                       f"{s['val_rel_mae']:.3f} / {s['test_rel_mae']:.3f} |", flush=True)  # fmt: skip
     result = []
     for split in ("val", "test"):
-        ratios = [r["skip"][f"{split}_rel_mae"] / r["none"][f"{split}_rel_mae"] for r in rows]
+        ratios = [r["after"][f"{split}_rel_mae"] / r["before"][f"{split}_rel_mae"] for r in rows]
         wins = sum(x < 1 for x in ratios)
         result += [
             f"{split}_wins={wins}/{len(ratios)}",
             f"{split}_ratio={statistics.median(ratios):.3f}",
         ]
-    jumps = [r["skip"].get("val_jump", float("nan")) / r["none"].get("val_jump", float("nan"))
-             for r in rows if "val_jump" in r["none"]]  # fmt: skip
+    jumps = [r["after"].get("val_jump", float("nan")) / r["before"].get("val_jump", float("nan"))
+             for r in rows if "val_jump" in r["before"]]  # fmt: skip
     if jumps:
         result.append(f"jump_ratio={statistics.median(jumps):.3f}")
     print("RESULT " + " ".join(result) + f" pairs={len(rows)}")
