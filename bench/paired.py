@@ -46,7 +46,8 @@ def changed(params: dict[str, Any], change: str) -> dict[str, Any]:
 
     if "*" in change:
         name, factor = change.split("*", 1)
-        return {**params, name: params[name] * float(factor)}
+        value = params[name] * float(factor)
+        return {**params, name: round(value) if isinstance(params[name], int) else value}
     name, value = change.split("=", 1)
     return {**params, name: yaml.safe_load(value)}
 
