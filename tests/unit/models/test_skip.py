@@ -160,3 +160,33 @@ def test_a_bundle_without_a_season_loads_as_before() -> None:
     del spec["shape"]["season"], spec["arch"]["skip"]
     net = build_inference_net(spec)
     assert not any(isinstance(m, SeasonalNaiveSkip) for m in net.modules())
+
+
+def test_many_series_copy_each_series_own_seasonal_naive(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A long table of series with covariates and static features (the target is their first
+    input column): the copy is each validation window's seasonal naive, as the panel scores it."""
+    import pandas as pd
+
+    from automl_rnn.data.build import build
+    from automl_rnn.data.generators import panel_table
+    from automl_rnn.data.panel_data import PanelData
+    from automl_rnn.data.source import DataSource
+
+    path = tmp_path / "p.csv"
+    pd.DataFrame(panel_table(6, (60, 90), seed=3)).to_csv(path, index=False)
+    source = DataSource.from_args({
+        "data": str(path), "id_col": "series", "time_col": "date", "target": "sales",
+        "features": "price", "static_features": "size",
+    })  # fmt: skip
+    d = build(source)
+    assert isinstance(d, PanelData) and d.season == 7 and d.values.shape[1] > 1
+    torch.manual_seed(0)
+    net = build_network(
+        ArchConfig("gru", "seq2vec", 1, 8, skip="seasonal_naive"), d.shape("seq2vec")
+    )
+    head = net.net.head  # type: ignore[union-attr]
+    nn.init.zeros_(head.weight)
+    nn.init.zeros_(head.bias)
+    w = d.gather(d.starts("val"), 14)
+    got = forecast_in_units(net.eval(), w)[..., 0]
+    np.testing.assert_allclose(got, d.baseline_forecasts("val")["snaive"], rtol=1e-5, atol=1e-3)
