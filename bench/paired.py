@@ -25,11 +25,8 @@ import argparse
 import itertools
 import json
 import statistics
-import tempfile
 from pathlib import Path
 from typing import Any
-
-SKIP_TOPOLOGIES = ("seq2vec", "encoder_decoder")
 
 
 def jumpiness(curve: list[float]) -> float:
@@ -57,6 +54,7 @@ def retrain(workspace: Path, top: int, change: str) -> list[dict[str, Any]]:
     import torch
 
     from automl_rnn.export.bundle import _prepare, _stored_spec
+    from automl_rnn.kinds import SKIP_TOPOLOGIES
     from automl_rnn.search.ledger import Ledger
     from automl_rnn.search.objectives import resolve_objectives
     from automl_rnn.trial.outcome import NeverPrune, NullTracker
@@ -72,25 +70,23 @@ def retrain(workspace: Path, top: int, change: str) -> list[dict[str, Any]]:
     if change.startswith("skip="):
         eligible = [t for t in eligible if t.params.get("topology") in SKIP_TOPOLOGIES]
     rows = []
-    with tempfile.TemporaryDirectory():
-        for trial in eligible[:top]:
-            scores: dict[str, dict[str, float]] = {}
-            base = {"skip": "none", **trial.params} if change.startswith("skip=") else trial.params
-            for side, params in (("before", base), ("after", changed(base, change))):
-                context = TrialContext(
-                    number=trial.number, seed=int(trial.seed or 0), objectives=objectives
-                )
-                result = run_trial(spec, prepared, params, NeverPrune(), NullTracker(), context)
-                scores[side] = {k: result.metrics.get(k, float("nan")) for k in (
-                    "val_rel_mae", "test_rel_mae", "val_mae", "test_mae", "best_epoch")}  # fmt: skip
-                scores[side]["val_jump"] = jumpiness(
-                    [e["val_metric"] for e in result.history if "val_metric" in e]
-                )
-            rows.append({
-                "search": workspace.name, "trial": trial.number,
-                "topology": trial.params["topology"], "before": scores["before"],
-                "after": scores["after"], "change": change,
-            })  # fmt: skip
+    for trial in eligible[:top]:
+        scores: dict[str, dict[str, float]] = {}
+        for side, params in (("before", trial.params), ("after", changed(trial.params, change))):
+            context = TrialContext(
+                number=trial.number, seed=int(trial.seed or 0), objectives=objectives
+            )
+            result = run_trial(spec, prepared, params, NeverPrune(), NullTracker(), context)
+            scores[side] = {k: result.metrics.get(k, float("nan")) for k in (
+                "val_rel_mae", "test_rel_mae", "val_mae", "test_mae", "best_epoch")}  # fmt: skip
+            scores[side]["val_jump"] = jumpiness(
+                [e["val_metric"] for e in result.history if "val_metric" in e]
+            )
+        rows.append({
+            "search": workspace.name, "trial": trial.number,
+            "topology": trial.params["topology"], "before": scores["before"],
+            "after": scores["after"], "change": change,
+        })  # fmt: skip
     return rows
 
 

@@ -18,35 +18,41 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
+from automl_rnn.data.metrics import seasonal_lag_index
 from automl_rnn.models.topologies import Batch, Chunk
 
 
-def seasonal_naive(x: Tensor, horizon: int, targets: int, season: int) -> Tensor:
-    """The seasonal-naive forecast ``[B, L, D]`` of windows ``x [B, T, F]`` whose first ``D``
-    columns are the targets: step ``h`` copies window step ``T + h - season * ceil((h + 1) /
-    season)`` (counted from the end, so an exported graph needs no window length); with
-    ``T < season`` the season is 1 (the last value)."""
-    lag = season if x.shape[1] >= season else 1
-    h = torch.arange(horizon, device=x.device)
-    from_end = h - lag * torch.div(h + lag, lag, rounding_mode="floor")  # in [-lag, -1]
-    return x[:, from_end, :targets]
+def offsets_from_end(horizon: int, season: int) -> Tensor:
+    """Where each of the ``horizon`` steps' seasonal-naive copy sits in the input window,
+    counted from its end (in ``[-season, -1]``; an exported graph then needs no window length):
+    :func:`~automl_rnn.data.metrics.seasonal_lag_index` for a window whose first target is 0."""
+    return torch.from_numpy(seasonal_lag_index(np.zeros(1, dtype=np.int64), horizon, season)[0])
 
 
 class SeasonalNaiveSkip(nn.Module):
-    """``net(x) + seasonal_naive(x)``; ``net`` outputs ``[B, L, D]`` (see the module docstring)."""
+    """``net(x) + naive(x)``; ``net`` outputs ``[B, L, D]`` (see the module docstring)."""
 
     def __init__(self, net: nn.Module, horizon: int, targets: int, season: int) -> None:
         super().__init__()
         if season < 1:
             raise ValueError(f"season must be at least 1, got {season}")
         self.net = net
-        self.horizon, self.targets, self.season = horizon, targets, season
+        self.targets, self.season = targets, season
+        self.seasonal: Tensor
+        self.last_value: Tensor
+        # Built once, moved with the module, never saved: the weights stay the network's own.
+        self.register_buffer("seasonal", offsets_from_end(horizon, season), persistent=False)
+        self.register_buffer("last_value", offsets_from_end(horizon, 1), persistent=False)
 
     def naive(self, x: Tensor) -> Tensor:
-        return seasonal_naive(x, self.horizon, self.targets, self.season)
+        """The seasonal-naive forecast ``[B, L, D]`` of windows ``x [B, T, F]`` whose first
+        ``D`` columns are the targets; the last value where ``T`` is shorter than the season."""
+        index = self.seasonal if x.shape[1] >= self.season else self.last_value
+        return x[:, index, : self.targets]
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         out: Tensor = self.net(x, lengths)

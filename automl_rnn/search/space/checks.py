@@ -47,36 +47,44 @@ def check_bidirectional(err: SpaceErrors, params: list[Param]) -> None:
     declared = {p.name: p for p in params}
     if "bidirectional" not in declared:
         return
-    clashes: list[tuple[str, Wanted, str]] = [
-        ("tbptt_steps", lambda v: v is not None, "a non-null tbptt_steps (needs full BPTT)"),
-        (
-            "topology",
-            frozenset(TOPOLOGIES) - BIDIRECTIONAL_TOPOLOGIES,
-            f"a topology other than {', '.join(sorted(BIDIRECTIONAL_TOPOLOGIES))}",
-        ),
-    ]
-    for other, wanted, what in clashes:
-        if can_cooccur(declared, {"bidirectional": frozenset([True]), other: wanted}):
-            raise err(
-                "bidirectional",
-                f"true can be sampled together with {what}; "
-                f"exclude it with when: (got {declared['bidirectional'].spec()!r})",
-            )
+    _refuse_clash(err, declared, "bidirectional", True, "tbptt_steps", lambda v: v is not None,
+                  "a non-null tbptt_steps (needs full BPTT)")  # fmt: skip
+    _refuse_topologies(err, declared, "bidirectional", True, BIDIRECTIONAL_TOPOLOGIES)
 
 
 def check_skip(err: SpaceErrors, params: list[Param]) -> None:
     """Refuse a space in which some sample adds the seasonal-naive skip to a topology that
     forecasts from every step (seq2seq) or from no window (vec2seq)."""
     declared = {p.name: p for p in params}
-    if "skip" not in declared:
-        return
-    others = frozenset(TOPOLOGIES) - SKIP_TOPOLOGIES
-    if can_cooccur(declared, {"skip": frozenset(["seasonal_naive"]), "topology": others}):
+    if "skip" in declared:
+        _refuse_topologies(err, declared, "skip", "seasonal_naive", SKIP_TOPOLOGIES)
+
+
+def _refuse_topologies(
+    err: SpaceErrors, declared: dict[str, Param], name: str, value: Any, allowed: frozenset[str]
+) -> None:
+    """Refuse ``name: value`` where a sample can pair it with a topology outside ``allowed``."""
+    others = frozenset(TOPOLOGIES) - allowed
+    what = f"a topology other than {', '.join(sorted(allowed))}"
+    _refuse_clash(err, declared, name, value, "topology", others, what)
+
+
+def _refuse_clash(
+    err: SpaceErrors,
+    declared: dict[str, Param],
+    name: str,
+    value: Any,
+    other: str,
+    wanted: Wanted,
+    what: str,
+) -> None:
+    """Refuse ``name: value`` where one sample can give ``other`` a ``wanted`` value."""
+    if can_cooccur(declared, {name: frozenset([value]), other: wanted}):
+        shown = str(value).lower() if isinstance(value, bool) else value
         raise err(
-            "skip",
-            f"seasonal_naive can be sampled together with a topology other than "
-            f"{', '.join(sorted(SKIP_TOPOLOGIES))}; exclude it with when: "
-            f"(got {declared['skip'].spec()!r})",
+            name,
+            f"{shown} can be sampled together with {what}; "
+            f"exclude it with when: (got {declared[name].spec()!r})",
         )
 
 

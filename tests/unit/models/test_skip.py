@@ -17,7 +17,7 @@ from automl_rnn.errors import ConfigError
 from automl_rnn.export import torchscript
 from automl_rnn.export.network import build_inference_net, network_spec, run
 from automl_rnn.models.factory import ArchConfig, build_network
-from automl_rnn.models.skip import SeasonalNaiveSkip, seasonal_naive
+from automl_rnn.models.skip import SeasonalNaiveSkip
 
 N, VAL, TEST = 90, 15, 12
 
@@ -32,7 +32,7 @@ def data(horizon: int, season: int) -> ForecastData:
     return ForecastData("toy", raw, horizon=horizon, season=season, val_size=VAL, test_size=TEST)
 
 
-def skip_net(d: ForecastData, topology: str, *, zero: bool) -> nn.Module:
+def skip_net(d: ForecastData, topology: str, *, zero: bool) -> SeasonalNaiveSkip:
     """A seasonal-naive-skip network; ``zero``: its own output is zero (the head's weights)."""
     torch.manual_seed(0)
     net = build_network(
@@ -75,7 +75,7 @@ def test_a_network_adding_nothing_forecasts_the_data_modules_seasonal_naive(
 def test_a_window_shorter_than_the_season_copies_the_last_value() -> None:
     d = data(horizon=3, season=4)
     x = torch.from_numpy(d.windows("val", 3, "window")["x"])
-    naive = seasonal_naive(x, horizon=3, targets=1, season=4)
+    naive = SeasonalNaiveSkip(nn.Identity(), horizon=3, targets=1, season=4).naive(x)
     assert torch.equal(naive, x[:, -1:, :1].expand(-1, 3, -1))
 
 
@@ -86,7 +86,7 @@ def test_the_network_adds_its_own_output_to_the_copy() -> None:
     with torch.no_grad():
         total, own = net(x), net.net(x)
     assert own.abs().max() > 1e-3  # a planted bug that drops the network would fail below
-    torch.testing.assert_close(total, own + seasonal_naive(x, 6, 1, 4))
+    torch.testing.assert_close(total, own + net.naive(x))
 
 
 @pytest.mark.parametrize("topology", ["seq2vec", "encoder_decoder"])
@@ -98,7 +98,7 @@ def test_training_fits_the_residual_and_its_loss_is_the_loss_of_the_sum(topology
     net = skip_net(d, topology, zero=False)
     w = d.windows("train", 8, "window")
     batch = {"x": torch.from_numpy(w["x"][:16]), "y": torch.from_numpy(w["y"][:16])}
-    naive = seasonal_naive(batch["x"], 6, 1, 4)
+    naive = net.naive(batch["x"])
     (chunk,) = net.train_chunks(batch, None, teacher_forcing=0.0)
     torch.testing.assert_close(chunk.target, batch["y"] - naive)
     with torch.no_grad():
@@ -119,7 +119,7 @@ def test_truncated_bptt_trains_the_residual_too() -> None:
     w = d.windows("train", 8, "window")
     batch = {"x": torch.from_numpy(w["x"][:4]), "y": torch.from_numpy(w["y"][:4])}
     chunks = list(net.train_chunks(batch, 3, 0.0))
-    torch.testing.assert_close(chunks[-1].target, batch["y"] - seasonal_naive(batch["x"], 6, 1, 4))
+    torch.testing.assert_close(chunks[-1].target, batch["y"] - net.naive(batch["x"]))
 
 
 @pytest.mark.parametrize(
