@@ -86,7 +86,8 @@ def repair(study: str, workspace: str = ".", storage: str | None = None) -> dict
         before = {t.number for t in ledger.snapshot().trials}
         failed = ledger.recover_stale()
         requeued = [t.number for t in ledger.snapshot().trials if t.number not in before]
-    closed = tidy_study_runs(ledger.info(), folder)
+    snapshot = ledger.snapshot()
+    closed = tidy_study_runs(snapshot.info, folder, snapshot.trials)
     return {"study": study, "failed_trials": failed, "requeued": requeued, "closed_runs": closed}
 
 

@@ -86,15 +86,16 @@ def probe_tracking_server(uri: str) -> None:
         raise ConfigError(unusable(uri, err)) from None
 
 
-def close_trial_runs(search_run: SearchRun) -> None:
+def close_trial_runs(search_run: SearchRun, snapshot: StudySnapshot) -> None:
     """After a search, with every worker gone: end any trial run still RUNNING (a worker
-    killed mid-trial, or a process cut short in its own cleanup, leaves one); a tracking error
-    only warns."""
-    from automl_rnn.tracking.hygiene import close_orphaned_runs
+    killed mid-trial, or a process cut short in its own cleanup, leaves one) and mark KILLED a
+    finished run whose trial recovery failed; a tracking error only warns."""
+    from automl_rnn.tracking.hygiene import close_orphaned_runs, close_runs_of_recovered_trials
 
     target = search_run.target
     try:
         close_orphaned_runs(target.tracking_uri, target.study, ended_owner=owner_tag())
+        close_runs_of_recovered_trials(target.tracking_uri, snapshot.trials)
     except Exception as err:
         print(
             f"warning: MLflow: trial runs left open were not closed ({type(err).__name__})",

@@ -77,16 +77,18 @@ def run_search(overrides: Overrides, config: str | None, progress: bool) -> Json
         with contextlib.suppress(Exception):  # a worker killed in its cleanup left a trial RUNNING
             ledger.recover_stale()
         if search_run is not None:
-            close_trial_runs(search_run)
+            snapshot = ledger.snapshot()
+            close_trial_runs(search_run, snapshot)
             error = None if interrupted else traceback.format_exc()
-            finish(search_run, ledger.snapshot(), "KILLED" if interrupted else "FAILED", error)
+            finish(search_run, snapshot, "KILLED" if interrupted else "FAILED", error)
         restore_interrupts(handlers)  # a notebook's Ctrl-C works again
         raise
     if classical is not None:
         classical.finish()
     if search_run is not None:
-        close_trial_runs(search_run)  # a worker that died mid-trial left its run RUNNING
-        finish(search_run, ledger.snapshot())
+        snapshot = ledger.snapshot()
+        close_trial_runs(search_run, snapshot)  # runs a dead worker left open or FINISHED
+        finish(search_run, snapshot)
     display.poll()
     return _summary(spec, plan, ledger, search_run, started)
 

@@ -3,16 +3,20 @@
 Every run automl-rnn creates carries the owner tag of the process that runs it
 (``host:pid:start-time``). A run still RUNNING whose owner is gone was orphaned by a SIGKILL (or a
 power cut): the next ``search`` (resume) or an explicit ``repair`` closes it as KILLED; ``status``
-only lists it (:func:`orphaned_runs`).
+only lists it (:func:`orphaned_runs`). A process killed after ending its trial's run but before
+recording the trial leaves a FINISHED run whose trial recovery then fails: that run is marked
+KILLED with the ledger's reason (:func:`close_runs_of_recovered_trials`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automl_rnn.ownership import owner_alive
-from automl_rnn.search.ledger import INTERRUPTED, WORKER_DIED
+from automl_rnn.search.ledger import INTERRUPTED, NODE_LOST, WORKER_DIED
+from automl_rnn.search.records import TrialRecord, TrialStatus
 from automl_rnn.tracking.store import OWNER_TAG, ROLE_TAG, client, local_tracking_uri, mlflow_dir
 
 if TYPE_CHECKING:
@@ -67,6 +71,37 @@ def close_orphaned_runs(
     return closed
 
 
+#: Failure reasons the ledger writes on behalf of a trial's process that is gone.
+RECOVERY_REASONS = (WORKER_DIED, NODE_LOST)
+
+
+def close_runs_of_recovered_trials(tracking_uri: str, trials: Iterable[TrialRecord]) -> list[str]:
+    """Mark KILLED, with the ledger's reason, the FINISHED runs of trials that recovery failed
+    (their process died after ending the run, before recording the trial); return their ids.
+    Runs in another store, or already FAILED or KILLED, are left as they are."""
+    from mlflow.exceptions import MlflowException
+
+    mlflow_client = client(tracking_uri)
+    closed = []
+    for trial in trials:
+        run_id = trial.mlflow_run_id
+        if trial.status is not TrialStatus.FAILED or trial.reason not in RECOVERY_REASONS:
+            continue
+        try:
+            if run_id is None or mlflow_client.get_run(run_id).info.status != "FINISHED":
+                continue
+        except MlflowException:
+            continue  # logged to another store the study used
+        mlflow_client.set_tag(run_id, "state", "killed")
+        mlflow_client.set_tag(run_id, "reason", str(trial.reason))
+        mlflow_client.set_tag(
+            run_id, "automl_rnn.closed", "trial failed by recovery after its run ended"
+        )
+        mlflow_client.set_terminated(run_id, status="KILLED")
+        closed.append(run_id)
+    return closed
+
+
 #: How the workspace's embedded store is noted among a study's tracking URIs (a token, not a
 #: path, so a moved workspace still finds its store).
 LOCAL_STORE = "workspace"
@@ -109,9 +144,14 @@ def study_orphaned_runs(info: StudyInfo, workspace: Path) -> list[str]:
     ]
 
 
-def tidy_study_runs(info: StudyInfo, workspace: Path) -> list[str]:
-    """Close the orphaned runs of the study's experiment in every store it logged to."""
+def tidy_study_runs(
+    info: StudyInfo, workspace: Path, trials: Iterable[TrialRecord] = ()
+) -> list[str]:
+    """Close the orphaned runs of the study's experiment in every store it logged to, and the
+    finished runs of its ``trials`` that recovery failed."""
     closed: list[str] = []
+    trials = list(trials)
     for uri in study_tracking_uris(info, workspace):
         closed += close_orphaned_runs(uri, info.name)
+        closed += close_runs_of_recovered_trials(uri, trials)
     return closed

@@ -213,6 +213,58 @@ def test_after_an_interrupt_this_process_closes_its_trial_runs_left_open(tmp_pat
     assert client.get_run(mine_search).info.status == "RUNNING"  # ended by the search itself
 
 
+@pytest.mark.parametrize("recovery", ["resumed search", "repair"])
+def test_a_run_finished_before_its_killed_trial_was_recorded_ends_killed(
+    tmp_path: Path, recovery: str
+) -> None:
+    """A process SIGKILLed after ending its trial's run (FINISHED) and before recording the
+    trial leaves the trial RUNNING under a dead owner; recovery fails it ("worker died") and runs
+    its parameters again, and the finished run must say so too (KILLED, with the reason), or the
+    MLflow UI shows a finished trial the study never counted."""
+    from automl_rnn.search.ledger import WORKER_DIED, Ledger
+
+    search(tmp_path, trials=2, max_epochs=2)
+    uri = local_tracking_uri(tmp_path)
+    parent, _ = runs_of(uri, "sine_mix")
+    study = optuna.load_study(study_name="sine_mix", storage=open_storage(tmp_path))
+    template = next(t for t in study.trials if t.state == OptunaState.COMPLETE)
+    cut = study.ask(fixed_distributions=template.distributions)  # RUNNING, never recorded
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = f"{socket.gethostname()}:{gone.pid}:0"
+    client = MlflowClient(uri)
+    run_id = client.create_run(
+        parent.info.experiment_id,
+        run_name=f"trial-{cut.number}",
+        tags={
+            "mlflow.parentRunId": parent.info.run_id,
+            "automl_rnn.role": "trial",
+            "automl_rnn.owner": dead,
+            "trial": str(cut.number),
+            "state": "complete",
+        },
+    ).info.run_id
+    client.set_terminated(run_id, status="FINISHED")
+    handle = Ledger(study._storage, study).handle(cut.number)
+    handle.start(dead, seed=0)
+    handle.set_run_id(run_id)
+
+    if recovery == "repair":
+        repaired = api.repair("sine_mix", str(tmp_path))
+        assert repaired["failed_trials"] == [cut.number]
+        assert repaired["closed_runs"] == [run_id]
+    else:
+        summary = search(tmp_path, trials=3, max_epochs=2)
+        assert summary["recovered_trials"] == [cut.number]
+        assert summary["counts"]["complete"] + summary["counts"]["pruned"] == 3
+    run = client.get_run(run_id)
+    assert run.info.status == "KILLED"
+    assert (run.data.tags["state"], run.data.tags["reason"]) == ("killed", WORKER_DIED)
+    _, children = runs_of(uri, "sine_mix")
+    others = [r for r in children if r.info.run_id != run_id]
+    assert all(r.info.status == "FINISHED" for r in others)  # only that run changed
+
+
 def test_failed_trials_are_failed_runs_with_reason(tmp_path: Path) -> None:
     summary = search(tmp_path, space=str(SPACES / "diverging.yaml"), trials=2, max_epochs=2)
     _, children = runs_of(local_tracking_uri(tmp_path), "sine_mix")
