@@ -15,6 +15,7 @@ OptimizerName = Literal["adam", "adamw"]
 LrSchedule = Literal["none", "cosine", "plateau"]
 Scaling = Literal["global", "window"]
 Skip = Literal["none", "seasonal_naive"]
+HeadInit = Literal["default", "zero"]
 
 CELLS: tuple[str, ...] = get_args(CellName)
 TOPOLOGIES: tuple[str, ...] = get_args(TopologyName)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from automl_rnn.kinds import (
     CellName,
+    HeadInit,
     LrSchedule,
     OptimizerName,
     Readout,
@@ -59,6 +60,9 @@ class Hyperparams(BaseModel):
     skip: Skip = "none"
     """Forecast tasks, seq2vec and encoder_decoder: 'seasonal_naive' adds the window's
     seasonal-naive forecast to the network's output, so the network learns a correction to it."""
+    head_init: HeadInit = "default"
+    """'zero': the output layer starts at zero, so an untrained network forecasts the window's
+    mean (window scaling) or the training mean (global) instead of noise; 'default': PyTorch's."""
     loss: LossName = "mse"
     """Training loss for float targets (class targets always use cross-entropy)."""
     ema_decay: float | None = Field(None, gt=0.0, lt=1.0)

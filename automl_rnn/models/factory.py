@@ -35,6 +35,7 @@ class ArchConfig:
     bidirectional: bool = False
     readout: str = "last"
     skip: str = "none"
+    head_init: str = "default"
 
 
 def check_fits(arch: ArchConfig, shape: DataShape) -> None:
@@ -59,9 +60,19 @@ def build_network(arch: ArchConfig, shape: DataShape) -> nn.Module:
     """The network for ``arch`` whose outputs match the ``y`` layout of ``shape`` (see contract)."""
     check_fits(arch, shape)
     net = _network(arch, shape)
+    if arch.head_init == "zero":
+        zero_heads(net)
     if arch.skip == "seasonal_naive":
         return SeasonalNaiveSkip(net, shape.output_len, shape.output_size, shape.season)
     return net
+
+
+def zero_heads(net: nn.Module) -> None:
+    """Start every output layer (each module's ``head``) at zero weight and bias."""
+    for name, module in net.named_modules():
+        if name.rsplit(".", 1)[-1] == "head" and isinstance(module, nn.Linear):
+            nn.init.zeros_(module.weight)
+            nn.init.zeros_(module.bias)
 
 
 def _network(arch: ArchConfig, shape: DataShape) -> nn.Module:

@@ -62,6 +62,7 @@ def arch_of(hp: Hyperparams) -> ArchConfig:
         hp.bidirectional,
         hp.readout,
         hp.skip,
+        hp.head_init,
     )
 
 

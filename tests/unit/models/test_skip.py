@@ -35,14 +35,10 @@ def data(horizon: int, season: int) -> ForecastData:
 def skip_net(d: ForecastData, topology: str, *, zero: bool) -> SeasonalNaiveSkip:
     """A seasonal-naive-skip network; ``zero``: its own output is zero (the head's weights)."""
     torch.manual_seed(0)
-    net = build_network(
-        ArchConfig("lstm", topology, 1, 8, skip="seasonal_naive"), d.shape(topology)
-    )
+    head_init = "zero" if zero else "default"
+    arch = ArchConfig("lstm", topology, 1, 8, skip="seasonal_naive", head_init=head_init)
+    net = build_network(arch, d.shape(topology))
     assert isinstance(net, SeasonalNaiveSkip)
-    if zero:
-        head = net.net.head if topology == "seq2vec" else net.net.decoder.head
-        nn.init.zeros_(head.weight)
-        nn.init.zeros_(head.bias)
     return net.eval()
 
 

@@ -23,7 +23,7 @@ REFUSALS = [
     (
         "unknown_param",
         "params:\n  hiden_size: 32\n",
-        "unknown parameter 'hiden_size' (did you mean 'hidden_size'?); valid: batch_size, bidirectional, cell, dropout, ema_decay, grad_clip, hidden_size, loss, lr, lr_schedule, num_layers, optimizer, readout, scaling, seq_len, skip, tbptt_steps, teacher_forcing, topology, weight_decay",
+        "unknown parameter 'hiden_size' (did you mean 'hidden_size'?); valid: batch_size, bidirectional, cell, dropout, ema_decay, grad_clip, head_init, hidden_size, loss, lr, lr_schedule, num_layers, optimizer, readout, scaling, seq_len, skip, tbptt_steps, teacher_forcing, topology, weight_decay",
     ),
     (
         "unknown_top_key",
