@@ -1,6 +1,7 @@
 """Experiment: one change of a trial's parameters, paired: the same configuration and seed with
 and without it (by default the seasonal-naive skip; ``--change lr*0.5`` halves the learning rate,
-``--change skip=seasonal_naive`` sets a value).
+``--change skip=seasonal_naive`` sets a value, ``--change seed+1`` changes only the seed: the
+null change, whose spread is the noise any other change must stand out from).
 
 Comparing two search spaces with 10 trials mostly compares two searches' luck: one more
 categorical parameter changes every later draw of the sampler, and a search whose best trial
@@ -72,10 +73,11 @@ def retrain(workspace: Path, top: int, change: str) -> list[dict[str, Any]]:
     rows = []
     for trial in eligible[:top]:
         scores: dict[str, dict[str, float]] = {}
-        for side, params in (("before", trial.params), ("after", changed(trial.params, change))):
-            context = TrialContext(
-                number=trial.number, seed=int(trial.seed or 0), objectives=objectives
-            )
+        reseed = int(change.removeprefix("seed+")) if change.startswith("seed+") else 0
+        after = trial.params if reseed else changed(trial.params, change)
+        for side, params in (("before", trial.params), ("after", after)):
+            seed = int(trial.seed or 0) + (reseed if side == "after" else 0)
+            context = TrialContext(number=trial.number, seed=seed, objectives=objectives)
             result = run_trial(spec, prepared, params, NeverPrune(), NullTracker(), context)
             scores[side] = {k: result.metrics.get(k, float("nan")) for k in (
                 "val_rel_mae", "test_rel_mae", "val_mae", "test_mae", "best_epoch")}  # fmt: skip
@@ -94,7 +96,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kept", nargs="+", required=True, help="folders of kept searches")
     parser.add_argument("--top", type=int, default=4)
-    parser.add_argument("--change", default="skip=seasonal_naive", help="name=value or name*factor")
+    parser.add_argument(
+        "--change", default="skip=seasonal_naive", help="name=value, name*factor or seed+N"
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     out = Path(args.out)
