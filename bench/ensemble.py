@@ -44,10 +44,13 @@ def scores(workspace: Path, sizes: list[int]) -> dict[int, dict[str, float]]:
     from automl_rnn.search.ledger import Ledger
 
     (study,) = [p.name for p in (workspace / "checkpoints").iterdir()]
-    done = len(Ledger.open(workspace, study, None).snapshot().ranked())
+    ranked = Ledger.open(workspace, study, None).snapshot().ranked()
     found: dict[int, dict[str, float]] = {}
     for size in sizes:
-        if size > done:
+        if size > len(ranked):
+            continue
+        if size == 1:  # `export --ensemble 1` is the best trial alone: its recorded scores
+            found[1] = dict(ranked[0].metrics)
             continue
         with tempfile.TemporaryDirectory() as out:
             summary = api.export(study, str(Path(out) / "m"), workspace=str(workspace),

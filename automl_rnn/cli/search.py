@@ -232,6 +232,15 @@ def _print_summary(summary: dict[str, Any]) -> None:
         print_classical(baseline)
     elif baseline:
         typer.echo("  test: " + ", ".join(f"{k}={v:.4g}" for k, v in baseline.items()))
+    ensemble = summary.get("ensemble")
+    if ensemble:
+        trials = ", ".join(f"#{n}" for n in ensemble["trials"])
+        scores = ensemble["metrics"]
+        typer.echo(
+            f"  export makes the mean of the {ensemble['size']} best trials ({trials}): "
+            f"val rel_mae={scores['val_rel_mae']:.4g}, test mae={scores['test_mae']:.4g}, "
+            f"rel_mae={scores['test_rel_mae']:.4g} (export --ensemble 1: the best trial alone)"
+        )
     typer.echo(
         f"  details: automl-rnn best --study {summary['study']} --workspace {summary['workspace']}"
     )

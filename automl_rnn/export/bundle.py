@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from automl_rnn.errors import ConfigError, UserError, closest
 from automl_rnn.export import runtime, writing
 from automl_rnn.export.folder import check_out, publish, staging_for, writable
+from automl_rnn.export.loading import trial_checkpoint
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -83,23 +84,6 @@ def _ensemble_members(snapshot: StudySnapshot, size: int) -> list[TrialRecord]:
     from automl_rnn.export.assembly import pick_members
 
     return pick_members(snapshot, size)
-
-
-def _checkpoint(workspace: Path, study: str, record: dict[str, Any]) -> Path:
-    """The trial's weights: ``<workspace>/checkpoints/<study>/trial-N.pt``, else the recorded path."""
-    from automl_rnn.search.storage import checkpoint_dir
-    from automl_rnn.trial.outcome import LocalCheckpoints
-
-    here = LocalCheckpoints(checkpoint_dir(workspace, study)).path(int(record["trial"]))
-    recorded = record.get("checkpoint")
-    if not here.is_file() and recorded and Path(recorded).is_file():
-        return Path(recorded)
-    if not here.is_file():
-        raise UserError(
-            f"trial {record['trial']} has no saved weights ({here} not found); "
-            "export with --refit to retrain its configuration"
-        )
-    return here
 
 
 def _stored_spec(info: StudyInfo, workspace: Path) -> ExperimentSpec:
@@ -168,7 +152,9 @@ def export_trial(
 ) -> dict[str, Any]:
     """Export one trial of the study to ``out``, or (``ensemble``) the mean of its best
     ``ensemble`` trials as one graph (see the module docstring; ``force`` replaces a non-empty
-    ``out`` once the new export is complete); return a summary."""
+    ``out`` once the new export is complete); return a summary. Without ``trial``, ``ensemble``
+    or ``refit``, a forecast of one series with enough completed trials exports the ensemble of
+    :data:`~automl_rnn.export.choice.DEFAULT_SIZE` (``ensemble=1``: the best trial alone)."""
     chosen = parse_formats(formats)
     if ensemble is not None and trial is not None:
         raise ConfigError("--ensemble takes the study's best trials itself: drop --trial")
@@ -179,15 +165,21 @@ def export_trial(
     target = Path(out).expanduser().resolve()
     check_out(target, force)
     info = snapshot.info
+    spec = _stored_spec(info, workspace)
+    prepared = _prepare(spec, info.name)
+    if ensemble == 1:
+        ensemble = None  # the best trial alone, exported as such
+    elif ensemble is None and trial is None and not refit:
+        from automl_rnn.export.choice import default_size
+
+        ensemble = default_size(snapshot, prepared)
     members = None if ensemble is None else _ensemble_members(snapshot, ensemble)
     picked = _pick_trial(snapshot, trial) if members is None else members[0]
     record = picked.to_json(info.name)
     records = [m.to_json(info.name) for m in members or ()]
-    spec = _stored_spec(info, workspace)
-    checkpoint = None if refit else _checkpoint(workspace, info.name, record)
+    checkpoint = None if refit else trial_checkpoint(workspace, info.name, record)
     for other in records if not refit else ():
-        _checkpoint(workspace, info.name, other)  # every member's weights, before any work
-    prepared = _prepare(spec, info.name)
+        trial_checkpoint(workspace, info.name, other)  # every member's weights, before any work
     _check_data(info, workspace, prepared)
     if members is not None:
         from automl_rnn.export.assembly import check_supported
@@ -312,7 +304,7 @@ def _build_ensemble(
     refits: dict[int, dict[str, Any] | None] = {}
 
     def weights_of(record: dict[str, Any], hp: Hyperparams) -> dict[str, Tensor]:
-        path = None if refitted else _checkpoint(workspace, study, record)
+        path = None if refitted else trial_checkpoint(workspace, study, record)
         if path is not None:
             checkpoints[int(record["trial"])] = _checkpoint_entry(path)
         state, refits[int(record["trial"])] = _weights(spec, prepared, record, hp, path)

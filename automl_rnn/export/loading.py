@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from automl_rnn.errors import UserError
 
@@ -50,3 +50,20 @@ def load_weights(path: Path, what: str = "weights") -> dict[str, torch.Tensor]:
             "of tensors"
         )
     return state
+
+
+def trial_checkpoint(workspace: Path, study: str, record: dict[str, Any]) -> Path:
+    """The trial's weights: ``<workspace>/checkpoints/<study>/trial-N.pt``, else the recorded path."""
+    from automl_rnn.search.storage import checkpoint_dir
+    from automl_rnn.trial.outcome import LocalCheckpoints
+
+    here = LocalCheckpoints(checkpoint_dir(workspace, study)).path(int(record["trial"]))
+    recorded = record.get("checkpoint")
+    if not here.is_file() and recorded and Path(recorded).is_file():
+        return Path(recorded)
+    if not here.is_file():
+        raise UserError(
+            f"trial {record['trial']} has no saved weights ({here} not found); "
+            "export with --refit to retrain its configuration"
+        )
+    return here

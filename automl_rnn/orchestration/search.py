@@ -14,6 +14,7 @@ import traceback
 
 from automl_rnn.backends.base import SearchJob, get_backend
 from automl_rnn.config.experiment import ExperimentSpec
+from automl_rnn.errors import one_line
 from automl_rnn.orchestration.classical_job import ClassicalJob
 from automl_rnn.orchestration.progress import Progress
 from automl_rnn.orchestration.resume import Overrides, check_resume, resolve_spec
@@ -26,6 +27,7 @@ from automl_rnn.orchestration.runs import (
 )
 from automl_rnn.search.ledger import NODE_LOST, Ledger
 from automl_rnn.search.plan import SearchPlan, make_plan
+from automl_rnn.search.records import StudySnapshot
 from automl_rnn.search.storage import check_storage
 from automl_rnn.search.summary import Json, best
 from automl_rnn.search.verdict import baseline_verdict
@@ -129,4 +131,21 @@ def _summary(
     summary["baseline"] = (
         baseline_verdict(plan.prepared.kind, top.metrics, snapshot.info.classical) if top else None
     )
+    summary["ensemble"] = _default_ensemble(spec, plan, snapshot) if top else None
     return summary
+
+
+def _default_ensemble(
+    spec: ExperimentSpec, plan: SearchPlan, snapshot: StudySnapshot
+) -> Json | None:
+    """The trials and scores of the ensemble ``export`` makes by default (None: it exports the
+    best trial alone); a failure to score it only warns (``export`` says why, if it fails too)."""
+    from automl_rnn.export.choice import default_ensemble
+
+    try:
+        return default_ensemble(snapshot, spec.workspace_path, spec, plan.prepared)
+    except Exception as err:
+        print(
+            f"warning: the default ensemble was not scored ({one_line(err, 200)})", file=sys.stderr
+        )
+        return None

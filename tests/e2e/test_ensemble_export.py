@@ -54,6 +54,7 @@ class Searched:
     workspace: Path
     study: str
     root: Path
+    summary: dict[str, Any]
 
     def export(self, name: str, **options: object) -> Path:
         summary = api.export(
@@ -76,7 +77,7 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> Searched:
                  "workspace": str(workspace), "seed": 0, "tracking": False, "pruner": "none",
                  "sampler": "random"}  # fmt: skip
     summary = api.search(overrides, progress=False)
-    return Searched(workspace, str(summary["study"]), root)
+    return Searched(workspace, str(summary["study"]), root, summary)
 
 
 def ranked_trials(s: Searched) -> list[int]:
@@ -126,6 +127,28 @@ def test_the_manifest_scores_each_member_as_its_trial_scored_itself(searched: Se
     scores = manifest["ensemble"]["metrics"]
     assert set(scores) >= {"val_mae", "test_mae", "test_rel_mae", "test_mase"}
     assert scores["test_mae"] > 0
+
+
+def test_export_without_flags_makes_the_three_best_trials_the_search_summary_scored(
+    searched: Searched,
+) -> None:
+    """The default export is the mean of the 3 best trials, and the search's summary reported
+    exactly that model's scores (one computation, two readers)."""
+    folder = searched.export("default")
+    ensemble = json.loads((folder / runtime.MANIFEST).read_text())["ensemble"]
+    assert ensemble["trials"] == ranked_trials(searched)[:3]
+    reported = searched.summary["ensemble"]
+    assert reported["size"] == 3 and reported["trials"] == ensemble["trials"]
+    assert reported["metrics"] == ensemble["metrics"]
+    assert reported["metrics"]["test_mae"] != searched.summary["best"]["metrics"]["test_mae"]
+
+
+def test_ensemble_1_and_trial_export_one_trial(searched: Searched) -> None:
+    best = ranked_trials(searched)[0]
+    for name, options in (("one", {"ensemble": 1}), ("chosen", {"trial": best})):
+        manifest = json.loads((searched.export(name, **options) / runtime.MANIFEST).read_text())
+        assert manifest.get("ensemble") is None, name
+        assert manifest["trial"] == best, name
 
 
 def test_refusals_come_before_any_work(searched: Searched, tmp_path: Path) -> None:
