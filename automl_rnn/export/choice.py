@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 DEFAULT_SIZE = 3
 """Best trials averaged by default. A single search's best trial is a lottery over seeds; on the
-tuning panel's backtests the mean of the 3 best beat it in 39 of 66 searches (median ratio 0.954)
+tuning panel's backtests the mean of the 3 best beat it in 39 of 66 searches (median ratio 0.955)
 and gave a better worst seed on 16 of 20 windows, confirmed on 8 windows more by a rule fixed
 before they ran (6 of 8, median 0.922; BENCHMARKS.md, twelfth session)."""
 
