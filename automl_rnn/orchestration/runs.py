@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from automl_rnn.config.experiment import ExperimentSpec
 from automl_rnn.errors import ConfigError, one_line
@@ -108,9 +110,11 @@ def finish(
     snapshot: StudySnapshot,
     status: str = "FINISHED",
     error: str | None = None,
+    ensemble: Mapping[str, Any] | None = None,
 ) -> None:
     """End the parent run with the study's description (and its report, when the search
-    finished); a tracking or report error here only warns (the trials are in the ledger)."""
+    finished) and the scores of the ``ensemble`` that ``export`` makes by default; a tracking
+    or report error here only warns (the trials are in the ledger)."""
     from automl_rnn.report import describe, write_report
 
     with tempfile.TemporaryDirectory(prefix="automl-rnn-report-") as folder:
@@ -124,7 +128,7 @@ def finish(
             description, report = f"Search {status.lower()}.", None
             _warn("the search report was not written", err)
         try:
-            search_run.finish(snapshot, description, report, status=status, error=error)
+            search_run.finish(snapshot, description, report, status, error, ensemble)
         except Exception as err:
             _warn("the search run was not finished", err)
 

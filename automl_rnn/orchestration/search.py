@@ -87,12 +87,13 @@ def run_search(overrides: Overrides, config: str | None, progress: bool) -> Json
         raise
     if classical is not None:
         classical.finish()
+    snapshot = ledger.snapshot()
+    ensemble = _default_ensemble(spec, plan, snapshot) if snapshot.best() else None
     if search_run is not None:
-        snapshot = ledger.snapshot()
         close_trial_runs(search_run, snapshot)  # runs a dead worker left open or FINISHED
-        finish(search_run, snapshot)
+        finish(search_run, snapshot, ensemble=ensemble)
     display.poll()
-    return _summary(spec, plan, ledger, search_run, started)
+    return _summary(spec, plan, ledger, search_run, started, ensemble)
 
 
 def _summary(
@@ -101,6 +102,7 @@ def _summary(
     ledger: Ledger,
     search_run: SearchRun | None,
     started: float,
+    ensemble: Json | None,
 ) -> Json:
     """What was searched, how it ended, where its runs are, and the winner against the baseline."""
     snapshot = ledger.snapshot()
@@ -131,7 +133,7 @@ def _summary(
     summary["baseline"] = (
         baseline_verdict(plan.prepared.kind, top.metrics, snapshot.info.classical) if top else None
     )
-    summary["ensemble"] = _default_ensemble(spec, plan, snapshot) if top else None
+    summary["ensemble"] = ensemble
     return summary
 
 

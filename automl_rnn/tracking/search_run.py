@@ -117,8 +117,11 @@ class SearchRun:
         report: Path | None = None,
         status: str = "FINISHED",
         error: str | None = None,
+        ensemble: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record counts, the winner, the description and the report folder; end the run."""
+        """Record counts, the winner, the default export's ``ensemble`` (its trials as the tag
+        ``ensemble_trials``, its scores as ``ensemble_<metric>``), the description and the
+        report folder; end the run."""
         try:
             tally = snapshot.counts()
             self.client.log_batch(
@@ -136,6 +139,15 @@ class SearchRun:
                 if top.mlflow_run_id:
                     self.client.set_tag(self.run_id, "best_run_id", top.mlflow_run_id)
                 self._log_verdict(snapshot, top.metrics)
+            if ensemble:
+                trials = ",".join(str(n) for n in ensemble["trials"])
+                self.client.set_tag(self.run_id, "ensemble_trials", trials)
+                self.client.log_batch(
+                    self.run_id,
+                    metrics=[
+                        make_metric(f"ensemble_{k}", v) for k, v in ensemble["metrics"].items()
+                    ],
+                )
             self.client.set_tag(self.run_id, "mlflow.note.content", description)
             if error:
                 self.client.log_text(self.run_id, error, "traceback.txt")

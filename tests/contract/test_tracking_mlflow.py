@@ -265,6 +265,18 @@ def test_a_run_finished_before_its_killed_trial_was_recorded_ends_killed(
     assert all(r.info.status == "FINISHED" for r in others)  # only that run changed
 
 
+def test_the_parent_run_records_the_ensemble_export_makes_by_default(tmp_path: Path) -> None:
+    """The model `export` makes by default (the mean of the 3 best trials of a one-series
+    forecast) is in the parent run with the scores the search's summary reports."""
+    summary = search(tmp_path, trials=3, max_epochs=2, pruner="none")
+    ensemble = summary["ensemble"]
+    assert ensemble is not None and ensemble["size"] == 3
+    parent, _ = runs_of(local_tracking_uri(tmp_path), "sine_mix")
+    assert parent.data.tags["ensemble_trials"] == ",".join(map(str, ensemble["trials"]))
+    for name in ("val_mae", "test_mae", "test_rel_mae"):
+        assert parent.data.metrics[f"ensemble_{name}"] == pytest.approx(ensemble["metrics"][name])
+
+
 def test_failed_trials_are_failed_runs_with_reason(tmp_path: Path) -> None:
     summary = search(tmp_path, space=str(SPACES / "diverging.yaml"), trials=2, max_epochs=2)
     _, children = runs_of(local_tracking_uri(tmp_path), "sine_mix")
