@@ -44,17 +44,27 @@ def pick_members(snapshot: StudySnapshot, size: int) -> list[TrialRecord]:
     return ranked[:size]
 
 
+def one_series(prepared: PreparedData) -> ForecastData | None:
+    """``prepared`` as forecasts of one series (what an ensemble averages), else None."""
+    from automl_rnn.data.panel_data import PanelData
+
+    if isinstance(prepared, PanelData) or not isinstance(prepared, ForecastData):
+        return None
+    return prepared
+
+
 def check_supported(prepared: PreparedData, study: str) -> ForecastData:
     """Ensembles average forecasts of one series; other data are refused plainly."""
     from automl_rnn.data.panel_data import PanelData
 
-    if isinstance(prepared, PanelData) or not isinstance(prepared, ForecastData):
+    series = one_series(prepared)
+    if series is None:
         what = "many series" if isinstance(prepared, PanelData) else f"a {prepared.kind} task"
         raise UserError(
             f"--ensemble: study '{study}' is {what}; ensembles are built for forecasts of one "
             "series so far: export one trial (without --ensemble)"
         )
-    return prepared
+    return series
 
 
 @dataclasses.dataclass(frozen=True)

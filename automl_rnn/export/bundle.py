@@ -165,16 +165,19 @@ def export_trial(
     target = Path(out).expanduser().resolve()
     check_out(target, force)
     info = snapshot.info
-    spec = _stored_spec(info, workspace)
-    prepared = _prepare(spec, info.name)
+    by_default = ensemble is None and trial is None and not refit
     if ensemble == 1:
         ensemble = None  # the best trial alone, exported as such
-    elif ensemble is None and trial is None and not refit:
+    members = None if ensemble is None else _ensemble_members(snapshot, ensemble)
+    picked = _pick_trial(snapshot, trial) if members is None else members[0]  # refusals first
+    spec = _stored_spec(info, workspace)
+    prepared = _prepare(spec, info.name)
+    if by_default:
         from automl_rnn.export.choice import default_size
 
-        ensemble = default_size(snapshot, prepared)
-    members = None if ensemble is None else _ensemble_members(snapshot, ensemble)
-    picked = _pick_trial(snapshot, trial) if members is None else members[0]
+        size = default_size(snapshot, prepared)
+        members = None if size is None else _ensemble_members(snapshot, size)
+        picked = picked if members is None else members[0]
     record = picked.to_json(info.name)
     records = [m.to_json(info.name) for m in members or ()]
     checkpoint = None if refit else trial_checkpoint(workspace, info.name, record)
@@ -271,11 +274,11 @@ def _weights(
 ) -> tuple[dict[str, Tensor], dict[str, Any] | None]:
     """A trial's kept weights (``checkpoint``), or (None) its configuration retrained on train +
     validation, with what the refit did and scored."""
-    from automl_rnn.export.loading import load_weights
+    from automl_rnn.export.loading import trial_weights
     from automl_rnn.export.refit import epochs_of, refit
 
     if checkpoint is not None:
-        return load_weights(checkpoint, f"trial {record['trial']}'s checkpoint"), None
+        return trial_weights(checkpoint, record["trial"]), None
     epochs = epochs_of(record["metrics"])
     state, test_metrics = refit(spec, prepared, hp, int(record["seed"]), epochs)
     info = {"data": "train+val", "epochs": epochs, "seed": record["seed"], "metrics": test_metrics}

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from automl_rnn.config.experiment import ExperimentSpec
     from automl_rnn.data.prepared import PreparedData
     from automl_rnn.search.records import StudySnapshot
 
@@ -22,34 +21,30 @@ before they ran (6 of 8, median 0.922; BENCHMARKS.md, twelfth session)."""
 def default_size(snapshot: StudySnapshot, prepared: PreparedData) -> int | None:
     """:data:`DEFAULT_SIZE` for a single-objective forecast of one series with that many
     completed trials; None (the best trial alone) otherwise."""
-    from automl_rnn.data.forecast import ForecastData
-    from automl_rnn.data.panel_data import PanelData
+    from automl_rnn.export.assembly import one_series
 
-    one_series = isinstance(prepared, ForecastData) and not isinstance(prepared, PanelData)
     enough = len(snapshot.ranked()) >= DEFAULT_SIZE
-    return DEFAULT_SIZE if one_series and enough and not snapshot.info.multi_objective else None
+    fits = one_series(prepared) is not None and not snapshot.info.multi_objective
+    return DEFAULT_SIZE if fits and enough else None
 
 
 def default_ensemble(
-    snapshot: StudySnapshot, workspace: Path, spec: ExperimentSpec, prepared: PreparedData
+    snapshot: StudySnapshot, workspace: Path, prepared: PreparedData
 ) -> dict[str, Any] | None:
     """The trials and the validation and test scores of the ensemble ``export`` makes by default
     (None: it exports the best trial alone)."""
-    from automl_rnn.data.forecast import ForecastData
-    from automl_rnn.export.assembly import assemble, pick_members
-    from automl_rnn.export.loading import load_weights, trial_checkpoint
+    from automl_rnn.export.assembly import assemble, check_supported, pick_members
+    from automl_rnn.export.loading import trial_checkpoint, trial_weights
 
     size = default_size(snapshot, prepared)
-    if size is None or not isinstance(prepared, ForecastData):
+    if size is None:
         return None
     name = snapshot.info.name
     members = pick_members(snapshot, size)
     records = [m.to_json(name) for m in members]
     made = assemble(
-        prepared,
+        check_supported(prepared, name),
         records,
-        lambda record, _: load_weights(
-            trial_checkpoint(workspace, name, record), f"trial {record['trial']}'s checkpoint"
-        ),
+        lambda record, _: trial_weights(trial_checkpoint(workspace, name, record), record["trial"]),
     )
     return {"size": size, "trials": [m.number for m in members], "metrics": made.metrics}

@@ -67,3 +67,8 @@ def trial_checkpoint(workspace: Path, study: str, record: dict[str, Any]) -> Pat
             "export with --refit to retrain its configuration"
         )
     return here
+
+
+def trial_weights(checkpoint: Path, trial: object) -> dict[str, torch.Tensor]:
+    """A trial's kept weights from ``checkpoint`` (:func:`load_weights`, named for errors)."""
+    return load_weights(checkpoint, f"trial {trial}'s checkpoint")

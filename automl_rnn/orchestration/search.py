@@ -145,7 +145,7 @@ def _default_ensemble(
     from automl_rnn.export.choice import default_ensemble
 
     try:
-        return default_ensemble(snapshot, spec.workspace_path, spec, plan.prepared)
+        return default_ensemble(snapshot, spec.workspace_path, plan.prepared)
     except Exception as err:
         print(
             f"warning: the default ensemble was not scored ({one_line(err, 200)})", file=sys.stderr

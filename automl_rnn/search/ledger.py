@@ -59,6 +59,8 @@ INTERRUPTED = "interrupted"
 #: Failure reason of a trial whose node or worker process was lost more often than the
 #: backend retries (Ray's ``FailureConfig``); the search's exit status says so.
 NODE_LOST = "node lost after retries"
+#: Failure reasons the ledger writes on behalf of a trial's process that is gone.
+RECOVERED = (WORKER_DIED, NODE_LOST)
 
 
 class Ledger:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automl_rnn.ownership import owner_alive
-from automl_rnn.search.ledger import INTERRUPTED, NODE_LOST, WORKER_DIED
+from automl_rnn.search.ledger import INTERRUPTED, RECOVERED, WORKER_DIED
 from automl_rnn.search.records import TrialRecord, TrialStatus
 from automl_rnn.tracking.store import OWNER_TAG, ROLE_TAG, client, local_tracking_uri, mlflow_dir
 
@@ -71,10 +71,6 @@ def close_orphaned_runs(
     return closed
 
 
-#: Failure reasons the ledger writes on behalf of a trial's process that is gone.
-RECOVERY_REASONS = (WORKER_DIED, NODE_LOST)
-
-
 def close_runs_of_recovered_trials(tracking_uri: str, trials: Iterable[TrialRecord]) -> list[str]:
     """Mark KILLED, with the ledger's reason, the FINISHED runs of trials that recovery failed
     (their process died after ending the run, before recording the trial); return their ids.
@@ -85,7 +81,7 @@ def close_runs_of_recovered_trials(tracking_uri: str, trials: Iterable[TrialReco
     closed = []
     for trial in trials:
         run_id = trial.mlflow_run_id
-        if trial.status is not TrialStatus.FAILED or trial.reason not in RECOVERY_REASONS:
+        if trial.status is not TrialStatus.FAILED or trial.reason not in RECOVERED:
             continue
         try:
             if run_id is None or mlflow_client.get_run(run_id).info.status != "FINISHED":
